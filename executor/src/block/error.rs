@@ -1,0 +1,94 @@
+//! Why a block is rejected. Each variant is one consensus rule, so a caller (a test runner, a
+//! sync stage) can tell a lying header from a broken transaction without parsing strings.
+
+use alloy_primitives::{B256, Bloom};
+
+/// A block that cannot be imported. The state is untouched whenever this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    #[error("malformed block RLP: {0}")]
+    Decode(String),
+    #[error("unknown parent {0}")]
+    UnknownParent(B256),
+    #[error("state of parent {0} is no longer held (pruned)")]
+    ParentStatePruned(B256),
+    #[error("invalid header: {0}")]
+    Header(#[from] HeaderError),
+    #[error("invalid body: {0}")]
+    Body(#[from] BodyError),
+    #[error("transaction {index}: cannot recover sender: {reason}")]
+    Sender { index: usize, reason: String },
+    #[error("execution failed: {0}")]
+    Execution(String),
+    #[error("header mismatch after execution: {0}")]
+    Outcome(#[from] OutcomeError),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// A header field that breaks a rule relative to its parent or the active fork.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HeaderError {
+    #[error("number {got} is not parent number + 1 ({expected})")]
+    Number { expected: u64, got: u64 },
+    #[error("timestamp {got} not after parent's {parent}")]
+    Timestamp { parent: u64, got: u64 },
+    #[error("gas limit {got} out of bounds for parent limit {parent}")]
+    GasLimit { parent: u64, got: u64 },
+    #[error("gas limit {0} above 2^63-1")]
+    GasLimitTooBig(u64),
+    #[error("gas used {used} above gas limit {limit}")]
+    GasUsedOverLimit { used: u64, limit: u64 },
+    #[error("extra data is {0} bytes, max 32")]
+    ExtraDataTooBig(usize),
+    #[error("base fee {got:?}, expected {expected:?}")]
+    BaseFee { expected: Option<u64>, got: Option<u64> },
+    #[error("difficulty {0} after the merge (must be 0)")]
+    DifficultyAfterMerge(alloy_primitives::U256),
+    #[error("nonce is not zero after the merge")]
+    NonceAfterMerge,
+    #[error("ommers hash is not the empty list's after the merge")]
+    OmmersAfterMerge,
+    #[error("field `{0}` missing for the active fork")]
+    MissingField(&'static str),
+    #[error("field `{0}` present before its fork")]
+    UnexpectedField(&'static str),
+    #[error("excess blob gas {got:?}, expected {expected:?}")]
+    ExcessBlobGas { expected: Option<u64>, got: Option<u64> },
+    #[error("blob gas used {got}, expected {expected}")]
+    BlobGasUsed { expected: u64, got: u64 },
+    #[error("blob gas used {used} above the block maximum {max}")]
+    TooManyBlobs { used: u64, max: u64 },
+}
+
+/// A body that does not match its header.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BodyError {
+    #[error("transactions root {got}, header says {expected}")]
+    TransactionsRoot { expected: B256, got: B256 },
+    #[error("ommers hash {got}, header says {expected}")]
+    OmmersHash { expected: B256, got: B256 },
+    #[error("withdrawals root {got:?}, header says {expected:?}")]
+    WithdrawalsRoot { expected: Option<B256>, got: Option<B256> },
+    #[error("ommers not allowed after the merge")]
+    OmmersAfterMerge,
+    #[error("{0} ommers, at most 2 allowed")]
+    TooManyOmmers(usize),
+    #[error("invalid ommer: {0}")]
+    Ommer(String),
+}
+
+/// A header commitment that differs from what execution produced.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OutcomeError {
+    #[error("gas used {got}, header says {expected}")]
+    GasUsed { expected: u64, got: u64 },
+    #[error("receipts root {got}, header says {expected}")]
+    ReceiptsRoot { expected: B256, got: B256 },
+    #[error("logs bloom differs from header")]
+    LogsBloom { expected: Box<Bloom>, got: Box<Bloom> },
+    #[error("requests hash {got:?}, header says {expected:?}")]
+    RequestsHash { expected: Option<B256>, got: Option<B256> },
+    #[error("state root {got}, header says {expected}")]
+    StateRoot { expected: B256, got: B256 },
+}

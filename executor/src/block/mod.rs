@@ -1,0 +1,142 @@
+//! Whole-block execution on revm with alloy-evm's block rules (system calls, rewards,
+//! withdrawals, requests), followed by the checks of the header's execution commitments.
+//!
+//! [`execute`] is pure with respect to the world: it reads through a [`StateView`] and returns
+//! the block's [`BlockWrites`]; committing them is the caller's decision.
+
+mod error;
+pub mod validate;
+
+use std::borrow::Cow;
+
+use alloy_consensus::{
+    Header, ReceiptEnvelope, TxEnvelope, TxReceipt, proofs::calculate_receipt_root,
+    transaction::SignerRecoverable,
+};
+use alloy_eips::eip7685::Requests;
+use alloy_evm::{
+    EvmEnv, EvmFactory,
+    block::{BlockExecutionError, BlockExecutor},
+    eth::{EthBlockExecutionCtx, EthBlockExecutor, EthEvmFactory, receipt_builder::AlloyReceiptBuilder},
+    Evm,
+};
+use alloy_hardforks::EthereumHardforks;
+use alloy_primitives::{B256, Bloom};
+use alloy_rlp::Decodable;
+use revm::database::{OriginalValuesKnown, State, states::bundle_state::BundleRetention};
+
+pub use error::{BlockError, BodyError, HeaderError, OutcomeError};
+
+use crate::{chain::ChainSpec, world::{BlockWrites, StateView}};
+
+/// A block as it travels the chain: header plus body with signed transactions.
+pub type Block = alloy_consensus::Block<TxEnvelope>;
+
+/// Decodes a block from its canonical RLP; trailing bytes are an error.
+pub fn decode_block(mut rlp: &[u8]) -> Result<Block, BlockError> {
+    let block = Block::decode(&mut rlp).map_err(|e| BlockError::Decode(e.to_string()))?;
+    if !rlp.is_empty() {
+        return Err(BlockError::Decode(format!("{} trailing bytes", rlp.len())));
+    }
+    Ok(block)
+}
+
+/// What executing a block produced, before it is compared with the header.
+#[derive(Debug)]
+pub struct BlockOutcome {
+    pub receipts: Vec<ReceiptEnvelope>,
+    pub gas_used: u64,
+    pub blob_gas_used: u64,
+    pub requests: Requests,
+    pub writes: BlockWrites,
+}
+
+impl BlockOutcome {
+    pub fn receipts_root(&self) -> B256 {
+        calculate_receipt_root(&self.receipts)
+    }
+
+    pub fn logs_bloom(&self) -> Bloom {
+        self.receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom())
+    }
+
+    /// Checks gas used, receipts root, logs bloom and the requests hash against the header.
+    /// `check_receipts_root` is false where receipts embed intermediate state roots
+    /// (pre-Byzantium) that the caller cannot compute.
+    pub fn verify(&self, chain: &ChainSpec, header: &Header, check_receipts_root: bool) -> Result<(), OutcomeError> {
+        if self.gas_used != header.gas_used {
+            return Err(OutcomeError::GasUsed { expected: header.gas_used, got: self.gas_used });
+        }
+        if check_receipts_root {
+            let root = self.receipts_root();
+            if root != header.receipts_root {
+                return Err(OutcomeError::ReceiptsRoot { expected: header.receipts_root, got: root });
+            }
+        }
+        let bloom = self.logs_bloom();
+        if bloom != header.logs_bloom {
+            return Err(OutcomeError::LogsBloom { expected: Box::new(header.logs_bloom), got: Box::new(bloom) });
+        }
+        if chain.is_prague_active_at_timestamp(header.timestamp) {
+            let got = Some(self.requests.requests_hash());
+            if got != header.requests_hash {
+                return Err(OutcomeError::RequestsHash { expected: header.requests_hash, got });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether receipts of this block carry a status code (Byzantium on) rather than an
+/// intermediate state root.
+pub fn receipts_have_status(chain: &ChainSpec, number: u64) -> bool {
+    chain.is_byzantium_active_at_block(number)
+}
+
+/// Executes every transaction of `block` and the block-level state changes against `view`.
+pub fn execute(chain: &ChainSpec, block: &Block, view: StateView<'_>) -> Result<BlockOutcome, BlockError> {
+    let header = &block.header;
+    let env = EvmEnv::for_eth_block(header, chain, chain.chain_id, chain.blob_params_at(header.timestamp));
+    let state = State::builder().with_database_ref(view).with_bundle_update().build();
+    let evm = EthEvmFactory.create_evm(state, env);
+    let ctx = EthBlockExecutionCtx {
+        parent_hash: header.parent_hash,
+        parent_beacon_block_root: header.parent_beacon_block_root,
+        ommers: &block.body.ommers,
+        withdrawals: block.body.withdrawals.as_ref().map(|w| Cow::Borrowed(w.as_slice())),
+        extra_data: header.extra_data.clone(),
+        tx_count_hint: Some(block.body.transactions.len()),
+        slot_number: None,
+    };
+    let mut executor = EthBlockExecutor::new(evm, ctx, chain, AlloyReceiptBuilder);
+    executor.apply_pre_execution_changes().map_err(execution_error)?;
+    for (index, tx) in block.body.transactions.iter().enumerate() {
+        let signer = tx
+            .recover_signer()
+            .map_err(|e| BlockError::Sender { index, reason: e.to_string() })?;
+        let recovered = alloy_consensus::transaction::Recovered::new_unchecked(tx, signer);
+        executor.execute_transaction(recovered).map_err(execution_error)?;
+    }
+    let (evm, result) = executor.finish().map_err(execution_error)?;
+    let (mut state, _env) = evm.finish();
+    state.merge_transitions(BundleRetention::PlainState);
+    let writes = BlockWrites::from_changeset(state.take_bundle().to_plain_state(OriginalValuesKnown::Yes));
+    Ok(BlockOutcome {
+        receipts: result.receipts,
+        gas_used: result.gas_used,
+        blob_gas_used: result.blob_gas_used,
+        requests: result.requests,
+        writes,
+    })
+}
+
+fn execution_error(e: BlockExecutionError) -> BlockError {
+    BlockError::Execution(e.to_string())
+}
+
+/// Encoded size helper kept next to decoding so both directions live together.
+pub fn encode_block(block: &Block) -> Vec<u8> {
+    let mut out = Vec::new();
+    alloy_rlp::Encodable::encode(block, &mut out);
+    out
+}

@@ -1,0 +1,290 @@
+//! The in-memory world state that blocks execute against and write into.
+//!
+//! A block never mutates a [`WorldState`] in place: it runs against a read-only [`StateView`]
+//! and yields [`BlockWrites`], which the caller applies only once the block is fully valid.
+//! That is what makes a rejected block leave the state exactly as it was.
+
+use std::{collections::HashMap, convert::Infallible, sync::Arc};
+
+use alloy_genesis::GenesisAccount;
+use alloy_primitives::{Address, B256, KECCAK256_EMPTY, U256, keccak256};
+use commitment::{AccountUpdate, StateTrie, TrieAccount};
+use revm::{
+    bytecode::Bytecode,
+    database::states::StateChangeset,
+    database_interface::{DBErrorMarker, DatabaseRef},
+    state::AccountInfo,
+};
+
+/// One account as held in memory: header fields plus its full storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorldAccount {
+    pub nonce: u64,
+    pub balance: U256,
+    pub code_hash: B256,
+    /// Non-zero slots only.
+    pub storage: HashMap<U256, U256>,
+}
+
+impl Default for WorldAccount {
+    fn default() -> Self {
+        Self { nonce: 0, balance: U256::ZERO, code_hash: KECCAK256_EMPTY, storage: HashMap::new() }
+    }
+}
+
+impl WorldAccount {
+    pub fn trie_account(&self) -> TrieAccount {
+        TrieAccount { nonce: self.nonce, balance: self.balance, code_hash: self.code_hash }
+    }
+}
+
+/// How a block changed an account's header fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InfoChange {
+    /// Only storage changed.
+    Unchanged,
+    Set(TrieAccount),
+    /// Selfdestructed or removed as empty (EIP-161).
+    Removed,
+}
+
+/// One account's writes in a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountWrite {
+    pub address: Address,
+    pub info: InfoChange,
+    /// Storage was wiped before `storage` applies (destroyed, possibly re-created).
+    pub wipe_storage: bool,
+    /// (slot, value); zero deletes.
+    pub storage: Vec<(U256, U256)>,
+}
+
+/// The writes one block made, as revm's bundle reports them.
+#[derive(Clone, Debug, Default)]
+pub struct BlockWrites {
+    /// Sorted by address.
+    pub accounts: Vec<AccountWrite>,
+    /// Contract code created by the block, by code hash.
+    pub codes: Vec<(B256, Bytecode)>,
+}
+
+impl BlockWrites {
+    /// Converts revm's plain changeset (built with `OriginalValuesKnown::Yes`).
+    pub fn from_changeset(changes: StateChangeset) -> Self {
+        let mut by_address: HashMap<Address, AccountWrite> = HashMap::new();
+        let blank = |address| AccountWrite {
+            address,
+            info: InfoChange::Unchanged,
+            wipe_storage: false,
+            storage: Vec::new(),
+        };
+        for (address, info) in changes.accounts {
+            by_address.entry(address).or_insert_with(|| blank(address)).info = match info {
+                Some(i) => InfoChange::Set(TrieAccount {
+                    nonce: i.nonce,
+                    balance: i.balance,
+                    code_hash: i.code_hash,
+                }),
+                None => InfoChange::Removed,
+            };
+        }
+        for s in changes.storage {
+            let entry = by_address.entry(s.address).or_insert_with(|| blank(s.address));
+            entry.wipe_storage |= s.wipe_storage;
+            entry.storage.extend(s.storage);
+        }
+        let mut accounts: Vec<_> = by_address.into_values().collect();
+        accounts.sort_by_key(|a| a.address);
+        Self { accounts, codes: changes.contracts }
+    }
+}
+
+/// Accounts and contract code.
+///
+/// Cloning is linear in the number of accounts (code is shared), which is what fork handling in
+/// test chains needs; a persistent store replaces this behind the same [`DatabaseRef`] seam.
+#[derive(Clone, Debug, Default)]
+pub struct WorldState {
+    accounts: HashMap<Address, WorldAccount>,
+    codes: Arc<HashMap<B256, Bytecode>>,
+}
+
+impl WorldState {
+    /// Builds the state from a genesis `alloc` / test `pre` map.
+    pub fn from_alloc<'a>(alloc: impl IntoIterator<Item = (&'a Address, &'a GenesisAccount)>) -> Self {
+        let mut world = Self::default();
+        let codes = Arc::make_mut(&mut world.codes);
+        for (address, acc) in alloc {
+            let code_hash = match acc.code.as_ref().filter(|c| !c.is_empty()) {
+                Some(code) => {
+                    let hash = keccak256(code);
+                    codes.insert(hash, Bytecode::new_raw(code.clone()));
+                    hash
+                }
+                None => KECCAK256_EMPTY,
+            };
+            let storage = acc
+                .storage_slots()
+                .filter(|(_, v)| !v.is_zero())
+                .map(|(k, v)| (U256::from_be_bytes(k.0), v))
+                .collect();
+            world.accounts.insert(
+                *address,
+                WorldAccount { nonce: acc.nonce.unwrap_or_default(), balance: acc.balance, code_hash, storage },
+            );
+        }
+        world
+    }
+
+    pub fn account(&self, address: &Address) -> Option<&WorldAccount> {
+        self.accounts.get(address)
+    }
+
+    pub fn accounts(&self) -> impl Iterator<Item = (&Address, &WorldAccount)> {
+        self.accounts.iter()
+    }
+
+    pub fn code(&self, hash: &B256) -> Option<&Bytecode> {
+        self.codes.get(hash)
+    }
+
+    /// Inserts code directly (for partial pre-states that ship code by hash).
+    pub fn insert_code(&mut self, code: Bytecode) -> B256 {
+        let hash = code.hash_slow();
+        Arc::make_mut(&mut self.codes).insert(hash, code);
+        hash
+    }
+
+    /// Inserts or replaces an account.
+    pub fn insert_account(&mut self, address: Address, account: WorldAccount) {
+        self.accounts.insert(address, account);
+    }
+
+    /// Applies a block's writes and returns the same change as trie updates, with the full
+    /// account header resolved for storage-only changes.
+    pub fn apply(&mut self, writes: &BlockWrites) -> Vec<AccountUpdate> {
+        if !writes.codes.is_empty() {
+            let codes = Arc::make_mut(&mut self.codes);
+            for (hash, code) in &writes.codes {
+                codes.entry(*hash).or_insert_with(|| code.clone());
+            }
+        }
+        let mut updates = Vec::with_capacity(writes.accounts.len());
+        for w in &writes.accounts {
+            if w.info == InfoChange::Removed {
+                self.accounts.remove(&w.address);
+                updates.push(AccountUpdate {
+                    address: w.address,
+                    info: None,
+                    wipe_storage: true,
+                    storage: Vec::new(),
+                });
+                continue;
+            }
+            let account = self.accounts.entry(w.address).or_default();
+            if let InfoChange::Set(info) = w.info {
+                account.nonce = info.nonce;
+                account.balance = info.balance;
+                account.code_hash = info.code_hash;
+            }
+            if w.wipe_storage {
+                account.storage.clear();
+            }
+            for &(slot, value) in &w.storage {
+                if value.is_zero() {
+                    account.storage.remove(&slot);
+                } else {
+                    account.storage.insert(slot, value);
+                }
+            }
+            updates.push(AccountUpdate {
+                address: w.address,
+                info: Some(account.trie_account()),
+                wipe_storage: w.wipe_storage,
+                storage: w.storage.clone(),
+            });
+        }
+        updates
+    }
+
+    /// Every account as a trie update, for building a state trie from scratch.
+    pub fn trie_updates(&self) -> Vec<AccountUpdate> {
+        self.accounts
+            .iter()
+            .map(|(address, acc)| AccountUpdate {
+                address: *address,
+                info: Some(acc.trie_account()),
+                wipe_storage: false,
+                storage: acc.storage.iter().map(|(k, v)| (*k, *v)).collect(),
+            })
+            .collect()
+    }
+
+    /// The state root computed from scratch.
+    pub fn state_root(&self) -> B256 {
+        let mut trie = StateTrie::new();
+        trie.apply(&self.trie_updates());
+        trie.root()
+    }
+}
+
+/// Hashes of recent blocks as BLOCKHASH sees them from one block's point of view.
+pub trait BlockHashes: Sync {
+    fn block_hash(&self, number: u64) -> Option<B256>;
+}
+
+impl BlockHashes for HashMap<u64, B256> {
+    fn block_hash(&self, number: u64) -> Option<B256> {
+        self.get(&number).copied()
+    }
+}
+
+/// A read-only view of the world for revm: state plus the block hashes visible to the block.
+pub struct StateView<'a> {
+    pub world: &'a WorldState,
+    pub hashes: &'a dyn BlockHashes,
+}
+
+impl std::fmt::Debug for StateView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateView").field("accounts", &self.world.accounts.len()).finish()
+    }
+}
+
+/// Reads from memory cannot fail; the type exists because revm requires an error type.
+#[derive(Debug, thiserror::Error)]
+#[error("state read failed")]
+pub struct StateReadError(Infallible);
+
+impl DBErrorMarker for StateReadError {}
+
+impl DatabaseRef for StateView<'_> {
+    type Error = StateReadError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        Ok(self.world.accounts.get(&address).map(|a| AccountInfo {
+            balance: a.balance,
+            nonce: a.nonce,
+            code_hash: a.code_hash,
+            code: self.world.codes.get(&a.code_hash).cloned(),
+            ..Default::default()
+        }))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        Ok(self.world.codes.get(&code_hash).cloned().unwrap_or_default())
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        Ok(self
+            .world
+            .accounts
+            .get(&address)
+            .and_then(|a| a.storage.get(&index).copied())
+            .unwrap_or_default())
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        Ok(self.hashes.block_hash(number).unwrap_or_default())
+    }
+}

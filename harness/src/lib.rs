@@ -1,0 +1,16 @@
+//! The replay harness: the last stage of the data flow and the project's front door.
+//!
+//! ```text
+//! fixture files ─► fixtures::* (typed cases) ─► replay / statetest / root / demo
+//!                                                  │ executor (blocks, txs) + commitment (roots)
+//!                                                  ▼
+//!                                               Report ─► stdout summary, --json FILE
+//! ```
+
+pub mod demo;
+pub mod fixtures;
+pub mod replay;
+pub mod report;
+pub mod root;
+pub mod state_diff;
+pub mod statetest;

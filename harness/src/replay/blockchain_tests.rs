@@ -1,0 +1,90 @@
+//! Replays ethereum/tests BlockchainTests: genesis from `pre` (checked against the genesis
+//! header), every block imported through the [`ChainStore`], `expectException` blocks required
+//! to fail, and the final state compared with `postState` / `postStateHash`.
+
+use std::path::PathBuf;
+
+use alloy_primitives::B256;
+use executor::{
+    WorldState,
+    block::decode_block,
+    chain::ChainSpec,
+    chainstore::ChainStore,
+};
+
+use super::ReplayError;
+use crate::{
+    fixtures::{blockchain_test::{BlockchainTest, BlockchainTestFile}, decode_hex, json_files, read_json},
+    report::Report,
+    state_diff::first_difference,
+};
+
+/// Cases skipped on purpose, with the reason: the one place such a list lives. Empty: every
+/// BlockchainTests case runs.
+pub const SKIPPED: &[(&str, &str)] = &[];
+
+pub(super) fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayError> {
+    for file in json_files(paths)? {
+        let tests: BlockchainTestFile = match read_json(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                report.fail(file.display().to_string(), e.to_string());
+                continue;
+            }
+        };
+        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        for (name, test) in &tests {
+            let case = format!("{stem}::{name}");
+            if let Some((_, why)) = SKIPPED.iter().find(|(n, _)| *n == name || *n == stem) {
+                report.skip(case, *why);
+                continue;
+            }
+            match run_test(test, report) {
+                Ok(()) => report.pass(),
+                Err(reason) => report.fail(case, reason),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_test(test: &BlockchainTest, report: &mut Report) -> Result<(), String> {
+    let chain = ChainSpec::from_test_network(&test.network).map_err(|e| e.to_string())?;
+    let genesis = decode_block(&test.genesis_rlp).map_err(|e| format!("genesis: {e}"))?;
+    let world = WorldState::from_alloc(&test.pre);
+    let mut store = ChainStore::new(chain, genesis.header, world).map_err(|e| e.to_string())?;
+
+    for (i, tb) in test.blocks.iter().enumerate() {
+        let imported = decode_hex(&tb.rlp)
+            .map_err(executor::block::BlockError::Decode)
+            .and_then(|rlp| decode_block(&rlp))
+            .and_then(|block| store.import(&block));
+        match (imported, &tb.expect_exception) {
+            (Ok(done), None) => {
+                report.gas += done.gas_used;
+                report.timing.exec_ms += done.exec.as_secs_f64() * 1e3;
+                report.timing.commit_ms += done.commit.as_secs_f64() * 1e3;
+            }
+            (Err(_), Some(_)) => {}
+            (Ok(_), Some(expected)) => return Err(format!("block {i}: imported, but expected {expected}")),
+            (Err(e), None) => return Err(format!("block {i}: {e}")),
+        }
+    }
+
+    let last = store
+        .world(&test.lastblockhash)
+        .ok_or_else(|| format!("lastblockhash {} was not imported", test.lastblockhash))?;
+    if let Some(post) = &test.post_state {
+        let expected = WorldState::from_alloc(post);
+        if let Some(diff) = first_difference(&expected, last) {
+            return Err(format!("post state: {diff}"));
+        }
+    }
+    if let Some(hash) = test.post_state_hash {
+        let root: B256 = last.state_root();
+        if root != hash {
+            return Err(format!("post state root {root}, expected {hash}"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! `harness replay`: recorded blocks through the executor and the commitment, in one of the
+//! supported recording formats.
+
+mod blockchain_tests;
+mod geth;
+mod mainnet;
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+
+use crate::report::Report;
+
+pub use blockchain_tests::SKIPPED;
+
+/// The recording formats `replay` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Decide per path: a directory holding `block.json` files is `mainnet`, JSON files are
+    /// `blockchain-tests`, and `--genesis` means `geth`.
+    Auto,
+    /// ethereum/tests BlockchainTests JSON.
+    BlockchainTests,
+    /// execution-spec-tests blockchain fixtures (same JSON shape, Amsterdam-era fields).
+    Eest,
+    /// `--genesis genesis.json` plus a `chain.rlp` export.
+    Geth,
+    /// `<N>/{block,pre_state,bytecodes,block_hashes?}.json` mainnet recordings.
+    Mainnet,
+}
+
+/// Options of `harness replay`.
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    pub format: Format,
+    pub genesis: Option<PathBuf>,
+}
+
+/// Why a replay could not start at all (exit code 2), as opposed to a failed case.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Fixture(#[from] crate::fixtures::FixtureError),
+}
+
+/// Replays `paths` in `opts.format`, recording every case in `report`.
+pub fn run(paths: &[PathBuf], opts: &ReplayOptions, report: &mut Report) -> Result<(), ReplayError> {
+    let format = match opts.format {
+        Format::Auto if opts.genesis.is_some() => Format::Geth,
+        Format::Auto if paths.iter().any(|p| is_mainnet_dir(p)) => Format::Mainnet,
+        Format::Auto => Format::BlockchainTests,
+        f => f,
+    };
+    match format {
+        Format::BlockchainTests | Format::Eest => blockchain_tests::run(paths, report),
+        Format::Mainnet => mainnet::run(paths, report),
+        Format::Geth => {
+            let genesis = opts
+                .genesis
+                .as_deref()
+                .ok_or_else(|| ReplayError::Usage("--format geth needs --genesis genesis.json".into()))?;
+            geth::run(genesis, paths, report)
+        }
+        Format::Auto => unreachable!("resolved above"),
+    }
+}
+
+/// A mainnet recording directory, or a directory of them.
+fn is_mainnet_dir(path: &Path) -> bool {
+    path.join("block.json").is_file()
+        || std::fs::read_dir(path)
+            .map(|mut d| d.any(|e| e.is_ok_and(|e| e.path().join("block.json").is_file())))
+            .unwrap_or(false)
+}
