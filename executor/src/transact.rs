@@ -1,0 +1,55 @@
+//! Running one transaction against a world state under an explicit environment: the unit the
+//! state tests check, and the seam where the execution tier (interpreter or compiled code) is
+//! chosen.
+
+use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
+use revm::{
+    context::{
+        BlockEnv, CfgEnv, TxEnv,
+        result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
+    },
+    database::{OriginalValuesKnown, State, states::bundle_state::BundleRetention},
+    primitives::hardfork::SpecId,
+};
+
+use crate::world::{BlockWrites, StateView};
+
+/// The transaction could not be included: revm rejected it before execution.
+#[derive(Debug, thiserror::Error)]
+pub enum TransactError {
+    #[error("invalid transaction: {0}")]
+    Invalid(#[from] InvalidTransaction),
+    #[error("invalid header environment: {0}")]
+    Header(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A transaction that executed (successfully, reverted or halted) and what it wrote.
+#[derive(Debug)]
+pub struct Transacted {
+    pub result: ExecutionResult<HaltReason>,
+    pub writes: BlockWrites,
+}
+
+/// The environment a single transaction runs in.
+pub fn env(spec: SpecId, chain_id: u64, block: BlockEnv) -> EvmEnv {
+    let mut cfg = CfgEnv::new_with_spec(spec);
+    cfg.chain_id = chain_id;
+    EvmEnv::new(cfg, block)
+}
+
+/// Executes `tx` against `view` and returns its result and writes; `view` is not modified.
+pub fn transact(view: StateView<'_>, env: EvmEnv, tx: TxEnv) -> Result<Transacted, TransactError> {
+    let state = State::builder().with_database_ref(view).with_bundle_update().build();
+    let mut evm = EthEvmFactory::default().create_evm(state, env);
+    let result = evm.transact_commit(tx).map_err(|e| match e {
+        EVMError::Transaction(invalid) => TransactError::Invalid(invalid),
+        EVMError::Header(h) => TransactError::Header(h.to_string()),
+        other => TransactError::Other(other.to_string()),
+    })?;
+    let (mut state, _) = evm.finish();
+    state.merge_transitions(BundleRetention::PlainState);
+    let writes = BlockWrites::from_changeset(state.take_bundle().to_plain_state(OriginalValuesKnown::Yes));
+    Ok(Transacted { result, writes })
+}

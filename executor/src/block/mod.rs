@@ -98,7 +98,7 @@ pub fn execute(chain: &ChainSpec, block: &Block, view: StateView<'_>) -> Result<
     let header = &block.header;
     let env = EvmEnv::for_eth_block(header, chain, chain.chain_id, chain.blob_params_at(header.timestamp));
     let state = State::builder().with_database_ref(view).with_bundle_update().build();
-    let evm = EthEvmFactory.create_evm(state, env);
+    let evm = EthEvmFactory::default().create_evm(state, env);
     let ctx = EthBlockExecutionCtx {
         parent_hash: header.parent_hash,
         parent_beacon_block_root: header.parent_beacon_block_root,
@@ -108,7 +108,7 @@ pub fn execute(chain: &ChainSpec, block: &Block, view: StateView<'_>) -> Result<
         tx_count_hint: Some(block.body.transactions.len()),
         slot_number: None,
     };
-    let mut executor = EthBlockExecutor::new(evm, ctx, chain, AlloyReceiptBuilder);
+    let mut executor = EthBlockExecutor::new(evm, ctx, chain, AlloyReceiptBuilder::default());
     executor.apply_pre_execution_changes().map_err(execution_error)?;
     for (index, tx) in block.body.transactions.iter().enumerate() {
         let signer = tx

@@ -2,7 +2,7 @@
 
 use alloy_primitives::{Bytes, keccak256};
 
-use super::asm::{self, Op, Op::*, push};
+use super::asm::{self, Op::*, push};
 
 /// A minimal token: any call is `transfer(to = word 0, amount = word 1)`. Balances live at
 /// slot = holder address. Reverts on insufficient balance; emits an ERC20 `Transfer` log.

@@ -1,0 +1,388 @@
+//! A hexary Merkle Patricia Trie over arbitrary byte keys.
+//!
+//! Nodes live in an arena and each caches the reference its parent embeds (inline RLP or
+//! hash). A write clears the cache only along the path it touches, so [`Trie::root`] re-hashes
+//! exactly the dirty paths: the cost of a block's update is proportional to what it changed,
+//! not to the size of the state.
+
+mod encode;
+mod nibbles;
+
+use alloy_primitives::B256;
+
+use encode::{node_ref, rlp_bytes, rlp_list, root_from_ref};
+use nibbles::{common_prefix, hex_prefix, unpack};
+
+/// keccak256(rlp("")): the root of an empty trie.
+pub const EMPTY_ROOT: B256 = alloy_primitives::b256!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
+
+type NodeId = u32;
+
+#[derive(Clone, Debug)]
+enum Node {
+    /// Only while a node is being rewritten in place.
+    Vacant,
+    Leaf { path: Vec<u8>, value: Vec<u8> },
+    Extension { path: Vec<u8>, child: NodeId },
+    Branch { children: Box<[Option<NodeId>; 16]>, value: Option<Vec<u8>> },
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    node: Node,
+    /// The reference a parent embeds for this node; `None` while dirty.
+    cached: Option<Vec<u8>>,
+}
+
+/// A Merkle Patricia Trie with incremental hashing.
+#[derive(Clone, Debug, Default)]
+pub struct Trie {
+    slots: Vec<Slot>,
+    free: Vec<NodeId>,
+    root: Option<NodeId>,
+    len: usize,
+}
+
+impl Trie {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of keys held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Sets `key` to `value`; an empty value deletes the key (as the ethereum/tests do).
+    pub fn insert(&mut self, key: &[u8], value: Vec<u8>) {
+        if value.is_empty() {
+            return self.remove(key);
+        }
+        let path = unpack(key);
+        let mut added = false;
+        let root = self.insert_at(self.root, &path, value, &mut added);
+        self.root = Some(root);
+        self.len += usize::from(added);
+    }
+
+    /// Deletes `key` if present.
+    pub fn remove(&mut self, key: &[u8]) {
+        let Some(root) = self.root else { return };
+        let path = unpack(key);
+        let mut removed = false;
+        self.root = self.remove_at(root, &path, &mut removed);
+        self.len -= usize::from(removed);
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        let path = unpack(key);
+        let mut rest: &[u8] = &path;
+        let mut id = self.root?;
+        loop {
+            match &self.slots[id as usize].node {
+                Node::Leaf { path, value } => return (path.as_slice() == rest).then_some(value.as_slice()),
+                Node::Extension { path, child } => {
+                    rest = rest.strip_prefix(path.as_slice())?;
+                    id = *child;
+                }
+                Node::Branch { children, value } => match rest.split_first() {
+                    None => return value.as_deref(),
+                    Some((nibble, tail)) => {
+                        id = children[*nibble as usize]?;
+                        rest = tail;
+                    }
+                },
+                Node::Vacant => return None,
+            }
+        }
+    }
+
+    /// The root hash, re-hashing only nodes changed since the last call.
+    pub fn root(&mut self) -> B256 {
+        match self.root {
+            None => EMPTY_ROOT,
+            Some(id) => root_from_ref(&self.reference(id)),
+        }
+    }
+
+    /// Approximate heap bytes held by the trie's nodes (keys, values, cached references).
+    pub fn heap_bytes(&self) -> usize {
+        self.slots
+            .iter()
+            .map(|s| {
+                std::mem::size_of::<Slot>()
+                    + s.cached.as_ref().map_or(0, Vec::capacity)
+                    + match &s.node {
+                        Node::Leaf { path, value } => path.capacity() + value.capacity(),
+                        Node::Extension { path, .. } => path.capacity(),
+                        Node::Branch { value, .. } => 16 * 8 + value.as_ref().map_or(0, Vec::capacity),
+                        Node::Vacant => 0,
+                    }
+            })
+            .sum()
+    }
+
+    fn alloc(&mut self, node: Node) -> NodeId {
+        let slot = Slot { node, cached: None };
+        match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = slot;
+                id
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as NodeId
+            }
+        }
+    }
+
+    fn release(&mut self, id: NodeId) {
+        self.slots[id as usize] = Slot { node: Node::Vacant, cached: None };
+        self.free.push(id);
+    }
+
+    /// Takes a node out for rewriting; its cache is cleared because it is about to change.
+    fn take(&mut self, id: NodeId) -> Node {
+        let slot = &mut self.slots[id as usize];
+        slot.cached = None;
+        std::mem::replace(&mut slot.node, Node::Vacant)
+    }
+
+    fn put(&mut self, id: NodeId, node: Node) {
+        self.slots[id as usize].node = node;
+    }
+
+    /// A branch holding two disjoint remainders: each is a value at the branch (empty path)
+    /// or a leaf under its first nibble.
+    fn branch_of(&mut self, entries: [(Vec<u8>, Option<Vec<u8>>, Option<NodeId>); 2]) -> Node {
+        let mut children: Box<[Option<NodeId>; 16]> = Box::new([None; 16]);
+        let mut branch_value = None;
+        for (path, value, subtree) in entries {
+            match (path.split_first(), value, subtree) {
+                (None, Some(v), _) => branch_value = Some(v),
+                (Some((n, rest)), Some(v), _) => {
+                    children[*n as usize] = Some(self.alloc(Node::Leaf { path: rest.to_vec(), value: v }))
+                }
+                // An existing subtree re-hung under the branch, behind the rest of its path.
+                (Some((n, rest)), None, Some(child)) => {
+                    children[*n as usize] = Some(if rest.is_empty() {
+                        child
+                    } else {
+                        self.alloc(Node::Extension { path: rest.to_vec(), child })
+                    })
+                }
+                _ => unreachable!("branch_of is called with a value or a subtree per entry"),
+            }
+        }
+        Node::Branch { children, value: branch_value }
+    }
+
+    /// Wraps `node` behind a shared prefix, reusing slot `id` for the top node.
+    fn install(&mut self, id: NodeId, prefix: &[u8], node: Node) -> NodeId {
+        if prefix.is_empty() {
+            self.put(id, node);
+        } else {
+            let child = self.alloc(node);
+            self.put(id, Node::Extension { path: prefix.to_vec(), child });
+        }
+        id
+    }
+
+    fn insert_at(&mut self, at: Option<NodeId>, path: &[u8], value: Vec<u8>, added: &mut bool) -> NodeId {
+        let Some(id) = at else {
+            *added = true;
+            return self.alloc(Node::Leaf { path: path.to_vec(), value });
+        };
+        match self.take(id) {
+            Node::Leaf { path: leaf_path, value: leaf_value } => {
+                if leaf_path == path {
+                    self.put(id, Node::Leaf { path: leaf_path, value });
+                    return id;
+                }
+                *added = true;
+                let common = common_prefix(&leaf_path, path);
+                let branch = self.branch_of([
+                    (leaf_path[common..].to_vec(), Some(leaf_value), None),
+                    (path[common..].to_vec(), Some(value), None),
+                ]);
+                self.install(id, &path[..common], branch)
+            }
+            Node::Extension { path: ext_path, child } => {
+                let common = common_prefix(&ext_path, path);
+                if common == ext_path.len() {
+                    let child = self.insert_at(Some(child), &path[common..], value, added);
+                    self.put(id, Node::Extension { path: ext_path, child });
+                    return id;
+                }
+                *added = true;
+                let branch = self.branch_of([
+                    (ext_path[common..].to_vec(), None, Some(child)),
+                    (path[common..].to_vec(), Some(value), None),
+                ]);
+                self.install(id, &path[..common], branch)
+            }
+            Node::Branch { mut children, value: branch_value } => {
+                let branch_value = match path.split_first() {
+                    None => {
+                        *added |= branch_value.is_none();
+                        Some(value)
+                    }
+                    Some((n, rest)) => {
+                        let slot = &mut children[*n as usize];
+                        *slot = Some(self.insert_at(*slot, rest, value, added));
+                        branch_value
+                    }
+                };
+                self.put(id, Node::Branch { children, value: branch_value });
+                id
+            }
+            Node::Vacant => unreachable!("vacant nodes are never linked"),
+        }
+    }
+
+    /// Removes `path` below `id`; returns the node now standing there (`None` if empty).
+    /// Untouched subtrees keep their cached hashes.
+    fn remove_at(&mut self, id: NodeId, path: &[u8], removed: &mut bool) -> Option<NodeId> {
+        match &self.slots[id as usize].node {
+            Node::Leaf { path: leaf_path, .. } => {
+                if leaf_path.as_slice() != path {
+                    return Some(id);
+                }
+                *removed = true;
+                self.release(id);
+                None
+            }
+            Node::Extension { path: ext_path, child } => {
+                let child = *child;
+                let Some(rest) = path.strip_prefix(ext_path.as_slice()) else { return Some(id) };
+                let rest = rest.to_vec();
+                let new_child = self.remove_at(child, &rest, removed);
+                if !*removed {
+                    return Some(id);
+                }
+                let Node::Extension { path: ext_path, .. } = self.take(id) else { unreachable!() };
+                match new_child {
+                    None => {
+                        self.release(id);
+                        None
+                    }
+                    Some(c) => {
+                        let node = self.prefix_node(ext_path, c);
+                        self.put(id, node);
+                        Some(id)
+                    }
+                }
+            }
+            Node::Branch { children, value } => {
+                let new_child = match path.split_first() {
+                    None if value.is_none() => return Some(id),
+                    None => {
+                        *removed = true;
+                        None
+                    }
+                    Some((n, rest)) => {
+                        let Some(child) = children[*n as usize] else { return Some(id) };
+                        let new_child = self.remove_at(child, rest, removed);
+                        if !*removed {
+                            return Some(id);
+                        }
+                        Some((*n as usize, new_child))
+                    }
+                };
+                let Node::Branch { mut children, mut value } = self.take(id) else { unreachable!() };
+                match new_child {
+                    None => value = None,
+                    Some((n, child)) => children[n] = child,
+                }
+                match self.normalize_branch(children, value) {
+                    None => {
+                        self.release(id);
+                        None
+                    }
+                    Some(node) => {
+                        self.put(id, node);
+                        Some(id)
+                    }
+                }
+            }
+            Node::Vacant => unreachable!("vacant nodes are never linked"),
+        }
+    }
+
+    /// A branch left with one entry collapses into a leaf or an extension.
+    fn normalize_branch(&mut self, children: Box<[Option<NodeId>; 16]>, value: Option<Vec<u8>>) -> Option<Node> {
+        let mut live = children.iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u8, c)));
+        let first = live.next();
+        let more = live.next().is_some();
+        match (first, value, more) {
+            (None, None, _) => None,
+            (None, Some(value), _) => Some(Node::Leaf { path: Vec::new(), value }),
+            (Some((nibble, child)), None, false) => Some(self.prefix_node(vec![nibble], child)),
+            (_, value, _) => Some(Node::Branch { children, value }),
+        }
+    }
+
+    /// `prefix` followed by node `child`: merges into a leaf or extension child (freeing it),
+    /// or becomes an extension over a branch.
+    fn prefix_node(&mut self, mut prefix: Vec<u8>, child: NodeId) -> Node {
+        match &self.slots[child as usize].node {
+            Node::Branch { .. } => Node::Extension { path: prefix, child },
+            _ => {
+                let node = self.take(child);
+                self.release(child);
+                match node {
+                    Node::Leaf { path, value } => {
+                        prefix.extend_from_slice(&path);
+                        Node::Leaf { path: prefix, value }
+                    }
+                    Node::Extension { path, child } => {
+                        prefix.extend_from_slice(&path);
+                        Node::Extension { path: prefix, child }
+                    }
+                    _ => unreachable!("matched above"),
+                }
+            }
+        }
+    }
+
+    /// The reference to node `id`, computing and caching it (and its dirty descendants).
+    fn reference(&mut self, id: NodeId) -> Vec<u8> {
+        if let Some(cached) = &self.slots[id as usize].cached {
+            return cached.clone();
+        }
+        let node = std::mem::replace(&mut self.slots[id as usize].node, Node::Vacant);
+        let mut payload = Vec::new();
+        match &node {
+            Node::Leaf { path, value } => {
+                rlp_bytes(&hex_prefix(path, true), &mut payload);
+                rlp_bytes(value, &mut payload);
+            }
+            Node::Extension { path, child } => {
+                rlp_bytes(&hex_prefix(path, false), &mut payload);
+                payload.extend_from_slice(&self.reference(*child));
+            }
+            Node::Branch { children, value } => {
+                for child in children.iter() {
+                    match child {
+                        Some(c) => payload.extend_from_slice(&self.reference(*c)),
+                        None => payload.push(alloy_rlp::EMPTY_STRING_CODE),
+                    }
+                }
+                match value {
+                    Some(v) => rlp_bytes(v, &mut payload),
+                    None => payload.push(alloy_rlp::EMPTY_STRING_CODE),
+                }
+            }
+            Node::Vacant => unreachable!("vacant nodes are never linked"),
+        }
+        let reference = node_ref(rlp_list(&payload));
+        let slot = &mut self.slots[id as usize];
+        slot.node = node;
+        slot.cached = Some(reference.clone());
+        reference
+    }
+}
