@@ -9,10 +9,12 @@ use revm::{
         result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
     },
     database::{OriginalValuesKnown, State, states::bundle_state::BundleRetention},
-    primitives::hardfork::SpecId,
 };
 
-use crate::world::{BlockWrites, StateView};
+use crate::{
+    chain::ChainSpec,
+    world::{BlockWrites, StateView},
+};
 
 /// The transaction could not be included: revm rejected it before execution.
 #[derive(Debug, thiserror::Error)]
@@ -32,10 +34,15 @@ pub struct Transacted {
     pub writes: BlockWrites,
 }
 
-/// The environment a single transaction runs in.
-pub fn env(spec: SpecId, chain_id: u64, block: BlockEnv) -> EvmEnv {
-    let mut cfg = CfgEnv::new_with_spec(spec);
-    cfg.chain_id = chain_id;
+/// The environment a single transaction runs in: the fork and blob limits of `chain` at the
+/// block's number and timestamp.
+pub fn env(chain: &ChainSpec, block: BlockEnv) -> EvmEnv {
+    let timestamp = block.timestamp.saturating_to();
+    let mut cfg = CfgEnv::new_with_spec(chain.spec_at(block.number.saturating_to(), timestamp));
+    cfg.chain_id = chain.chain_id;
+    if let Some(params) = chain.blob_params_at(timestamp) {
+        cfg.set_max_blobs_per_tx(params.max_blobs_per_tx);
+    }
     EvmEnv::new(cfg, block)
 }
 
