@@ -80,7 +80,9 @@ impl StateTrie {
                 if value.is_zero() {
                     entry.storage.remove(key.as_slice());
                 } else {
-                    entry.storage.insert(key.as_slice(), alloy_rlp::encode(value));
+                    entry
+                        .storage
+                        .insert(key.as_slice(), alloy_rlp::encode(value));
                 }
             }
             self.dirty.insert(update.address);
@@ -90,8 +92,11 @@ impl StateTrie {
     /// The state root; storage tries of dirty accounts are hashed in parallel.
     pub fn root(&mut self) -> B256 {
         let dirty = std::mem::take(&mut self.dirty);
-        let mut touched: Vec<(&Address, &mut Entry)> =
-            self.entries.iter_mut().filter(|(a, _)| dirty.contains(*a)).collect();
+        let mut touched: Vec<(&Address, &mut Entry)> = self
+            .entries
+            .iter_mut()
+            .filter(|(a, _)| dirty.contains(*a))
+            .collect();
         let leaves: Vec<(B256, Vec<u8>)> = touched
             .par_iter_mut()
             .map(|(address, entry)| {
@@ -118,7 +123,9 @@ impl StateTrie {
 
     /// The storage root of `address`; [`EMPTY_ROOT`] for an unknown account.
     pub fn storage_root(&mut self, address: &Address) -> B256 {
-        self.entries.get_mut(address).map_or(EMPTY_ROOT, |e| e.storage.root())
+        self.entries
+            .get_mut(address)
+            .map_or(EMPTY_ROOT, |e| e.storage.root())
     }
 
     /// Number of accounts.

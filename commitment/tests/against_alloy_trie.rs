@@ -132,11 +132,25 @@ fn empty_trie_root_is_the_empty_root() {
 #[test]
 fn wiped_storage_is_forgotten() {
     let address = Address::repeat_byte(7);
-    let info = Some(TrieAccount { nonce: 1, balance: U256::from(5), code_hash: keccak256([]) });
+    let info = Some(TrieAccount {
+        nonce: 1,
+        balance: U256::from(5),
+        code_hash: keccak256([]),
+    });
     let mut trie = StateTrie::new();
-    trie.apply(&[AccountUpdate { address, info, wipe_storage: false, storage: vec![(U256::from(1), U256::from(9))] }]);
+    trie.apply(&[AccountUpdate {
+        address,
+        info,
+        wipe_storage: false,
+        storage: vec![(U256::from(1), U256::from(9))],
+    }]);
     let with_storage = trie.root();
-    trie.apply(&[AccountUpdate { address, info, wipe_storage: true, storage: vec![] }]);
+    trie.apply(&[AccountUpdate {
+        address,
+        info,
+        wipe_storage: true,
+        storage: vec![],
+    }]);
     assert_ne!(trie.root(), with_storage);
     assert_eq!(trie.storage_root(&address), EMPTY_ROOT);
 }

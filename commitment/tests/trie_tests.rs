@@ -8,11 +8,15 @@ use commitment::Trie;
 use serde_json::Value;
 
 fn trie_tests_dir() -> PathBuf {
-    let base = std::env::var_os("FIXTURES_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
-    });
+    let base = std::env::var_os("FIXTURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
     let dir = base.join("ethereum-tests/TrieTests");
-    assert!(dir.is_dir(), "fixtures missing: {} (set FIXTURES_DIR)", dir.display());
+    assert!(
+        dir.is_dir(),
+        "fixtures missing: {} (set FIXTURES_DIR)",
+        dir.display()
+    );
     dir
 }
 
@@ -34,13 +38,20 @@ fn run_file(name: &str, secure: bool, hex_always: bool) -> usize {
     for (test, body) in &tests {
         let pairs: Vec<(Value, Value)> = match &body["in"] {
             Value::Array(list) => list.iter().map(|p| (p[0].clone(), p[1].clone())).collect(),
-            Value::Object(map) => map.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| (Value::String(k.clone()), v.clone()))
+                .collect(),
             other => panic!("{name}::{test}: unexpected `in` {other}"),
         };
         let mut trie = Trie::new();
         for (k, v) in &pairs {
             let key = bytes_of(k, hex_always).unwrap();
-            let key = if secure { keccak256(&key).to_vec() } else { key };
+            let key = if secure {
+                keccak256(&key).to_vec()
+            } else {
+                key
+            };
             match bytes_of(v, hex_always) {
                 Some(value) => trie.insert(&key, value),
                 None => trie.remove(&key),

@@ -6,7 +6,9 @@
 //! well-known schedule. Everything downstream asks [`ChainSpec`] through alloy's
 //! [`EthereumHardforks`], so block rules are those of alloy-evm, not ours.
 
-use alloy_eips::{eip6110::MAINNET_DEPOSIT_CONTRACT_ADDRESS, eip7840::BlobParams, eip7892::BlobScheduleBlobParams};
+use alloy_eips::{
+    eip6110::MAINNET_DEPOSIT_CONTRACT_ADDRESS, eip7840::BlobParams, eip7892::BlobScheduleBlobParams,
+};
 use alloy_evm::eth::spec::EthExecutorSpec;
 use alloy_genesis::ChainConfig;
 use alloy_hardforks::{EthereumChainHardforks, EthereumHardfork, EthereumHardforks, ForkCondition};
@@ -73,7 +75,11 @@ fn is_timestamp_fork(fork: EthereumHardfork) -> bool {
 
 fn activation(fork: EthereumHardfork, at: u64) -> ForkCondition {
     if fork == EthereumHardfork::Paris {
-        ForkCondition::TTD { activation_block_number: at, fork_block: None, total_difficulty: U256::ZERO }
+        ForkCondition::TTD {
+            activation_block_number: at,
+            fork_block: None,
+            total_difficulty: U256::ZERO,
+        }
     } else if is_timestamp_fork(fork) {
         ForkCondition::Timestamp(at)
     } else {
@@ -102,7 +108,12 @@ impl ChainSpec {
                     (to, parse_activation(t).ok_or_else(unknown)?)
                 } else if let Some((to, b)) = rest.split_once("AtDiff") {
                     // Paris by difficulty: the tests activate it at the next block boundary.
-                    (to, u64::from_str_radix(b.trim_start_matches("C"), 16).map(|_| 1).map_err(|_| unknown())?)
+                    (
+                        to,
+                        u64::from_str_radix(b.trim_start_matches("C"), 16)
+                            .map(|_| 1)
+                            .map_err(|_| unknown())?,
+                    )
                 } else if let Some((to, b)) = rest.split_once("At") {
                     (to, parse_activation(b).ok_or_else(unknown)?)
                 } else {
@@ -114,13 +125,16 @@ impl ChainSpec {
         };
         let from = fork_index(from).ok_or_else(unknown)?;
         let last = to_at.map_or(from, |(to, _)| to);
-        let forks = FORK_ORDER[..=last].iter().enumerate().map(|(i, (fork, _))| {
-            let at = match to_at {
-                Some((to, at)) if i > from && i <= to => at,
-                _ => 0,
-            };
-            (*fork, activation(*fork, at))
-        });
+        let forks = FORK_ORDER[..=last]
+            .iter()
+            .enumerate()
+            .map(|(i, (fork, _))| {
+                let at = match to_at {
+                    Some((to, at)) if i > from && i <= to => at,
+                    _ => 0,
+                };
+                (*fork, activation(*fork, at))
+            });
         Ok(Self {
             chain_id: 1,
             forks: EthereumChainHardforks::new(forks),
@@ -134,11 +148,17 @@ impl ChainSpec {
         let blocks = [
             (EthereumHardfork::Frontier, Some(0)),
             (EthereumHardfork::Homestead, config.homestead_block),
-            (EthereumHardfork::Dao, config.dao_fork_block.filter(|_| config.dao_fork_support)),
+            (
+                EthereumHardfork::Dao,
+                config.dao_fork_block.filter(|_| config.dao_fork_support),
+            ),
             (EthereumHardfork::Tangerine, config.eip150_block),
             (EthereumHardfork::SpuriousDragon, config.eip158_block),
             (EthereumHardfork::Byzantium, config.byzantium_block),
-            (EthereumHardfork::Constantinople, config.constantinople_block),
+            (
+                EthereumHardfork::Constantinople,
+                config.constantinople_block,
+            ),
             (EthereumHardfork::Petersburg, config.petersburg_block),
             (EthereumHardfork::Istanbul, config.istanbul_block),
             (EthereumHardfork::MuirGlacier, config.muir_glacier_block),
@@ -157,7 +177,11 @@ impl ChainSpec {
             let at = config.merge_netsplit_block.unwrap_or(0);
             forks.push((
                 EthereumHardfork::Paris,
-                ForkCondition::TTD { activation_block_number: at, fork_block: None, total_difficulty: ttd },
+                ForkCondition::TTD {
+                    activation_block_number: at,
+                    fork_block: None,
+                    total_difficulty: ttd,
+                },
             ));
         }
         let times = [
@@ -167,7 +191,11 @@ impl ChainSpec {
             (EthereumHardfork::Osaka, config.osaka_time),
             (EthereumHardfork::Amsterdam, config.amsterdam_time),
         ];
-        forks.extend(times.into_iter().filter_map(|(f, t)| t.map(|t| (f, ForkCondition::Timestamp(t)))));
+        forks.extend(
+            times
+                .into_iter()
+                .filter_map(|(f, t)| t.map(|t| (f, ForkCondition::Timestamp(t)))),
+        );
         let blobs = if config.blob_schedule.is_empty() {
             BlobScheduleBlobParams::mainnet()
         } else {
@@ -177,7 +205,9 @@ impl ChainSpec {
             chain_id: config.chain_id,
             forks: EthereumChainHardforks::new(forks),
             blobs,
-            deposit_contract: config.deposit_contract_address.or(Some(MAINNET_DEPOSIT_CONTRACT_ADDRESS)),
+            deposit_contract: config
+                .deposit_contract_address
+                .or(Some(MAINNET_DEPOSIT_CONTRACT_ADDRESS)),
         }
     }
 

@@ -64,17 +64,37 @@ pub struct ChainStore {
 
 impl ChainStore {
     /// Starts a chain from its genesis header and state; the state must hash to the header's root.
-    pub fn new(chain: ChainSpec, genesis: Header, world: WorldState) -> Result<Self, GenesisMismatch> {
+    pub fn new(
+        chain: ChainSpec,
+        genesis: Header,
+        world: WorldState,
+    ) -> Result<Self, GenesisMismatch> {
         let mut trie = StateTrie::new();
         trie.apply(&world.trie_updates());
         let computed = trie.root();
         if computed != genesis.state_root {
-            return Err(GenesisMismatch { expected: genesis.state_root, computed });
+            return Err(GenesisMismatch {
+                expected: genesis.state_root,
+                computed,
+            });
         }
         let hash = genesis.hash_slow();
         let mut blocks = HashMap::new();
-        blocks.insert(hash, StoredBlock { header: genesis, world: Some(Arc::new(world)) });
-        Ok(Self { chain, blocks, head: hash, trie, trie_at: Some(hash), retain: 128 })
+        blocks.insert(
+            hash,
+            StoredBlock {
+                header: genesis,
+                world: Some(Arc::new(world)),
+            },
+        );
+        Ok(Self {
+            chain,
+            blocks,
+            head: hash,
+            trie,
+            trie_at: Some(hash),
+            retain: 128,
+        })
     }
 
     pub fn chain(&self) -> &ChainSpec {
@@ -98,14 +118,27 @@ impl ChainStore {
     /// Validates, executes and commits `block`. On error nothing changes.
     pub fn import(&mut self, block: &Block) -> Result<Imported, BlockError> {
         let parent_hash = block.header.parent_hash;
-        let parent = self.blocks.get(&parent_hash).ok_or(BlockError::UnknownParent(parent_hash))?;
-        let parent_world = parent.world.clone().ok_or(BlockError::ParentStatePruned(parent_hash))?;
+        let parent = self
+            .blocks
+            .get(&parent_hash)
+            .ok_or(BlockError::UnknownParent(parent_hash))?;
+        let parent_world = parent
+            .world
+            .clone()
+            .ok_or(BlockError::ParentStatePruned(parent_hash))?;
         validate::header_against_parent(&self.chain, &block.header, &parent.header)?;
         validate::body_against_header(&self.chain, block)?;
 
         let started = Instant::now();
         let hashes = self.ancestor_hashes(parent_hash);
-        let outcome = block::execute(&self.chain, block, StateView { world: &parent_world, hashes: &hashes })?;
+        let outcome = block::execute(
+            &self.chain,
+            block,
+            StateView {
+                world: &parent_world,
+                hashes: &hashes,
+            },
+        )?;
         // A chain with full state can check every receipts root, pre-Byzantium too, once the
         // intermediate roots are computed; until then those blocks skip that one check.
         let has_status = block::receipts_have_status(&self.chain, block.header.number);
@@ -125,16 +158,34 @@ impl ChainStore {
         let state_root = self.trie.root();
         let commit = started.elapsed();
         if state_root != block.header.state_root {
-            return Err(OutcomeError::StateRoot { expected: block.header.state_root, got: state_root }.into());
+            return Err(OutcomeError::StateRoot {
+                expected: block.header.state_root,
+                got: state_root,
+            }
+            .into());
         }
 
         let hash = block.header.hash_slow();
         self.trie_at = Some(hash);
         self.head = hash;
         let number = block.header.number;
-        self.blocks.insert(hash, StoredBlock { header: block.header.clone(), world: Some(Arc::new(world)) });
+        self.blocks.insert(
+            hash,
+            StoredBlock {
+                header: block.header.clone(),
+                world: Some(Arc::new(world)),
+            },
+        );
         self.prune(number);
-        Ok(Imported { hash, number, gas_used: outcome.gas_used, state_root, exec, commit, outcome })
+        Ok(Imported {
+            hash,
+            number,
+            gas_used: outcome.gas_used,
+            state_root,
+            exec,
+            commit,
+            outcome,
+        })
     }
 
     /// Hashes of up to 256 ancestors, walking parent links so side chains see their own past.

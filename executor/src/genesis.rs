@@ -29,13 +29,20 @@ pub fn genesis_header(chain: &ChainSpec, genesis: &Genesis, state_root: B256) ->
         extra_data: genesis.extra_data.clone(),
         mix_hash: genesis.mix_hash,
         nonce: genesis.nonce.into(),
-        base_fee_per_gas: london
-            .then(|| genesis.base_fee_per_gas.map_or(INITIAL_BASE_FEE, |f| f as u64)),
-        withdrawals_root: chain.is_shanghai_active_at_timestamp(ts).then_some(EMPTY_ROOT_HASH),
+        base_fee_per_gas: london.then(|| {
+            genesis
+                .base_fee_per_gas
+                .map_or(INITIAL_BASE_FEE, |f| f as u64)
+        }),
+        withdrawals_root: chain
+            .is_shanghai_active_at_timestamp(ts)
+            .then_some(EMPTY_ROOT_HASH),
         blob_gas_used: cancun.then(|| genesis.blob_gas_used.unwrap_or_default()),
         excess_blob_gas: cancun.then(|| genesis.excess_blob_gas.unwrap_or_default()),
         parent_beacon_block_root: cancun.then_some(B256::ZERO),
-        requests_hash: chain.is_prague_active_at_timestamp(ts).then_some(EMPTY_REQUESTS_HASH),
+        requests_hash: chain
+            .is_prague_active_at_timestamp(ts)
+            .then_some(EMPTY_REQUESTS_HASH),
         ..Default::default()
     }
 }

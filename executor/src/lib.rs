@@ -19,4 +19,6 @@ pub mod transact;
 pub mod world;
 
 pub use revm;
-pub use world::{AccountWrite, BlockHashes, BlockWrites, InfoChange, StateView, WorldAccount, WorldState};
+pub use world::{
+    AccountWrite, BlockHashes, BlockWrites, InfoChange, StateView, WorldAccount, WorldState,
+};

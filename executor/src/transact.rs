@@ -48,7 +48,10 @@ pub fn env(chain: &ChainSpec, block: BlockEnv) -> EvmEnv {
 
 /// Executes `tx` against `view` and returns its result and writes; `view` is not modified.
 pub fn transact(view: StateView<'_>, env: EvmEnv, tx: TxEnv) -> Result<Transacted, TransactError> {
-    let state = State::builder().with_database_ref(view).with_bundle_update().build();
+    let state = State::builder()
+        .with_database_ref(view)
+        .with_bundle_update()
+        .build();
     let mut evm = EthEvmFactory::default().create_evm(state, env);
     let result = evm.transact_commit(tx).map_err(|e| match e {
         EVMError::Transaction(invalid) => TransactError::Invalid(invalid),
@@ -57,6 +60,7 @@ pub fn transact(view: StateView<'_>, env: EvmEnv, tx: TxEnv) -> Result<Transacte
     })?;
     let (mut state, _) = evm.finish();
     state.merge_transitions(BundleRetention::PlainState);
-    let writes = BlockWrites::from_changeset(state.take_bundle().to_plain_state(OriginalValuesKnown::Yes));
+    let writes =
+        BlockWrites::from_changeset(state.take_bundle().to_plain_state(OriginalValuesKnown::Yes));
     Ok(Transacted { result, writes })
 }

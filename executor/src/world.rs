@@ -28,13 +28,22 @@ pub struct WorldAccount {
 
 impl Default for WorldAccount {
     fn default() -> Self {
-        Self { nonce: 0, balance: U256::ZERO, code_hash: KECCAK256_EMPTY, storage: HashMap::new() }
+        Self {
+            nonce: 0,
+            balance: U256::ZERO,
+            code_hash: KECCAK256_EMPTY,
+            storage: HashMap::new(),
+        }
     }
 }
 
 impl WorldAccount {
     pub fn trie_account(&self) -> TrieAccount {
-        TrieAccount { nonce: self.nonce, balance: self.balance, code_hash: self.code_hash }
+        TrieAccount {
+            nonce: self.nonce,
+            balance: self.balance,
+            code_hash: self.code_hash,
+        }
     }
 }
 
@@ -79,7 +88,10 @@ impl BlockWrites {
             storage: Vec::new(),
         };
         for (address, info) in changes.accounts {
-            by_address.entry(address).or_insert_with(|| blank(address)).info = match info {
+            by_address
+                .entry(address)
+                .or_insert_with(|| blank(address))
+                .info = match info {
                 Some(i) => InfoChange::Set(TrieAccount {
                     nonce: i.nonce,
                     balance: i.balance,
@@ -89,13 +101,18 @@ impl BlockWrites {
             };
         }
         for s in changes.storage {
-            let entry = by_address.entry(s.address).or_insert_with(|| blank(s.address));
+            let entry = by_address
+                .entry(s.address)
+                .or_insert_with(|| blank(s.address));
             entry.wipe_storage |= s.wipe_storage;
             entry.storage.extend(s.storage);
         }
         let mut accounts: Vec<_> = by_address.into_values().collect();
         accounts.sort_by_key(|a| a.address);
-        Self { accounts, codes: changes.contracts }
+        Self {
+            accounts,
+            codes: changes.contracts,
+        }
     }
 }
 
@@ -111,7 +128,9 @@ pub struct WorldState {
 
 impl WorldState {
     /// Builds the state from a genesis `alloc` / test `pre` map.
-    pub fn from_alloc<'a>(alloc: impl IntoIterator<Item = (&'a Address, &'a GenesisAccount)>) -> Self {
+    pub fn from_alloc<'a>(
+        alloc: impl IntoIterator<Item = (&'a Address, &'a GenesisAccount)>,
+    ) -> Self {
         let mut world = Self::default();
         let codes = Arc::make_mut(&mut world.codes);
         for (address, acc) in alloc {
@@ -130,7 +149,12 @@ impl WorldState {
                 .collect();
             world.accounts.insert(
                 *address,
-                WorldAccount { nonce: acc.nonce.unwrap_or_default(), balance: acc.balance, code_hash, storage },
+                WorldAccount {
+                    nonce: acc.nonce.unwrap_or_default(),
+                    balance: acc.balance,
+                    code_hash,
+                    storage,
+                },
             );
         }
         world
@@ -247,7 +271,9 @@ pub struct StateView<'a> {
 
 impl std::fmt::Debug for StateView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateView").field("accounts", &self.world.accounts.len()).finish()
+        f.debug_struct("StateView")
+            .field("accounts", &self.world.accounts.len())
+            .finish()
     }
 }
 
@@ -272,7 +298,12 @@ impl DatabaseRef for StateView<'_> {
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        Ok(self.world.codes.get(&code_hash).cloned().unwrap_or_default())
+        Ok(self
+            .world
+            .codes
+            .get(&code_hash)
+            .cloned()
+            .unwrap_or_default())
     }
 
     fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {

@@ -66,6 +66,10 @@ enum Command {
         /// Transactions per block.
         #[arg(long, default_value_t = 200)]
         txs: usize,
+        /// Also write the chain as DIR/genesis.json + DIR/chain.rlp (replayable with
+        /// `replay --format geth --genesis DIR/genesis.json DIR/chain.rlp`).
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -90,9 +94,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let (mut report, json) = match cli.command {
-        Command::Replay { paths, format, genesis, json } => {
+        Command::Replay {
+            paths,
+            format,
+            genesis,
+            json,
+        } => {
             let mut report = Report::new("replay");
-            replay::run(&paths, &replay::ReplayOptions { format, genesis }, &mut report)?;
+            replay::run(
+                &paths,
+                &replay::ReplayOptions { format, genesis },
+                &mut report,
+            )?;
             (report, json)
         }
         Command::Statetest { paths, json } => {
@@ -104,9 +117,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("{}", root::state_root(&file)?);
             return Ok(0);
         }
-        Command::Demo { blocks, txs, json } => {
+        Command::Demo {
+            blocks,
+            txs,
+            export,
+            json,
+        } => {
             let mut report = Report::new("demo");
-            demo::run(&demo::DemoOptions { blocks, txs_per_block: txs }, &mut report)?;
+            demo::run(
+                &demo::DemoOptions {
+                    blocks,
+                    txs_per_block: txs,
+                    export,
+                },
+                &mut report,
+            )?;
             (report, json)
         }
     };

@@ -76,13 +76,24 @@ impl Report {
         self.failed += 1;
         // Reasons are one line by contract; nested error chains are joined.
         let reason: String = reason.into().lines().collect::<Vec<_>>().join(" | ");
-        self.failures.push(Failure { name: name.into(), reason });
+        self.failures.push(Failure {
+            name: name.into(),
+            reason,
+        });
     }
 
     pub fn skip(&mut self, name: impl Into<String>, reason: impl Into<String>) {
         self.total += 1;
         self.skipped += 1;
-        self.skips.push(Skip { name: name.into(), reason: reason.into() });
+        self.skips.push(Skip {
+            name: name.into(),
+            reason: reason.into(),
+        });
+    }
+
+    /// Adds executed gas; saturates because suites of gas-limit tests sum past u64.
+    pub fn add_gas(&mut self, gas: u64) {
+        self.gas = self.gas.saturating_add(gas);
     }
 
     pub fn note(&mut self, note: impl Into<String>) {
@@ -98,19 +109,29 @@ impl Report {
             println!("FAIL {}: {}", f.name, f.reason);
         }
         if self.failures.len() > 50 {
-            println!("... and {} more failures (see --json)", self.failures.len() - 50);
+            println!(
+                "... and {} more failures (see --json)",
+                self.failures.len() - 50
+            );
         }
         for n in &self.notes {
             println!("note: {n}");
         }
         println!(
             "gas {}  exec {:.1} ms  commit {:.1} ms  wall {:.1} ms  divergences {}",
-            self.gas, self.timing.exec_ms, self.timing.commit_ms, self.timing.wall_ms, self.divergences
+            self.gas,
+            self.timing.exec_ms,
+            self.timing.commit_ms,
+            self.timing.wall_ms,
+            self.divergences
         );
         if let Some(path) = json {
             std::fs::write(path, serde_json::to_vec_pretty(self)?)?;
         }
-        println!("{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped);
+        println!(
+            "{} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        );
         Ok(())
     }
 

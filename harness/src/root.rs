@@ -11,9 +11,14 @@ use crate::fixtures::{FixtureError, read_json};
 /// Reads `path` as a genesis (object with `alloc`) or as a bare alloc and returns its root.
 pub fn state_root(path: &Path) -> Result<B256, FixtureError> {
     let value: serde_json::Value = read_json(path)?;
-    let shape = |e: serde_json::Error| FixtureError::Shape { path: path.to_path_buf(), reason: e.to_string() };
+    let shape = |e: serde_json::Error| FixtureError::Shape {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let alloc: BTreeMap<Address, GenesisAccount> = if value.get("alloc").is_some() {
-        serde_json::from_value::<Genesis>(value).map_err(shape)?.alloc
+        serde_json::from_value::<Genesis>(value)
+            .map_err(shape)?
+            .alloc
     } else {
         serde_json::from_value(value).map_err(shape)?
     };

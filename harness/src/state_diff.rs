@@ -5,7 +5,11 @@ use executor::WorldState;
 
 /// `None` when both states hold the same accounts, code hashes and storage.
 pub fn first_difference(expected: &WorldState, actual: &WorldState) -> Option<String> {
-    let mut addresses: Vec<_> = expected.accounts().map(|(a, _)| *a).chain(actual.accounts().map(|(a, _)| *a)).collect();
+    let mut addresses: Vec<_> = expected
+        .accounts()
+        .map(|(a, _)| *a)
+        .chain(actual.accounts().map(|(a, _)| *a))
+        .collect();
     addresses.sort();
     addresses.dedup();
     for address in addresses {
@@ -17,10 +21,16 @@ pub fn first_difference(expected: &WorldState, actual: &WorldState) -> Option<St
                     return Some(format!("{address} nonce {} expected {}", a.nonce, e.nonce));
                 }
                 if e.balance != a.balance {
-                    return Some(format!("{address} balance {} expected {}", a.balance, e.balance));
+                    return Some(format!(
+                        "{address} balance {} expected {}",
+                        a.balance, e.balance
+                    ));
                 }
                 if e.code_hash != a.code_hash {
-                    return Some(format!("{address} code hash {} expected {}", a.code_hash, e.code_hash));
+                    return Some(format!(
+                        "{address} code hash {} expected {}",
+                        a.code_hash, e.code_hash
+                    ));
                 }
                 let mut slots: Vec<_> = e.storage.keys().chain(a.storage.keys()).copied().collect();
                 slots.sort();
@@ -28,7 +38,9 @@ pub fn first_difference(expected: &WorldState, actual: &WorldState) -> Option<St
                 for slot in slots {
                     let (ev, av) = (e.storage.get(&slot), a.storage.get(&slot));
                     if ev != av {
-                        return Some(format!("{address} slot {slot:#x} = {av:?}, expected {ev:?}"));
+                        return Some(format!(
+                            "{address} slot {slot:#x} = {av:?}, expected {ev:?}"
+                        ));
                     }
                 }
             }

@@ -18,8 +18,8 @@ use crate::{
         decode_hex, json_files, read_json,
         state_test::{Indexes, PostEntry, StateTest, StateTestFile, TxTemplate},
     },
-    report::Report,
     replay::ReplayError,
+    report::Report,
 };
 
 /// Options of `harness statetest`.
@@ -55,7 +55,11 @@ impl BlockHashes for TestBlockHashes {
 }
 
 /// Runs every state test found under `paths`.
-pub fn run(paths: &[PathBuf], _opts: &StatetestOptions, report: &mut Report) -> Result<(), ReplayError> {
+pub fn run(
+    paths: &[PathBuf],
+    _opts: &StatetestOptions,
+    report: &mut Report,
+) -> Result<(), ReplayError> {
     for file in json_files(paths)? {
         let tests: StateTestFile = match read_json(&file) {
             Ok(t) => t,
@@ -64,7 +68,10 @@ pub fn run(paths: &[PathBuf], _opts: &StatetestOptions, report: &mut Report) -> 
                 continue;
             }
         };
-        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         for (name, test) in &tests {
             if let Some((_, why)) = SKIPPED.iter().find(|(n, _)| *n == stem) {
                 report.skip(format!("{stem}::{name}"), *why);
@@ -112,7 +119,11 @@ fn run_entry(
         beneficiary: env.current_coinbase,
         timestamp: env.current_timestamp,
         gas_limit: u64_of(env.current_gas_limit)?,
-        basefee: env.current_base_fee.map(u64_of).transpose()?.unwrap_or_default(),
+        basefee: env
+            .current_base_fee
+            .map(u64_of)
+            .transpose()?
+            .unwrap_or_default(),
         difficulty: env.current_difficulty,
         prevrandao: env.current_random,
         blob_excess_gas_and_price: env
@@ -125,21 +136,28 @@ fn run_entry(
     let tx = match build_tx(&test.transaction, entry.indexes, caller) {
         Ok(tx) => tx,
         // A field that does not fit its type cannot be encoded: the transaction is invalid.
-        Err(reason) if entry.expect_exception.is_some() => return check_unchanged(world, entry, reason),
+        Err(reason) if entry.expect_exception.is_some() => {
+            return check_unchanged(world, entry, reason);
+        }
         Err(reason) => return Err(reason),
     };
 
     let started = Instant::now();
-    let view = StateView { world, hashes: &TestBlockHashes };
+    let view = StateView {
+        world,
+        hashes: &TestBlockHashes,
+    };
     let outcome = transact::transact(view, transact::env(&chain, block), tx);
     report.timing.exec_ms += started.elapsed().as_secs_f64() * 1e3;
     let done = match (outcome, &entry.expect_exception) {
         (Err(e), Some(_)) => return check_unchanged(world, entry, e.to_string()),
         (Err(e), None) => return Err(e.to_string()),
-        (Ok(_), Some(expected)) => return Err(format!("transaction executed, expected {expected}")),
+        (Ok(_), Some(expected)) => {
+            return Err(format!("transaction executed, expected {expected}"));
+        }
         (Ok(done), None) => done,
     };
-    report.gas += done.result.tx_gas_used();
+    report.add_gas(done.result.tx_gas_used());
 
     let started = Instant::now();
     let mut post = world.clone();
@@ -151,7 +169,10 @@ fn run_entry(
         return Err(format!("logs hash {logs_hash}, expected {}", entry.logs));
     }
     if root != entry.hash {
-        return Err(format!("state root {root}, expected {} ({:?})", entry.hash, done.result));
+        return Err(format!(
+            "state root {root}, expected {} ({:?})",
+            entry.hash, done.result
+        ));
     }
     Ok(())
 }
@@ -160,7 +181,10 @@ fn run_entry(
 fn check_unchanged(world: &WorldState, entry: &PostEntry, why: String) -> Result<(), String> {
     let root = world.state_root();
     if root != entry.hash {
-        return Err(format!("rejected ({why}) but expected root {} != pre-state root {root}", entry.hash));
+        return Err(format!(
+            "rejected ({why}) but expected root {} != pre-state root {root}",
+            entry.hash
+        ));
     }
     Ok(())
 }
@@ -170,19 +194,27 @@ fn sender(tx: &TxTemplate) -> Result<Address, String> {
     if let Some(sender) = tx.sender {
         return Ok(sender);
     }
-    let key = tx.secret_key.ok_or("transaction has neither sender nor secretKey")?;
-    let key = k256::ecdsa::SigningKey::from_slice(key.as_slice()).map_err(|e| format!("bad secretKey: {e}"))?;
+    let key = tx
+        .secret_key
+        .ok_or("transaction has neither sender nor secretKey")?;
+    let key = k256::ecdsa::SigningKey::from_slice(key.as_slice())
+        .map_err(|e| format!("bad secretKey: {e}"))?;
     Ok(Address::from_public_key(key.verifying_key()))
 }
 
 fn build_tx(t: &TxTemplate, ix: Indexes, caller: Address) -> Result<TxEnv, String> {
     let pick = |list: &[String], i: usize, what: &str| -> Result<String, String> {
-        list.get(i).cloned().ok_or_else(|| format!("{what} index {i} out of range"))
+        list.get(i)
+            .cloned()
+            .ok_or_else(|| format!("{what} index {i} out of range"))
     };
     let data: Bytes = decode_hex(&strip_label(&pick(&t.data, ix.data, "data")?))?.into();
     let gas_limit = u64_hex(&pick(&t.gas_limit, ix.gas, "gas")?)?;
     let value = u256_hex(&pick(&t.value, ix.value, "value")?)?;
-    let access_list = t.access_lists.as_ref().and_then(|l| l.get(ix.data).cloned().flatten());
+    let access_list = t
+        .access_lists
+        .as_ref()
+        .and_then(|l| l.get(ix.data).cloned().flatten());
     let mut tx = TxEnv {
         caller,
         gas_limit,
@@ -211,10 +243,17 @@ fn build_tx(t: &TxTemplate, ix: Indexes, caller: Address) -> Result<TxEnv, Strin
     }
     if let Some(hashes) = &t.blob_versioned_hashes {
         if tx.kind.is_create() {
-            return Err("a blob transaction cannot create a contract (EIP-4844 `to` is mandatory)".into());
+            return Err(
+                "a blob transaction cannot create a contract (EIP-4844 `to` is mandatory)".into(),
+            );
         }
         tx.blob_hashes = hashes.clone();
-        tx.max_fee_per_blob_gas = t.max_fee_per_blob_gas.as_deref().map(u128_hex).transpose()?.unwrap_or_default();
+        tx.max_fee_per_blob_gas = t
+            .max_fee_per_blob_gas
+            .as_deref()
+            .map(u128_hex)
+            .transpose()?
+            .unwrap_or_default();
         tx.tx_type = 3;
     }
     Ok(tx)
@@ -243,4 +282,3 @@ fn u128_hex(s: &str) -> Result<u128, String> {
 fn u64_of(v: U256) -> Result<u64, String> {
     u64::try_from(v).map_err(|_| format!("{v} exceeds 64 bits"))
 }
-

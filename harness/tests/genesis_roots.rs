@@ -9,7 +9,11 @@ use harness::{fixtures, root};
 #[test]
 fn root_matches_every_blockchain_test_genesis() {
     let dir = fixtures::fixtures_dir().join("ethereum-tests/BlockchainTests");
-    assert!(dir.is_dir(), "fixtures missing: {} (set FIXTURES_DIR)", dir.display());
+    assert!(
+        dir.is_dir(),
+        "fixtures missing: {} (set FIXTURES_DIR)",
+        dir.display()
+    );
     let scratch = std::env::temp_dir().join(format!("genesis-roots-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     let alloc_file: PathBuf = scratch.join("alloc.json");

@@ -11,8 +11,13 @@ use executor::{
 use harness::fixtures::{self, blockchain_test::BlockchainTestFile};
 
 fn example() -> (ChainStore, Vec<u8>) {
-    let file = fixtures::fixtures_dir().join("ethereum-tests/BlockchainTests/ValidBlocks/bcExample/shanghaiExample.json");
-    assert!(file.is_file(), "fixtures missing: {} (set FIXTURES_DIR)", file.display());
+    let file = fixtures::fixtures_dir()
+        .join("ethereum-tests/BlockchainTests/ValidBlocks/bcExample/shanghaiExample.json");
+    assert!(
+        file.is_file(),
+        "fixtures missing: {} (set FIXTURES_DIR)",
+        file.display()
+    );
     let tests: BlockchainTestFile = fixtures::read_json(&file).unwrap();
     let test = tests.values().next().unwrap();
     let chain = ChainSpec::from_test_network(&test.network).unwrap();
@@ -38,7 +43,9 @@ fn wrong_state_root_is_rejected_without_side_effects() {
     assert_eq!(store.world(&head).unwrap().state_root(), root_before);
     assert!(store.world(&forged.header.hash_slow()).is_none());
 
-    let imported = store.import(&honest).expect("the honest block imports after the forged one");
+    let imported = store
+        .import(&honest)
+        .expect("the honest block imports after the forged one");
     assert_eq!(imported.state_root, honest.header.state_root);
 }
 
@@ -46,11 +53,17 @@ fn wrong_state_root_is_rejected_without_side_effects() {
 fn garbled_rlp_is_a_decode_error() {
     let (_, rlp) = example();
     for cut in [0, 1, rlp.len() / 2, rlp.len() - 1] {
-        assert!(matches!(decode_block(&rlp[..cut]), Err(BlockError::Decode(_))), "cut at {cut}");
+        assert!(
+            matches!(decode_block(&rlp[..cut]), Err(BlockError::Decode(_))),
+            "cut at {cut}"
+        );
     }
     let mut trailing = rlp.clone();
     trailing.push(0);
-    assert!(matches!(decode_block(&trailing), Err(BlockError::Decode(_))));
+    assert!(matches!(
+        decode_block(&trailing),
+        Err(BlockError::Decode(_))
+    ));
 }
 
 #[test]
@@ -58,5 +71,8 @@ fn unknown_parent_is_rejected() {
     let (mut store, rlp) = example();
     let mut orphan = decode_block(&rlp).unwrap();
     orphan.header.parent_hash = B256::repeat_byte(0x22);
-    assert!(matches!(store.import(&orphan), Err(BlockError::UnknownParent(_))));
+    assert!(matches!(
+        store.import(&orphan),
+        Err(BlockError::UnknownParent(_))
+    ));
 }

@@ -12,7 +12,11 @@ pub fn rlp_bytes(bytes: &[u8], out: &mut Vec<u8>) {
 /// Wraps already-encoded items into an RLP list.
 pub fn rlp_list(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 9);
-    Header { list: true, payload_length: payload.len() }.encode(&mut out);
+    Header {
+        list: true,
+        payload_length: payload.len(),
+    }
+    .encode(&mut out);
     out.extend_from_slice(payload);
     out
 }

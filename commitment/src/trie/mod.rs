@@ -14,7 +14,8 @@ use encode::{node_ref, rlp_bytes, rlp_list, root_from_ref};
 use nibbles::{common_prefix, hex_prefix, unpack};
 
 /// keccak256(rlp("")): the root of an empty trie.
-pub const EMPTY_ROOT: B256 = alloy_primitives::b256!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
+pub const EMPTY_ROOT: B256 =
+    alloy_primitives::b256!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
 
 type NodeId = u32;
 
@@ -22,9 +23,24 @@ type NodeId = u32;
 enum Node {
     /// Only while a node is being rewritten in place.
     Vacant,
-    Leaf { path: Vec<u8>, value: Vec<u8> },
-    Extension { path: Vec<u8>, child: NodeId },
-    Branch { children: Box<[Option<NodeId>; 16]>, value: Option<Vec<u8>> },
+    Leaf {
+        path: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Extension {
+        path: Vec<u8>,
+        child: NodeId,
+    },
+    Branch {
+        children: Box<[Option<NodeId>; 16]>,
+        value: Option<Vec<u8>>,
+    },
+}
+
+/// What hangs below a new branch: a value (becoming a leaf) or an existing subtree.
+enum Hang {
+    Value(Vec<u8>),
+    Subtree(NodeId),
 }
 
 #[derive(Clone, Debug)]
@@ -84,7 +100,9 @@ impl Trie {
         let mut id = self.root?;
         loop {
             match &self.slots[id as usize].node {
-                Node::Leaf { path, value } => return (path.as_slice() == rest).then_some(value.as_slice()),
+                Node::Leaf { path, value } => {
+                    return (path.as_slice() == rest).then_some(value.as_slice());
+                }
                 Node::Extension { path, child } => {
                     rest = rest.strip_prefix(path.as_slice())?;
                     id = *child;
@@ -119,7 +137,9 @@ impl Trie {
                     + match &s.node {
                         Node::Leaf { path, value } => path.capacity() + value.capacity(),
                         Node::Extension { path, .. } => path.capacity(),
-                        Node::Branch { value, .. } => 16 * 8 + value.as_ref().map_or(0, Vec::capacity),
+                        Node::Branch { value, .. } => {
+                            16 * 8 + value.as_ref().map_or(0, Vec::capacity)
+                        }
                         Node::Vacant => 0,
                     }
             })
@@ -141,7 +161,10 @@ impl Trie {
     }
 
     fn release(&mut self, id: NodeId) {
-        self.slots[id as usize] = Slot { node: Node::Vacant, cached: None };
+        self.slots[id as usize] = Slot {
+            node: Node::Vacant,
+            cached: None,
+        };
         self.free.push(id);
     }
 
@@ -156,29 +179,36 @@ impl Trie {
         self.slots[id as usize].node = node;
     }
 
-    /// A branch holding two disjoint remainders: each is a value at the branch (empty path)
-    /// or a leaf under its first nibble.
-    fn branch_of(&mut self, entries: [(Vec<u8>, Option<Vec<u8>>, Option<NodeId>); 2]) -> Node {
+    /// A branch holding two entries whose remaining paths differ in their first nibble (or one
+    /// of which is empty and becomes the branch's value).
+    fn branch_of(&mut self, entries: [(Vec<u8>, Hang); 2]) -> Node {
         let mut children: Box<[Option<NodeId>; 16]> = Box::new([None; 16]);
         let mut branch_value = None;
-        for (path, value, subtree) in entries {
-            match (path.split_first(), value, subtree) {
-                (None, Some(v), _) => branch_value = Some(v),
-                (Some((n, rest)), Some(v), _) => {
-                    children[*n as usize] = Some(self.alloc(Node::Leaf { path: rest.to_vec(), value: v }))
+        for (path, hang) in entries {
+            match (path.split_first(), hang) {
+                (None, Hang::Value(v)) => branch_value = Some(v),
+                (Some((n, rest)), Hang::Value(v)) => {
+                    children[*n as usize] = Some(self.alloc(Node::Leaf {
+                        path: rest.to_vec(),
+                        value: v,
+                    }))
                 }
-                // An existing subtree re-hung under the branch, behind the rest of its path.
-                (Some((n, rest)), None, Some(child)) => {
-                    children[*n as usize] = Some(if rest.is_empty() {
-                        child
-                    } else {
-                        self.alloc(Node::Extension { path: rest.to_vec(), child })
-                    })
+                (Some((n, [])), Hang::Subtree(child)) => children[*n as usize] = Some(child),
+                (Some((n, rest)), Hang::Subtree(child)) => {
+                    children[*n as usize] = Some(self.alloc(Node::Extension {
+                        path: rest.to_vec(),
+                        child,
+                    }))
                 }
-                _ => unreachable!("branch_of is called with a value or a subtree per entry"),
+                (None, Hang::Subtree(_)) => {
+                    unreachable!("an extension's remainder past the split point is never empty")
+                }
             }
         }
-        Node::Branch { children, value: branch_value }
+        Node::Branch {
+            children,
+            value: branch_value,
+        }
     }
 
     /// Wraps `node` behind a shared prefix, reusing slot `id` for the top node.
@@ -187,45 +217,81 @@ impl Trie {
             self.put(id, node);
         } else {
             let child = self.alloc(node);
-            self.put(id, Node::Extension { path: prefix.to_vec(), child });
+            self.put(
+                id,
+                Node::Extension {
+                    path: prefix.to_vec(),
+                    child,
+                },
+            );
         }
         id
     }
 
-    fn insert_at(&mut self, at: Option<NodeId>, path: &[u8], value: Vec<u8>, added: &mut bool) -> NodeId {
+    fn insert_at(
+        &mut self,
+        at: Option<NodeId>,
+        path: &[u8],
+        value: Vec<u8>,
+        added: &mut bool,
+    ) -> NodeId {
         let Some(id) = at else {
             *added = true;
-            return self.alloc(Node::Leaf { path: path.to_vec(), value });
+            return self.alloc(Node::Leaf {
+                path: path.to_vec(),
+                value,
+            });
         };
         match self.take(id) {
-            Node::Leaf { path: leaf_path, value: leaf_value } => {
+            Node::Leaf {
+                path: leaf_path,
+                value: leaf_value,
+            } => {
                 if leaf_path == path {
-                    self.put(id, Node::Leaf { path: leaf_path, value });
+                    self.put(
+                        id,
+                        Node::Leaf {
+                            path: leaf_path,
+                            value,
+                        },
+                    );
                     return id;
                 }
                 *added = true;
                 let common = common_prefix(&leaf_path, path);
                 let branch = self.branch_of([
-                    (leaf_path[common..].to_vec(), Some(leaf_value), None),
-                    (path[common..].to_vec(), Some(value), None),
+                    (leaf_path[common..].to_vec(), Hang::Value(leaf_value)),
+                    (path[common..].to_vec(), Hang::Value(value)),
                 ]);
                 self.install(id, &path[..common], branch)
             }
-            Node::Extension { path: ext_path, child } => {
+            Node::Extension {
+                path: ext_path,
+                child,
+            } => {
                 let common = common_prefix(&ext_path, path);
                 if common == ext_path.len() {
                     let child = self.insert_at(Some(child), &path[common..], value, added);
-                    self.put(id, Node::Extension { path: ext_path, child });
+                    self.put(
+                        id,
+                        Node::Extension {
+                            path: ext_path,
+                            child,
+                        },
+                    );
                     return id;
                 }
                 *added = true;
                 let branch = self.branch_of([
-                    (ext_path[common..].to_vec(), None, Some(child)),
-                    (path[common..].to_vec(), Some(value), None),
+                    (ext_path[common..].to_vec(), Hang::Subtree(child)),
+                    (path[common..].to_vec(), Hang::Value(value)),
                 ]);
                 self.install(id, &path[..common], branch)
             }
-            Node::Branch { mut children, value: branch_value } => {
+            Node::Branch {
+                mut children,
+                value: branch_value,
+            } => {
                 let branch_value = match path.split_first() {
                     None => {
                         *added |= branch_value.is_none();
@@ -237,7 +303,13 @@ impl Trie {
                         branch_value
                     }
                 };
-                self.put(id, Node::Branch { children, value: branch_value });
+                self.put(
+                    id,
+                    Node::Branch {
+                        children,
+                        value: branch_value,
+                    },
+                );
                 id
             }
             Node::Vacant => unreachable!("vacant nodes are never linked"),
@@ -248,7 +320,9 @@ impl Trie {
     /// Untouched subtrees keep their cached hashes.
     fn remove_at(&mut self, id: NodeId, path: &[u8], removed: &mut bool) -> Option<NodeId> {
         match &self.slots[id as usize].node {
-            Node::Leaf { path: leaf_path, .. } => {
+            Node::Leaf {
+                path: leaf_path, ..
+            } => {
                 if leaf_path.as_slice() != path {
                     return Some(id);
                 }
@@ -256,15 +330,22 @@ impl Trie {
                 self.release(id);
                 None
             }
-            Node::Extension { path: ext_path, child } => {
+            Node::Extension {
+                path: ext_path,
+                child,
+            } => {
                 let child = *child;
-                let Some(rest) = path.strip_prefix(ext_path.as_slice()) else { return Some(id) };
+                let Some(rest) = path.strip_prefix(ext_path.as_slice()) else {
+                    return Some(id);
+                };
                 let rest = rest.to_vec();
                 let new_child = self.remove_at(child, &rest, removed);
                 if !*removed {
                     return Some(id);
                 }
-                let Node::Extension { path: ext_path, .. } = self.take(id) else { unreachable!() };
+                let Node::Extension { path: ext_path, .. } = self.take(id) else {
+                    unreachable!()
+                };
                 match new_child {
                     None => {
                         self.release(id);
@@ -285,7 +366,9 @@ impl Trie {
                         None
                     }
                     Some((n, rest)) => {
-                        let Some(child) = children[*n as usize] else { return Some(id) };
+                        let Some(child) = children[*n as usize] else {
+                            return Some(id);
+                        };
                         let new_child = self.remove_at(child, rest, removed);
                         if !*removed {
                             return Some(id);
@@ -293,7 +376,13 @@ impl Trie {
                         Some((*n as usize, new_child))
                     }
                 };
-                let Node::Branch { mut children, mut value } = self.take(id) else { unreachable!() };
+                let Node::Branch {
+                    mut children,
+                    mut value,
+                } = self.take(id)
+                else {
+                    unreachable!()
+                };
                 match new_child {
                     None => value = None,
                     Some((n, child)) => children[n] = child,
@@ -314,13 +403,23 @@ impl Trie {
     }
 
     /// A branch left with one entry collapses into a leaf or an extension.
-    fn normalize_branch(&mut self, children: Box<[Option<NodeId>; 16]>, value: Option<Vec<u8>>) -> Option<Node> {
-        let mut live = children.iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u8, c)));
+    fn normalize_branch(
+        &mut self,
+        children: Box<[Option<NodeId>; 16]>,
+        value: Option<Vec<u8>>,
+    ) -> Option<Node> {
+        let mut live = children
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.map(|c| (i as u8, c)));
         let first = live.next();
         let more = live.next().is_some();
         match (first, value, more) {
             (None, None, _) => None,
-            (None, Some(value), _) => Some(Node::Leaf { path: Vec::new(), value }),
+            (None, Some(value), _) => Some(Node::Leaf {
+                path: Vec::new(),
+                value,
+            }),
             (Some((nibble, child)), None, false) => Some(self.prefix_node(vec![nibble], child)),
             (_, value, _) => Some(Node::Branch { children, value }),
         }
@@ -330,18 +429,27 @@ impl Trie {
     /// or becomes an extension over a branch.
     fn prefix_node(&mut self, mut prefix: Vec<u8>, child: NodeId) -> Node {
         match &self.slots[child as usize].node {
-            Node::Branch { .. } => Node::Extension { path: prefix, child },
+            Node::Branch { .. } => Node::Extension {
+                path: prefix,
+                child,
+            },
             _ => {
                 let node = self.take(child);
                 self.release(child);
                 match node {
                     Node::Leaf { path, value } => {
                         prefix.extend_from_slice(&path);
-                        Node::Leaf { path: prefix, value }
+                        Node::Leaf {
+                            path: prefix,
+                            value,
+                        }
                     }
                     Node::Extension { path, child } => {
                         prefix.extend_from_slice(&path);
-                        Node::Extension { path: prefix, child }
+                        Node::Extension {
+                            path: prefix,
+                            child,
+                        }
                     }
                     _ => unreachable!("matched above"),
                 }

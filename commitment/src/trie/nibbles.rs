@@ -32,8 +32,17 @@ mod tests {
     #[test]
     fn hex_prefix_matches_the_yellow_paper_examples() {
         assert_eq!(hex_prefix(&[1, 2, 3, 4, 5], false), vec![0x11, 0x23, 0x45]);
-        assert_eq!(hex_prefix(&[0, 1, 2, 3, 4, 5], false), vec![0x00, 0x01, 0x23, 0x45]);
-        assert_eq!(hex_prefix(&[0, 0xf, 1, 0xc, 0xb, 8], true), vec![0x20, 0x0f, 0x1c, 0xb8]);
-        assert_eq!(hex_prefix(&[0xf, 1, 0xc, 0xb, 8], true), vec![0x3f, 0x1c, 0xb8]);
+        assert_eq!(
+            hex_prefix(&[0, 1, 2, 3, 4, 5], false),
+            vec![0x00, 0x01, 0x23, 0x45]
+        );
+        assert_eq!(
+            hex_prefix(&[0, 0xf, 1, 0xc, 0xb, 8], true),
+            vec![0x20, 0x0f, 0x1c, 0xb8]
+        );
+        assert_eq!(
+            hex_prefix(&[0xf, 1, 0xc, 0xb, 8], true),
+            vec![0x3f, 0x1c, 0xb8]
+        );
     }
 }

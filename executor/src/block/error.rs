@@ -42,7 +42,10 @@ pub enum HeaderError {
     #[error("extra data is {0} bytes, max 32")]
     ExtraDataTooBig(usize),
     #[error("base fee {got:?}, expected {expected:?}")]
-    BaseFee { expected: Option<u64>, got: Option<u64> },
+    BaseFee {
+        expected: Option<u64>,
+        got: Option<u64>,
+    },
     #[error("difficulty {0} after the merge (must be 0)")]
     DifficultyAfterMerge(alloy_primitives::U256),
     #[error("nonce is not zero after the merge")]
@@ -54,7 +57,10 @@ pub enum HeaderError {
     #[error("field `{0}` present before its fork")]
     UnexpectedField(&'static str),
     #[error("excess blob gas {got:?}, expected {expected:?}")]
-    ExcessBlobGas { expected: Option<u64>, got: Option<u64> },
+    ExcessBlobGas {
+        expected: Option<u64>,
+        got: Option<u64>,
+    },
     #[error("blob gas used {got}, expected {expected}")]
     BlobGasUsed { expected: u64, got: u64 },
     #[error("blob gas used {used} above the block maximum {max}")]
@@ -69,7 +75,10 @@ pub enum BodyError {
     #[error("ommers hash {got}, header says {expected}")]
     OmmersHash { expected: B256, got: B256 },
     #[error("withdrawals root {got:?}, header says {expected:?}")]
-    WithdrawalsRoot { expected: Option<B256>, got: Option<B256> },
+    WithdrawalsRoot {
+        expected: Option<B256>,
+        got: Option<B256>,
+    },
     #[error("ommers not allowed after the merge")]
     OmmersAfterMerge,
     #[error("{0} ommers, at most 2 allowed")]
@@ -86,9 +95,15 @@ pub enum OutcomeError {
     #[error("receipts root {got}, header says {expected}")]
     ReceiptsRoot { expected: B256, got: B256 },
     #[error("logs bloom differs from header")]
-    LogsBloom { expected: Box<Bloom>, got: Box<Bloom> },
+    LogsBloom {
+        expected: Box<Bloom>,
+        got: Box<Bloom>,
+    },
     #[error("requests hash {got:?}, header says {expected:?}")]
-    RequestsHash { expected: Option<B256>, got: Option<B256> },
+    RequestsHash {
+        expected: Option<B256>,
+        got: Option<B256>,
+    },
     #[error("state root {got}, header says {expected}")]
     StateRoot { expected: B256, got: B256 },
 }

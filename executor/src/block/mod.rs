@@ -15,10 +15,11 @@ use alloy_consensus::{
 };
 use alloy_eips::eip7685::Requests;
 use alloy_evm::{
-    EvmEnv, EvmFactory,
+    Evm, EvmEnv, EvmFactory,
     block::{BlockExecutionError, BlockExecutor},
-    eth::{EthBlockExecutionCtx, EthBlockExecutor, EthEvmFactory, receipt_builder::AlloyReceiptBuilder},
-    Evm,
+    eth::{
+        EthBlockExecutionCtx, EthBlockExecutor, EthEvmFactory, receipt_builder::AlloyReceiptBuilder,
+    },
 };
 use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{B256, Bloom};
@@ -27,7 +28,10 @@ use revm::database::{OriginalValuesKnown, State, states::bundle_state::BundleRet
 
 pub use error::{BlockError, BodyError, HeaderError, OutcomeError};
 
-use crate::{chain::ChainSpec, world::{BlockWrites, StateView}};
+use crate::{
+    chain::ChainSpec,
+    world::{BlockWrites, StateView},
+};
 
 /// A block as it travels the chain: header plus body with signed transactions.
 pub type Block = alloy_consensus::Block<TxEnvelope>;
@@ -57,30 +61,49 @@ impl BlockOutcome {
     }
 
     pub fn logs_bloom(&self) -> Bloom {
-        self.receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom())
+        self.receipts
+            .iter()
+            .fold(Bloom::ZERO, |acc, r| acc | r.bloom())
     }
 
     /// Checks gas used, receipts root, logs bloom and the requests hash against the header.
     /// `check_receipts_root` is false where receipts embed intermediate state roots
     /// (pre-Byzantium) that the caller cannot compute.
-    pub fn verify(&self, chain: &ChainSpec, header: &Header, check_receipts_root: bool) -> Result<(), OutcomeError> {
+    pub fn verify(
+        &self,
+        chain: &ChainSpec,
+        header: &Header,
+        check_receipts_root: bool,
+    ) -> Result<(), OutcomeError> {
         if self.gas_used != header.gas_used {
-            return Err(OutcomeError::GasUsed { expected: header.gas_used, got: self.gas_used });
+            return Err(OutcomeError::GasUsed {
+                expected: header.gas_used,
+                got: self.gas_used,
+            });
         }
         if check_receipts_root {
             let root = self.receipts_root();
             if root != header.receipts_root {
-                return Err(OutcomeError::ReceiptsRoot { expected: header.receipts_root, got: root });
+                return Err(OutcomeError::ReceiptsRoot {
+                    expected: header.receipts_root,
+                    got: root,
+                });
             }
         }
         let bloom = self.logs_bloom();
         if bloom != header.logs_bloom {
-            return Err(OutcomeError::LogsBloom { expected: Box::new(header.logs_bloom), got: Box::new(bloom) });
+            return Err(OutcomeError::LogsBloom {
+                expected: Box::new(header.logs_bloom),
+                got: Box::new(bloom),
+            });
         }
         if chain.is_prague_active_at_timestamp(header.timestamp) {
             let got = Some(self.requests.requests_hash());
             if got != header.requests_hash {
-                return Err(OutcomeError::RequestsHash { expected: header.requests_hash, got });
+                return Err(OutcomeError::RequestsHash {
+                    expected: header.requests_hash,
+                    got,
+                });
             }
         }
         Ok(())
@@ -94,33 +117,55 @@ pub fn receipts_have_status(chain: &ChainSpec, number: u64) -> bool {
 }
 
 /// Executes every transaction of `block` and the block-level state changes against `view`.
-pub fn execute(chain: &ChainSpec, block: &Block, view: StateView<'_>) -> Result<BlockOutcome, BlockError> {
+pub fn execute(
+    chain: &ChainSpec,
+    block: &Block,
+    view: StateView<'_>,
+) -> Result<BlockOutcome, BlockError> {
     let header = &block.header;
-    let env = EvmEnv::for_eth_block(header, chain, chain.chain_id, chain.blob_params_at(header.timestamp));
-    let state = State::builder().with_database_ref(view).with_bundle_update().build();
+    let env = EvmEnv::for_eth_block(
+        header,
+        chain,
+        chain.chain_id,
+        chain.blob_params_at(header.timestamp),
+    );
+    let state = State::builder()
+        .with_database_ref(view)
+        .with_bundle_update()
+        .build();
     let evm = EthEvmFactory::default().create_evm(state, env);
     let ctx = EthBlockExecutionCtx {
         parent_hash: header.parent_hash,
         parent_beacon_block_root: header.parent_beacon_block_root,
         ommers: &block.body.ommers,
-        withdrawals: block.body.withdrawals.as_ref().map(|w| Cow::Borrowed(w.as_slice())),
+        withdrawals: block
+            .body
+            .withdrawals
+            .as_ref()
+            .map(|w| Cow::Borrowed(w.as_slice())),
         extra_data: header.extra_data.clone(),
         tx_count_hint: Some(block.body.transactions.len()),
         slot_number: None,
     };
     let mut executor = EthBlockExecutor::new(evm, ctx, chain, AlloyReceiptBuilder::default());
-    executor.apply_pre_execution_changes().map_err(execution_error)?;
+    executor
+        .apply_pre_execution_changes()
+        .map_err(execution_error)?;
     for (index, tx) in block.body.transactions.iter().enumerate() {
-        let signer = tx
-            .recover_signer()
-            .map_err(|e| BlockError::Sender { index, reason: e.to_string() })?;
+        let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
+            index,
+            reason: e.to_string(),
+        })?;
         let recovered = alloy_consensus::transaction::Recovered::new_unchecked(tx, signer);
-        executor.execute_transaction(recovered).map_err(execution_error)?;
+        executor
+            .execute_transaction(recovered)
+            .map_err(execution_error)?;
     }
     let (evm, result) = executor.finish().map_err(execution_error)?;
     let (mut state, _env) = evm.finish();
     state.merge_transitions(BundleRetention::PlainState);
-    let writes = BlockWrites::from_changeset(state.take_bundle().to_plain_state(OriginalValuesKnown::Yes));
+    let writes =
+        BlockWrites::from_changeset(state.take_bundle().to_plain_state(OriginalValuesKnown::Yes));
     Ok(BlockOutcome {
         receipts: result.receipts,
         gas_used: result.gas_used,

@@ -3,11 +3,14 @@
 //! costs nothing.
 
 use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Header, TxEnvelope, Transaction,
+    EMPTY_OMMER_ROOT_HASH, Header, Transaction, TxEnvelope,
     constants::MAXIMUM_EXTRA_DATA_SIZE,
     proofs::{calculate_ommers_root, calculate_transaction_root, calculate_withdrawals_root},
 };
-use alloy_eips::{eip1559::{BaseFeeParams, INITIAL_BASE_FEE}, eip4844::DATA_GAS_PER_BLOB};
+use alloy_eips::{
+    eip1559::{BaseFeeParams, INITIAL_BASE_FEE},
+    eip4844::DATA_GAS_PER_BLOB,
+};
 use alloy_hardforks::EthereumHardforks;
 
 use super::{
@@ -22,18 +25,31 @@ const GAS_LIMIT_BOUND_DIVISOR: u64 = 1024;
 const MIN_GAS_LIMIT: u64 = 5000;
 
 /// Checks `header` against its `parent` under the rules active for `header`.
-pub fn header_against_parent(chain: &ChainSpec, header: &Header, parent: &Header) -> Result<(), HeaderError> {
+pub fn header_against_parent(
+    chain: &ChainSpec,
+    header: &Header,
+    parent: &Header,
+) -> Result<(), HeaderError> {
     if header.number != parent.number + 1 {
-        return Err(HeaderError::Number { expected: parent.number + 1, got: header.number });
+        return Err(HeaderError::Number {
+            expected: parent.number + 1,
+            got: header.number,
+        });
     }
     if header.timestamp <= parent.timestamp {
-        return Err(HeaderError::Timestamp { parent: parent.timestamp, got: header.timestamp });
+        return Err(HeaderError::Timestamp {
+            parent: parent.timestamp,
+            got: header.timestamp,
+        });
     }
     if header.gas_limit > i64::MAX as u64 {
         return Err(HeaderError::GasLimitTooBig(header.gas_limit));
     }
     if header.gas_used > header.gas_limit {
-        return Err(HeaderError::GasUsedOverLimit { used: header.gas_used, limit: header.gas_limit });
+        return Err(HeaderError::GasUsedOverLimit {
+            used: header.gas_used,
+            limit: header.gas_limit,
+        });
     }
     if header.extra_data.len() > MAXIMUM_EXTRA_DATA_SIZE {
         return Err(HeaderError::ExtraDataTooBig(header.extra_data.len()));
@@ -48,7 +64,10 @@ pub fn header_against_parent(chain: &ChainSpec, header: &Header, parent: &Header
     };
     let max_delta = parent_limit / GAS_LIMIT_BOUND_DIVISOR;
     if header.gas_limit.abs_diff(parent_limit) >= max_delta || header.gas_limit < MIN_GAS_LIMIT {
-        return Err(HeaderError::GasLimit { parent: parent_limit, got: header.gas_limit });
+        return Err(HeaderError::GasLimit {
+            parent: parent_limit,
+            got: header.gas_limit,
+        });
     }
 
     let expected_base_fee = if !london {
@@ -59,7 +78,10 @@ pub fn header_against_parent(chain: &ChainSpec, header: &Header, parent: &Header
         parent.next_block_base_fee(BaseFeeParams::ethereum())
     };
     if header.base_fee_per_gas != expected_base_fee {
-        return Err(HeaderError::BaseFee { expected: expected_base_fee, got: header.base_fee_per_gas });
+        return Err(HeaderError::BaseFee {
+            expected: expected_base_fee,
+            got: header.base_fee_per_gas,
+        });
     }
 
     if chain.is_paris_active_at_block(header.number) {
@@ -75,12 +97,28 @@ pub fn header_against_parent(chain: &ChainSpec, header: &Header, parent: &Header
     }
 
     let shanghai = chain.is_shanghai_active_at_timestamp(header.timestamp);
-    require(shanghai, header.withdrawals_root.is_some(), "withdrawals_root")?;
+    require(
+        shanghai,
+        header.withdrawals_root.is_some(),
+        "withdrawals_root",
+    )?;
 
     let blob_params = chain.blob_params_at(header.timestamp);
-    require(blob_params.is_some(), header.blob_gas_used.is_some(), "blob_gas_used")?;
-    require(blob_params.is_some(), header.excess_blob_gas.is_some(), "excess_blob_gas")?;
-    require(blob_params.is_some(), header.parent_beacon_block_root.is_some(), "parent_beacon_block_root")?;
+    require(
+        blob_params.is_some(),
+        header.blob_gas_used.is_some(),
+        "blob_gas_used",
+    )?;
+    require(
+        blob_params.is_some(),
+        header.excess_blob_gas.is_some(),
+        "excess_blob_gas",
+    )?;
+    require(
+        blob_params.is_some(),
+        header.parent_beacon_block_root.is_some(),
+        "parent_beacon_block_root",
+    )?;
     if let Some(params) = blob_params {
         // The first Cancun block's parent has no blob fields: its excess counts as zero.
         let expected = if parent.excess_blob_gas.is_some() {
@@ -89,11 +127,17 @@ pub fn header_against_parent(chain: &ChainSpec, header: &Header, parent: &Header
             Some(0)
         };
         if header.excess_blob_gas != expected {
-            return Err(HeaderError::ExcessBlobGas { expected, got: header.excess_blob_gas });
+            return Err(HeaderError::ExcessBlobGas {
+                expected,
+                got: header.excess_blob_gas,
+            });
         }
         let used = header.blob_gas_used.unwrap_or_default();
         if used > params.max_blob_gas_per_block() {
-            return Err(HeaderError::TooManyBlobs { used, max: params.max_blob_gas_per_block() });
+            return Err(HeaderError::TooManyBlobs {
+                used,
+                max: params.max_blob_gas_per_block(),
+            });
         }
     }
     require(
@@ -118,7 +162,11 @@ pub fn body_against_header(chain: &ChainSpec, block: &Block) -> Result<(), super
     let header = &block.header;
     let tx_root = calculate_transaction_root(&block.body.transactions);
     if tx_root != header.transactions_root {
-        return Err(BodyError::TransactionsRoot { expected: header.transactions_root, got: tx_root }.into());
+        return Err(BodyError::TransactionsRoot {
+            expected: header.transactions_root,
+            got: tx_root,
+        }
+        .into());
     }
     if chain.is_paris_active_at_block(header.number) && !block.body.ommers.is_empty() {
         return Err(BodyError::OmmersAfterMerge.into());
@@ -128,21 +176,39 @@ pub fn body_against_header(chain: &ChainSpec, block: &Block) -> Result<(), super
     }
     let ommers_hash = calculate_ommers_root(&block.body.ommers);
     if ommers_hash != header.ommers_hash {
-        return Err(BodyError::OmmersHash { expected: header.ommers_hash, got: ommers_hash }.into());
+        return Err(BodyError::OmmersHash {
+            expected: header.ommers_hash,
+            got: ommers_hash,
+        }
+        .into());
     }
-    let withdrawals_root = block.body.withdrawals.as_ref().map(|w| calculate_withdrawals_root(w));
+    let withdrawals_root = block
+        .body
+        .withdrawals
+        .as_ref()
+        .map(|w| calculate_withdrawals_root(w));
     if withdrawals_root != header.withdrawals_root {
-        return Err(BodyError::WithdrawalsRoot { expected: header.withdrawals_root, got: withdrawals_root }.into());
+        return Err(BodyError::WithdrawalsRoot {
+            expected: header.withdrawals_root,
+            got: withdrawals_root,
+        }
+        .into());
     }
     if let Some(expected) = header.blob_gas_used {
         let used: u64 = block
             .body
             .transactions
             .iter()
-            .map(|tx: &TxEnvelope| tx.blob_versioned_hashes().map_or(0, |h| h.len() as u64) * DATA_GAS_PER_BLOB)
+            .map(|tx: &TxEnvelope| {
+                tx.blob_versioned_hashes().map_or(0, |h| h.len() as u64) * DATA_GAS_PER_BLOB
+            })
             .sum();
         if used != expected {
-            return Err(HeaderError::BlobGasUsed { expected, got: used }.into());
+            return Err(HeaderError::BlobGasUsed {
+                expected,
+                got: used,
+            }
+            .into());
         }
     }
     Ok(())

@@ -76,7 +76,9 @@ pub fn assemble(ops: &[Op]) -> Result<Bytes, String> {
         }
     }
     for (at, label) in patches {
-        let target = labels.get(label).ok_or_else(|| format!("unknown label {label}"))?;
+        let target = labels
+            .get(label)
+            .ok_or_else(|| format!("unknown label {label}"))?;
         code[at..at + 2].copy_from_slice(&target.to_be_bytes());
     }
     Ok(code.into())
@@ -88,7 +90,13 @@ mod tests {
 
     #[test]
     fn labels_resolve_to_their_jumpdest() {
-        let code = assemble(&[Op::PushLabel("end"), Op::Code(JUMP), Op::Label("end"), Op::Code(STOP)]).unwrap();
+        let code = assemble(&[
+            Op::PushLabel("end"),
+            Op::Code(JUMP),
+            Op::Label("end"),
+            Op::Code(STOP),
+        ])
+        .unwrap();
         assert_eq!(code.as_ref(), &[0x61, 0x00, 0x04, JUMP, JUMPDEST, STOP]);
     }
 

@@ -9,7 +9,11 @@ use alloy_consensus::{
 use alloy_eips::{eip1559::BaseFeeParams, eip2930::AccessList};
 use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256};
 use commitment::StateTrie;
-use executor::{StateView, WorldState, block::{self, Block}, chain::ChainSpec};
+use executor::{
+    StateView, WorldState,
+    block::{self, Block},
+    chain::ChainSpec,
+};
 use k256::ecdsa::SigningKey;
 use std::collections::HashMap;
 
@@ -24,13 +28,26 @@ impl Wallet {
     /// Deterministic key `keccak("demo-wallet" || index)`.
     pub fn derive(index: u64) -> Self {
         let seed = keccak256([b"demo-wallet".as_slice(), &index.to_be_bytes()].concat());
-        let key = SigningKey::from_slice(seed.as_slice()).expect("keccak output is a valid secp256k1 scalar");
+        let key = SigningKey::from_slice(seed.as_slice())
+            .expect("keccak output is a valid secp256k1 scalar");
         let address = Address::from_public_key(key.verifying_key());
-        Self { key, address, nonce: 0 }
+        Self {
+            key,
+            address,
+            nonce: 0,
+        }
     }
 
     /// Signs an EIP-1559 call and bumps the nonce.
-    pub fn call(&mut self, chain_id: u64, to: Address, value: U256, input: Bytes, gas_limit: u64, max_fee: u128) -> TxEnvelope {
+    pub fn call(
+        &mut self,
+        chain_id: u64,
+        to: Address,
+        value: U256,
+        input: Bytes,
+        gas_limit: u64,
+        max_fee: u128,
+    ) -> TxEnvelope {
         let tx = TxEip1559 {
             chain_id,
             nonce: self.nonce,
@@ -64,16 +81,27 @@ impl BlockBuilder {
     pub fn new(chain: ChainSpec, genesis: Header, world: WorldState) -> Self {
         let mut trie = StateTrie::new();
         trie.apply(&world.trie_updates());
-        Self { chain, parent: genesis, world, trie }
+        Self {
+            chain,
+            parent: genesis,
+            world,
+            trie,
+        }
     }
 
     /// The base fee the next block must carry.
     pub fn next_base_fee(&self) -> u64 {
-        self.parent.next_block_base_fee(BaseFeeParams::ethereum()).unwrap_or_default()
+        self.parent
+            .next_block_base_fee(BaseFeeParams::ethereum())
+            .unwrap_or_default()
     }
 
     /// Executes `transactions` on the current state and returns the sealed block.
-    pub fn seal(&mut self, transactions: Vec<TxEnvelope>, beneficiary: Address) -> Result<Block, block::BlockError> {
+    pub fn seal(
+        &mut self,
+        transactions: Vec<TxEnvelope>,
+        beneficiary: Address,
+    ) -> Result<Block, block::BlockError> {
         let parent = &self.parent;
         let blob_params = self.chain.blob_params_at(parent.timestamp + 12);
         let withdrawals = Vec::new();
@@ -90,13 +118,28 @@ impl BlockBuilder {
             withdrawals_root: Some(calculate_withdrawals_root(&withdrawals)),
             blob_gas_used: blob_params.map(|_| 0),
             excess_blob_gas: blob_params.and_then(|p| parent.next_block_excess_blob_gas(p)),
-            parent_beacon_block_root: blob_params.map(|_| keccak256(parent.timestamp.to_be_bytes())),
+            parent_beacon_block_root: blob_params
+                .map(|_| keccak256(parent.timestamp.to_be_bytes())),
             ..Default::default()
         };
-        let body = BlockBody { transactions, ommers: vec![], withdrawals: Some(withdrawals.into()) };
-        let mut block = Block { header: header.clone(), body };
+        let body = BlockBody {
+            transactions,
+            ommers: vec![],
+            withdrawals: Some(withdrawals.into()),
+        };
+        let mut block = Block {
+            header: header.clone(),
+            body,
+        };
         let hashes: HashMap<u64, B256> = HashMap::from([(parent.number, header.parent_hash)]);
-        let outcome = block::execute(&self.chain, &block, StateView { world: &self.world, hashes: &hashes })?;
+        let outcome = block::execute(
+            &self.chain,
+            &block,
+            StateView {
+                world: &self.world,
+                hashes: &hashes,
+            },
+        )?;
         let updates = self.world.apply(&outcome.writes);
         self.trie.apply(&updates);
         header.gas_used = outcome.gas_used;

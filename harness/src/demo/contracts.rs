@@ -9,19 +9,46 @@ use super::asm::{self, Op::*, push};
 pub fn token() -> Bytes {
     let transfer_topic = keccak256("Transfer(address,address,uint256)");
     let ops = vec![
-        push(0x20), Code(asm::CALLDATALOAD), // amount
-        push(0x00), Code(asm::CALLDATALOAD), // to, amount
-        Code(asm::CALLER), Code(asm::SLOAD), // bal, to, amount
-        Code(asm::DUP3), Code(asm::DUP2), Code(asm::LT), // bal < amount, bal, to, amount
-        PushLabel("fail"), Code(asm::JUMPI),
-        Code(asm::DUP3), Code(asm::SWAP1), Code(asm::SUB), // bal - amount, to, amount
-        Code(asm::CALLER), Code(asm::SSTORE), // to, amount
-        Code(asm::DUP1), Code(asm::SLOAD), Code(asm::DUP3), Code(asm::ADD), // to_bal + amount, to, amount
-        Code(asm::DUP2), Code(asm::SSTORE), // to, amount
-        Code(asm::SWAP1), push(0), Code(asm::MSTORE), // to
-        Code(asm::CALLER), Push(transfer_topic.to_vec()), push(0x20), push(0), Code(asm::LOG3),
-        push(1), push(0), Code(asm::MSTORE), push(0x20), push(0), Code(asm::RETURN),
-        Label("fail"), push(0), Code(asm::DUP1), Code(asm::REVERT),
+        push(0x20),
+        Code(asm::CALLDATALOAD), // amount
+        push(0x00),
+        Code(asm::CALLDATALOAD), // to, amount
+        Code(asm::CALLER),
+        Code(asm::SLOAD), // bal, to, amount
+        Code(asm::DUP3),
+        Code(asm::DUP2),
+        Code(asm::LT), // bal < amount, bal, to, amount
+        PushLabel("fail"),
+        Code(asm::JUMPI),
+        Code(asm::DUP3),
+        Code(asm::SWAP1),
+        Code(asm::SUB), // bal - amount, to, amount
+        Code(asm::CALLER),
+        Code(asm::SSTORE), // to, amount
+        Code(asm::DUP1),
+        Code(asm::SLOAD),
+        Code(asm::DUP3),
+        Code(asm::ADD), // to_bal + amount, to, amount
+        Code(asm::DUP2),
+        Code(asm::SSTORE), // to, amount
+        Code(asm::SWAP1),
+        push(0),
+        Code(asm::MSTORE), // to
+        Code(asm::CALLER),
+        Push(transfer_topic.to_vec()),
+        push(0x20),
+        push(0),
+        Code(asm::LOG3),
+        push(1),
+        push(0),
+        Code(asm::MSTORE),
+        push(0x20),
+        push(0),
+        Code(asm::RETURN),
+        Label("fail"),
+        push(0),
+        Code(asm::DUP1),
+        Code(asm::REVERT),
     ];
     asm::assemble(&ops).expect("demo token assembles")
 }
@@ -29,13 +56,29 @@ pub fn token() -> Bytes {
 /// Compute-heavy: hashes a word `n = word 0` times, then stores the result.
 pub fn hasher() -> Bytes {
     let ops = vec![
-        push(0), Code(asm::CALLDATALOAD), // n
+        push(0),
+        Code(asm::CALLDATALOAD), // n
         Label("loop"),
-        Code(asm::DUP1), Code(asm::ISZERO), PushLabel("end"), Code(asm::JUMPI),
-        push(0x20), push(0), Code(asm::KECCAK256), push(0), Code(asm::MSTORE),
-        push(1), Code(asm::SWAP1), Code(asm::SUB), PushLabel("loop"), Code(asm::JUMP),
+        Code(asm::DUP1),
+        Code(asm::ISZERO),
+        PushLabel("end"),
+        Code(asm::JUMPI),
+        push(0x20),
+        push(0),
+        Code(asm::KECCAK256),
+        push(0),
+        Code(asm::MSTORE),
+        push(1),
+        Code(asm::SWAP1),
+        Code(asm::SUB),
+        PushLabel("loop"),
+        Code(asm::JUMP),
         Label("end"),
-        push(0), Code(asm::MLOAD), push(0), Code(asm::SSTORE), Code(asm::STOP),
+        push(0),
+        Code(asm::MLOAD),
+        push(0),
+        Code(asm::SSTORE),
+        Code(asm::STOP),
     ];
     asm::assemble(&ops).expect("demo hasher assembles")
 }

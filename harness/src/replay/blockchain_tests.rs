@@ -5,16 +5,14 @@
 use std::path::PathBuf;
 
 use alloy_primitives::B256;
-use executor::{
-    WorldState,
-    block::decode_block,
-    chain::ChainSpec,
-    chainstore::ChainStore,
-};
+use executor::{WorldState, block::decode_block, chain::ChainSpec, chainstore::ChainStore};
 
 use super::ReplayError;
 use crate::{
-    fixtures::{blockchain_test::{BlockchainTest, BlockchainTestFile}, decode_hex, json_files, read_json},
+    fixtures::{
+        blockchain_test::{BlockchainTest, BlockchainTestFile},
+        decode_hex, json_files, read_json,
+    },
     report::Report,
     state_diff::first_difference,
 };
@@ -32,7 +30,10 @@ pub(super) fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayEr
                 continue;
             }
         };
-        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         for (name, test) in &tests {
             let case = format!("{stem}::{name}");
             if let Some((_, why)) = SKIPPED.iter().find(|(n, _)| *n == name || *n == stem) {
@@ -61,12 +62,14 @@ fn run_test(test: &BlockchainTest, report: &mut Report) -> Result<(), String> {
             .and_then(|block| store.import(&block));
         match (imported, &tb.expect_exception) {
             (Ok(done), None) => {
-                report.gas += done.gas_used;
+                report.add_gas(done.gas_used);
                 report.timing.exec_ms += done.exec.as_secs_f64() * 1e3;
                 report.timing.commit_ms += done.commit.as_secs_f64() * 1e3;
             }
             (Err(_), Some(_)) => {}
-            (Ok(_), Some(expected)) => return Err(format!("block {i}: imported, but expected {expected}")),
+            (Ok(_), Some(expected)) => {
+                return Err(format!("block {i}: imported, but expected {expected}"));
+            }
             (Err(e), None) => return Err(format!("block {i}: {e}")),
         }
     }

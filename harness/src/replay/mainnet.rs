@@ -21,23 +21,33 @@ pub(super) fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayEr
         if path.join("block.json").is_file() {
             dirs.push(path.clone());
         } else {
-            let entries = std::fs::read_dir(path).map_err(|source| {
-                crate::fixtures::FixtureError::Io { path: path.clone(), source }
-            })?;
+            let entries =
+                std::fs::read_dir(path).map_err(|source| crate::fixtures::FixtureError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
             let mut found: Vec<_> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.join("block.json").is_file())
                 .collect();
             // Numeric order: block directories are named by block number.
             found.sort_by_key(|p| {
-                p.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse::<u64>().ok()).unwrap_or(u64::MAX)
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(u64::MAX)
             });
             dirs.extend(found);
         }
     }
     report.note("mainnet: state root not checked (partial pre-state); receipts root checked from Byzantium on");
     for dir in dirs {
-        let name = format!("mainnet/{}", dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        let name = format!(
+            "mainnet/{}",
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
         match replay_one(&chain, &dir, report) {
             Ok(()) => report.pass(),
             Err(reason) => report.fail(name, reason),
@@ -51,14 +61,28 @@ fn replay_one(chain: &ChainSpec, dir: &std::path::Path, report: &mut Report) -> 
     let header = &rec.block.header;
     let tx_root = calculate_transaction_root(&rec.block.body.transactions);
     if tx_root != header.transactions_root {
-        return Err(format!("transactions root {tx_root}, header says {}", header.transactions_root));
+        return Err(format!(
+            "transactions root {tx_root}, header says {}",
+            header.transactions_root
+        ));
     }
     let started = Instant::now();
-    let outcome = block::execute(chain, &rec.block, StateView { world: &rec.world, hashes: &rec.block_hashes })
-        .map_err(|e| e.to_string())?;
+    let outcome = block::execute(
+        chain,
+        &rec.block,
+        StateView {
+            world: &rec.world,
+            hashes: &rec.block_hashes,
+        },
+    )
+    .map_err(|e| e.to_string())?;
     report.timing.exec_ms += started.elapsed().as_secs_f64() * 1e3;
-    report.gas += outcome.gas_used;
+    report.add_gas(outcome.gas_used);
     outcome
-        .verify(chain, header, block::receipts_have_status(chain, header.number))
+        .verify(
+            chain,
+            header,
+            block::receipts_have_status(chain, header.number),
+        )
         .map_err(|e| e.to_string())
 }

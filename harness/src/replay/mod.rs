@@ -21,8 +21,6 @@ pub enum Format {
     Auto,
     /// ethereum/tests BlockchainTests JSON.
     BlockchainTests,
-    /// execution-spec-tests blockchain fixtures (same JSON shape, Amsterdam-era fields).
-    Eest,
     /// `--genesis genesis.json` plus a `chain.rlp` export.
     Geth,
     /// `<N>/{block,pre_state,bytecodes,block_hashes?}.json` mainnet recordings.
@@ -46,7 +44,11 @@ pub enum ReplayError {
 }
 
 /// Replays `paths` in `opts.format`, recording every case in `report`.
-pub fn run(paths: &[PathBuf], opts: &ReplayOptions, report: &mut Report) -> Result<(), ReplayError> {
+pub fn run(
+    paths: &[PathBuf],
+    opts: &ReplayOptions,
+    report: &mut Report,
+) -> Result<(), ReplayError> {
     let format = match opts.format {
         Format::Auto if opts.genesis.is_some() => Format::Geth,
         Format::Auto if paths.iter().any(|p| is_mainnet_dir(p)) => Format::Mainnet,
@@ -54,13 +56,12 @@ pub fn run(paths: &[PathBuf], opts: &ReplayOptions, report: &mut Report) -> Resu
         f => f,
     };
     match format {
-        Format::BlockchainTests | Format::Eest => blockchain_tests::run(paths, report),
+        Format::BlockchainTests => blockchain_tests::run(paths, report),
         Format::Mainnet => mainnet::run(paths, report),
         Format::Geth => {
-            let genesis = opts
-                .genesis
-                .as_deref()
-                .ok_or_else(|| ReplayError::Usage("--format geth needs --genesis genesis.json".into()))?;
+            let genesis = opts.genesis.as_deref().ok_or_else(|| {
+                ReplayError::Usage("--format geth needs --genesis genesis.json".into())
+            })?;
             geth::run(genesis, paths, report)
         }
         Format::Auto => unreachable!("resolved above"),
