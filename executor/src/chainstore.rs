@@ -6,7 +6,7 @@
 //! while blocks extend the last imported one and rebuilt from the parent's state otherwise.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -58,6 +58,8 @@ pub struct ChainStore {
     /// The trie holds the state after this block; `None` after a failed fold.
     trie: StateTrie,
     trie_at: Option<B256>,
+    /// Blocks still holding a post-state, oldest first, so pruning never scans the tree.
+    held: VecDeque<(u64, B256)>,
     /// Post-states older than this many blocks below the newest are dropped.
     retain: u64,
 }
@@ -93,6 +95,7 @@ impl ChainStore {
             head: hash,
             trie,
             trie_at: Some(hash),
+            held: VecDeque::from([(0, hash)]),
             retain: 128,
         })
     }
@@ -176,6 +179,7 @@ impl ChainStore {
                 world: Some(Arc::new(world)),
             },
         );
+        self.held.push_back((number, hash));
         self.prune(number);
         Ok(Imported {
             hash,
@@ -204,8 +208,12 @@ impl ChainStore {
 
     fn prune(&mut self, newest: u64) {
         let keep_from = newest.saturating_sub(self.retain);
-        for b in self.blocks.values_mut() {
-            if b.header.number < keep_from {
+        while let Some(&(number, hash)) = self.held.front() {
+            if number >= keep_from {
+                break;
+            }
+            self.held.pop_front();
+            if let Some(b) = self.blocks.get_mut(&hash) {
                 b.world = None;
             }
         }

@@ -12,5 +12,6 @@ pub mod fixtures;
 pub mod replay;
 pub mod report;
 pub mod root;
+pub mod skips;
 pub mod state_diff;
 pub mod statetest;

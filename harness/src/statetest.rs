@@ -20,30 +20,12 @@ use crate::{
     },
     replay::ReplayError,
     report::Report,
+    skips,
 };
 
 /// Options of `harness statetest`.
 #[derive(Clone, Debug, Default)]
 pub struct StatetestOptions {}
-
-/// Why the EIP-7610 collision files are skipped (revme skips the same files).
-const STORAGE_COLLISION: &str = "pre-state holds storage on an account without code or nonce \
-(create collision with storage); revm assumes such a state cannot exist, and revme skips these files too";
-
-/// Files (by stem) skipped on purpose, with the reason: the one place such a list lives. Each
-/// is also skipped by revm's own `revme statetest` runner.
-pub const SKIPPED: &[(&str, &str)] = &[
-    ("RevertInCreateInInit_Paris", STORAGE_COLLISION),
-    ("RevertInCreateInInit", STORAGE_COLLISION),
-    ("dynamicAccountOverwriteEmpty", STORAGE_COLLISION),
-    ("dynamicAccountOverwriteEmpty_Paris", STORAGE_COLLISION),
-    ("RevertInCreateInInitCreate2Paris", STORAGE_COLLISION),
-    ("RevertInCreateInInitCreate2", STORAGE_COLLISION),
-    ("create2collisionStorage", STORAGE_COLLISION),
-    ("create2collisionStorageParis", STORAGE_COLLISION),
-    ("InitCollision", STORAGE_COLLISION),
-    ("InitCollisionParis", STORAGE_COLLISION),
-];
 
 /// State tests resolve BLOCKHASH(n) to keccak256 of the decimal number, as their generator does.
 struct TestBlockHashes;
@@ -73,7 +55,7 @@ pub fn run(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         for (name, test) in &tests {
-            if let Some((_, why)) = SKIPPED.iter().find(|(n, _)| *n == stem) {
+            if let Some((_, why)) = skips::STATE_TESTS.iter().find(|(n, _)| *n == stem) {
                 report.skip(format!("{stem}::{name}"), *why);
                 continue;
             }

@@ -14,12 +14,9 @@ use crate::{
         decode_hex, json_files, read_json,
     },
     report::Report,
+    skips,
     state_diff::first_difference,
 };
-
-/// Cases skipped on purpose, with the reason: the one place such a list lives. Empty: every
-/// BlockchainTests case runs.
-pub const SKIPPED: &[(&str, &str)] = &[];
 
 pub(super) fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayError> {
     for file in json_files(paths)? {
@@ -36,7 +33,10 @@ pub(super) fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayEr
             .unwrap_or_default();
         for (name, test) in &tests {
             let case = format!("{stem}::{name}");
-            if let Some((_, why)) = SKIPPED.iter().find(|(n, _)| *n == name || *n == stem) {
+            if let Some((_, why)) = skips::BLOCKCHAIN_TESTS
+                .iter()
+                .find(|(n, _)| *n == name || *n == stem)
+            {
                 report.skip(case, *why);
                 continue;
             }

@@ -11,8 +11,6 @@ use clap::ValueEnum;
 
 use crate::report::Report;
 
-pub use blockchain_tests::SKIPPED;
-
 /// The recording formats `replay` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
