@@ -15,8 +15,8 @@ use executor::{
 
 use crate::{
     fixtures::{
-        decode_hex, json_files, read_json,
-        state_test::{Indexes, PostEntry, StateTest, StateTestFile, TxTemplate},
+        self, decode_hex,
+        state_test::{Indexes, PostEntry, StateTest, TxTemplate},
     },
     replay::ReplayError,
     report::Report,
@@ -42,26 +42,7 @@ pub fn run(
     _opts: &StatetestOptions,
     report: &mut Report,
 ) -> Result<(), ReplayError> {
-    for file in json_files(paths)? {
-        let tests: StateTestFile = match read_json(&file) {
-            Ok(t) => t,
-            Err(e) => {
-                report.fail(file.display().to_string(), e.to_string());
-                continue;
-            }
-        };
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for (name, test) in &tests {
-            if let Some((_, why)) = skips::STATE_TESTS.iter().find(|(n, _)| *n == stem) {
-                report.skip(format!("{stem}::{name}"), *why);
-                continue;
-            }
-            run_test(&format!("{stem}::{name}"), test, report);
-        }
-    }
+    fixtures::for_each_test::<StateTest>(paths, skips::STATE_TESTS, report, run_test)?;
     Ok(())
 }
 

@@ -24,6 +24,17 @@ fn scratch(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// Exit 0 and the closing line `expected`.
+fn assert_passed(out: &Output, expected: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(last_line(out), expected);
+}
+
 fn assert_no_panic(out: &Output) {
     let all = format!(
         "{}{}",
@@ -81,13 +92,7 @@ fn demo_export_replays_as_a_geth_chain() {
         "--export",
         dir.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(last_line(&out), "4 passed, 0 failed, 0 skipped");
+    assert_passed(&out, "4 passed, 0 failed, 0 skipped");
 
     let genesis = dir.join("genesis.json");
     let chain = dir.join("chain.rlp");
@@ -102,13 +107,7 @@ fn demo_export_replays_as_a_geth_chain() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(last_line(&out), "4 passed, 0 failed, 0 skipped");
+    assert_passed(&out, "4 passed, 0 failed, 0 skipped");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     for key in [
         "total",

@@ -9,43 +9,22 @@ use executor::{WorldState, block::decode_block, chain::ChainSpec, chainstore::Ch
 
 use super::ReplayError;
 use crate::{
-    fixtures::{
-        blockchain_test::{BlockchainTest, BlockchainTestFile},
-        decode_hex, json_files, read_json,
-    },
+    fixtures::{self, blockchain_test::BlockchainTest, decode_hex},
     report::Report,
     skips,
     state_diff::first_difference,
 };
 
 pub(super) fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayError> {
-    for file in json_files(paths)? {
-        let tests: BlockchainTestFile = match read_json(&file) {
-            Ok(t) => t,
-            Err(e) => {
-                report.fail(file.display().to_string(), e.to_string());
-                continue;
-            }
-        };
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for (name, test) in &tests {
-            let case = format!("{stem}::{name}");
-            if let Some((_, why)) = skips::BLOCKCHAIN_TESTS
-                .iter()
-                .find(|(n, _)| *n == name || *n == stem)
-            {
-                report.skip(case, *why);
-                continue;
-            }
-            match run_test(test, report) {
-                Ok(()) => report.pass(),
-                Err(reason) => report.fail(case, reason),
-            }
-        }
-    }
+    fixtures::for_each_test::<BlockchainTest>(
+        paths,
+        skips::BLOCKCHAIN_TESTS,
+        report,
+        |case, test, report| match run_test(test, report) {
+            Ok(()) => report.pass(),
+            Err(reason) => report.fail(case, reason),
+        },
+    )?;
     Ok(())
 }
 
