@@ -14,7 +14,7 @@ fn leaves(n: usize) -> Vec<(B256, Vec<u8>)> {
         .map(|i| {
             (
                 keccak256(i.to_be_bytes()),
-                keccak256(i.to_le_bytes()).repeat(2)[..70].to_vec(),
+                keccak256(i.to_le_bytes()).repeat(3)[..70].to_vec(),
             )
         })
         .collect();
