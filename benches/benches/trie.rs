@@ -22,21 +22,13 @@ fn leaves(n: usize) -> Vec<(B256, Vec<u8>)> {
     out
 }
 
-fn build(leaves: &[(B256, Vec<u8>)]) -> Trie {
-    let mut trie = Trie::new();
-    for (k, v) in leaves {
-        trie.insert(k.as_slice(), v.clone());
-    }
-    trie
-}
-
 fn state_root_full(c: &mut Criterion) {
     let mut group = c.benchmark_group("state_root_full");
     group.sample_size(10);
     for n in [10_000usize, 100_000, 1_000_000] {
         let input = leaves(n);
         group.bench_with_input(BenchmarkId::new("ours", n), &input, |b, input| {
-            b.iter(|| black_box(build(input).root()))
+            b.iter(|| black_box(Trie::from_leaves(input).root()))
         });
         group.bench_with_input(BenchmarkId::new("alloy_trie", n), &input, |b, input| {
             b.iter(|| {
@@ -56,7 +48,7 @@ fn state_root_incremental(c: &mut Criterion) {
     group.sample_size(10);
     let n = 1_000_000;
     let input = leaves(n);
-    let mut trie = build(&input);
+    let mut trie = Trie::from_leaves(&input);
     trie.root();
     let mut round = 0u8;
     group.bench_function(BenchmarkId::new("update_1pct", n), |b| {
@@ -71,7 +63,7 @@ fn state_root_incremental(c: &mut Criterion) {
         })
     });
     group.bench_function(BenchmarkId::new("rebuild", n), |b| {
-        b.iter(|| black_box(build(&input).root()))
+        b.iter(|| black_box(Trie::from_leaves(&input).root()))
     });
     group.finish();
 }

@@ -12,5 +12,5 @@ mod state;
 mod trie;
 
 pub use alloy_primitives::{Address, B256, U256};
-pub use state::{AccountUpdate, StateTrie, TrieAccount};
-pub use trie::{EMPTY_ROOT, Trie};
+pub use state::{AccountUpdate, MemoryFigure, StateTrie, TrieAccount};
+pub use trie::{EMPTY_ROOT, MemoryStore, Node, NodeId, NodeStore, Slot, Trie};

@@ -41,6 +41,35 @@ struct AccountLeaf {
     code_hash: B256,
 }
 
+/// Memory held by a [`StateTrie`]: node arenas (paths, values, cached hashes, branch
+/// tables), the per-account entries, and the slack of their containers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryFigure {
+    pub account_leaves: usize,
+    pub storage_leaves: usize,
+    pub bytes: usize,
+}
+
+impl MemoryFigure {
+    /// Bytes per leaf (accounts and storage slots together).
+    pub fn bytes_per_leaf(&self) -> f64 {
+        self.bytes as f64 / (self.account_leaves + self.storage_leaves).max(1) as f64
+    }
+}
+
+/// RLP(nonce, balance, storage_root, code_hash): an account's leaf value.
+fn account_leaf(info: &TrieAccount, storage_root: B256) -> Vec<u8> {
+    let leaf = AccountLeaf {
+        nonce: info.nonce,
+        balance: info.balance,
+        storage_root,
+        code_hash: info.code_hash,
+    };
+    let mut out = Vec::with_capacity(leaf.length());
+    leaf.encode(&mut out);
+    out
+}
+
 #[derive(Clone, Debug, Default)]
 struct Entry {
     info: TrieAccount,
@@ -89,32 +118,93 @@ impl StateTrie {
         }
     }
 
-    /// The state root; storage tries of dirty accounts are hashed in parallel.
+    /// The state root: storage tries of dirty accounts are hashed in parallel, then the
+    /// account trie's dirty top-level subtries.
     pub fn root(&mut self) -> B256 {
-        let dirty = std::mem::take(&mut self.dirty);
-        let mut touched: Vec<(&Address, &mut Entry)> = self
-            .entries
-            .iter_mut()
-            .filter(|(a, _)| dirty.contains(*a))
+        self.fold(true)
+    }
+
+    /// [`Self::root`] on the calling thread only, for comparison.
+    pub fn root_serial(&mut self) -> B256 {
+        self.fold(false)
+    }
+
+    fn fold(&mut self, parallel: bool) -> B256 {
+        // Dirty entries are taken out of the map so each can be hashed on its own thread
+        // without scanning the untouched accounts.
+        let mut touched: Vec<(Address, Entry)> = std::mem::take(&mut self.dirty)
+            .into_iter()
+            .filter_map(|a| self.entries.remove(&a).map(|e| (a, e)))
             .collect();
-        let leaves: Vec<(B256, Vec<u8>)> = touched
-            .par_iter_mut()
-            .map(|(address, entry)| {
-                let leaf = AccountLeaf {
-                    nonce: entry.info.nonce,
-                    balance: entry.info.balance,
-                    storage_root: entry.storage.root(),
-                    code_hash: entry.info.code_hash,
-                };
-                let mut out = Vec::with_capacity(leaf.length());
-                leaf.encode(&mut out);
-                (keccak256(address), out)
-            })
-            .collect();
+        let leaf = |(address, entry): &mut (Address, Entry), nested_parallel: bool| {
+            let storage_root = if nested_parallel {
+                entry.storage.root()
+            } else {
+                entry.storage.root_serial()
+            };
+            (keccak256(*address), account_leaf(&entry.info, storage_root))
+        };
+        let leaves: Vec<(B256, Vec<u8>)> = if parallel && touched.len() > 1 {
+            touched.par_iter_mut().map(|t| leaf(t, false)).collect()
+        } else {
+            touched.iter_mut().map(|t| leaf(t, parallel)).collect()
+        };
+        self.entries.extend(touched);
         for (key, leaf) in leaves {
             self.accounts.insert(key.as_slice(), leaf);
         }
-        self.accounts.root()
+        if parallel {
+            self.accounts.root()
+        } else {
+            self.accounts.root_serial()
+        }
+    }
+
+    /// A state trie holding exactly `accounts` (as full, non-deleting updates), built in bulk:
+    /// every trie is constructed top-down from sorted leaves and hashed on the way, in parallel.
+    pub fn from_accounts(accounts: &[AccountUpdate]) -> Self {
+        let entries: Vec<(Address, Entry, Vec<u8>)> = accounts
+            .par_iter()
+            .filter_map(|update| {
+                let info = update.info?;
+                let slots: Vec<(B256, Vec<u8>)> = update
+                    .storage
+                    .iter()
+                    .filter(|(_, v)| !v.is_zero())
+                    .map(|(k, v)| (keccak256(k.to_be_bytes::<32>()), alloy_rlp::encode(v)))
+                    .collect();
+                let mut storage = Trie::from_leaves(&slots);
+                let leaf = account_leaf(&info, storage.root_serial());
+                Some((update.address, Entry { info, storage }, leaf))
+            })
+            .collect();
+        let leaves: Vec<(B256, &[u8])> = entries
+            .iter()
+            .map(|(a, _, leaf)| (keccak256(a), leaf.as_slice()))
+            .collect();
+        let accounts = Trie::from_leaves(&leaves);
+        Self {
+            accounts,
+            entries: entries.into_iter().map(|(a, e, _)| (a, e)).collect(),
+            dirty: HashSet::new(),
+        }
+    }
+
+    /// What the trie holds in memory, and per leaf.
+    pub fn memory(&self) -> MemoryFigure {
+        let storage_leaves: usize = self.entries.values().map(|e| e.storage.len()).sum();
+        let bytes = self.accounts.heap_bytes()
+            + self
+                .entries
+                .values()
+                .map(|e| e.storage.heap_bytes())
+                .sum::<usize>()
+            + self.entries.capacity() * std::mem::size_of::<(Address, Entry)>();
+        MemoryFigure {
+            account_leaves: self.accounts.len(),
+            storage_leaves,
+            bytes,
+        }
     }
 
     pub fn account(&self, address: &Address) -> Option<TrieAccount> {

@@ -64,7 +64,9 @@ proptest! {
                 }
             }
             let root = trie.root();
+            prop_assert_eq!(root, trie.root_serial());
             prop_assert_eq!(root, fresh_root(&model));
+            prop_assert_eq!(root, Trie::from_leaves(&model.iter().collect::<Vec<_>>()).root());
             prop_assert_eq!(root, alloy_root(&model));
             prop_assert_eq!(trie.len(), model.len());
         }
@@ -108,6 +110,12 @@ proptest! {
             }
         }
         trie.apply(&deletions);
+        let bulk_root = StateTrie::from_accounts(&live.iter().map(|(a, (nonce, balance, storage))| AccountUpdate {
+            address: *a,
+            info: Some(TrieAccount { nonce: *nonce, balance: U256::from(*balance), code_hash: keccak256(a) }),
+            wipe_storage: false,
+            storage: storage.iter().map(|(k, v)| (U256::from(*k), U256::from(*v))).collect(),
+        }).collect::<Vec<_>>()).root();
 
         let expected = state_root_unhashed(live.iter().map(|(a, (nonce, balance, storage))| {
             let slots = storage.iter().filter(|(_, v)| **v != 0).map(|(k, v)| (B256::from(U256::from(*k)), U256::from(*v)));
@@ -120,7 +128,41 @@ proptest! {
             (*a, account)
         }));
         prop_assert_eq!(trie.root(), expected);
+        prop_assert_eq!(bulk_root, expected);
     }
+
+    /// Arbitrary byte keys, some prefixes of others: bulk build equals insertion in any order.
+    #[test]
+    fn bulk_build_matches_insertion(leaves in proptest::collection::vec((proptest::collection::vec(0u8..4, 0..6), proptest::collection::vec(any::<u8>(), 0..40)), 0..60)) {
+        let mut trie = Trie::new();
+        for (k, v) in &leaves {
+            trie.insert(k, v.clone());
+        }
+        prop_assert_eq!(Trie::from_leaves(&leaves).root(), trie.root());
+    }
+}
+
+/// Large enough for the parallel bulk path; then updated and shrunk incrementally.
+#[test]
+fn parallel_bulk_build_then_incremental_updates() {
+    let mut model: BTreeMap<B256, Vec<u8>> = (0u64..20_000)
+        .map(|i| (keccak256(i.to_be_bytes()), i.to_be_bytes().repeat(4)))
+        .collect();
+    let mut trie = Trie::from_leaves(&model.iter().collect::<Vec<_>>());
+    assert_eq!(trie.len(), model.len());
+    assert_eq!(trie.root(), alloy_root(&model));
+    for i in (0u64..20_000).step_by(3) {
+        let k = keccak256(i.to_be_bytes());
+        if i % 2 == 0 {
+            trie.remove(k.as_slice());
+            model.remove(&k);
+        } else {
+            trie.insert(k.as_slice(), vec![1, 2, 3]);
+            model.insert(k, vec![1, 2, 3]);
+        }
+    }
+    assert_eq!(trie.root(), alloy_root(&model));
+    assert_eq!(trie.root_serial(), alloy_root(&model));
 }
 
 #[test]

@@ -71,8 +71,7 @@ impl ChainStore {
         genesis: Header,
         world: WorldState,
     ) -> Result<Self, GenesisMismatch> {
-        let mut trie = StateTrie::new();
-        trie.apply(&world.trie_updates());
+        let mut trie = StateTrie::from_accounts(&world.trie_updates());
         let computed = trie.root();
         if computed != genesis.state_root {
             return Err(GenesisMismatch {
@@ -152,8 +151,7 @@ impl ChainStore {
         let mut world = (*parent_world).clone();
         let updates = world.apply(&outcome.writes);
         if self.trie_at != Some(parent_hash) {
-            self.trie = StateTrie::new();
-            self.trie.apply(&parent_world.trie_updates());
+            self.trie = StateTrie::from_accounts(&parent_world.trie_updates());
         }
         // The trie is mid-update from here on: mark it unusable until the root is confirmed.
         self.trie_at = None;

@@ -246,9 +246,7 @@ impl WorldState {
 
     /// The state root computed from scratch.
     pub fn state_root(&self) -> B256 {
-        let mut trie = StateTrie::new();
-        trie.apply(&self.trie_updates());
-        trie.root()
+        StateTrie::from_accounts(&self.trie_updates()).root()
     }
 }
 

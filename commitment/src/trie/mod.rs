@@ -5,37 +5,21 @@
 //! exactly the dirty paths: the cost of a block's update is proportional to what it changed,
 //! not to the size of the state.
 
+mod build;
 mod encode;
+mod hash;
 mod nibbles;
+mod store;
 
 use alloy_primitives::B256;
 
-use encode::{node_ref, rlp_bytes, rlp_list, root_from_ref};
-use nibbles::{common_prefix, hex_prefix, unpack};
+use encode::root_from_ref;
+use nibbles::{common_prefix, unpack};
+pub use store::{MemoryStore, Node, NodeId, NodeStore, Slot};
 
 /// keccak256(rlp("")): the root of an empty trie.
 pub const EMPTY_ROOT: B256 =
     alloy_primitives::b256!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
-
-type NodeId = u32;
-
-#[derive(Clone, Debug)]
-enum Node {
-    /// Only while a node is being rewritten in place.
-    Vacant,
-    Leaf {
-        path: Vec<u8>,
-        value: Vec<u8>,
-    },
-    Extension {
-        path: Vec<u8>,
-        child: NodeId,
-    },
-    Branch {
-        children: Box<[Option<NodeId>; 16]>,
-        value: Option<Vec<u8>>,
-    },
-}
 
 /// What hangs below a new branch: a value (becoming a leaf) or an existing subtree.
 enum Hang {
@@ -43,18 +27,10 @@ enum Hang {
     Subtree(NodeId),
 }
 
-#[derive(Clone, Debug)]
-struct Slot {
-    node: Node,
-    /// The reference a parent embeds for this node; `None` while dirty.
-    cached: Option<Vec<u8>>,
-}
-
-/// A Merkle Patricia Trie with incremental hashing.
+/// A Merkle Patricia Trie with incremental hashing, its nodes in a [`NodeStore`].
 #[derive(Clone, Debug, Default)]
-pub struct Trie {
-    slots: Vec<Slot>,
-    free: Vec<NodeId>,
+pub struct Trie<S: NodeStore = MemoryStore> {
+    store: S,
     root: Option<NodeId>,
     len: usize,
 }
@@ -63,7 +39,9 @@ impl Trie {
     pub fn new() -> Self {
         Self::default()
     }
+}
 
+impl<S: NodeStore> Trie<S> {
     /// Number of keys held.
     pub fn len(&self) -> usize {
         self.len
@@ -99,7 +77,7 @@ impl Trie {
         let mut rest: &[u8] = &path;
         let mut id = self.root?;
         loop {
-            match &self.slots[id as usize].node {
+            match &self.store.get(id).node {
                 Node::Leaf { path, value } => {
                     return (path.as_slice() == rest).then_some(value.as_slice());
                 }
@@ -119,64 +97,45 @@ impl Trie {
         }
     }
 
-    /// The root hash, re-hashing only nodes changed since the last call.
+    /// The root hash, re-hashing only nodes changed since the last call; the root's dirty
+    /// subtries are hashed in parallel.
     pub fn root(&mut self) -> B256 {
         match self.root {
             None => EMPTY_ROOT,
-            Some(id) => root_from_ref(&self.reference(id)),
+            Some(id) => root_from_ref(&self.reference_parallel(id)),
         }
     }
 
-    /// Approximate heap bytes held by the trie's nodes (keys, values, cached references).
+    /// [`Self::root`] on the calling thread only, for comparison and for small tries.
+    pub fn root_serial(&mut self) -> B256 {
+        match self.root {
+            None => EMPTY_ROOT,
+            Some(id) => root_from_ref(&self.reference_serial(id)),
+        }
+    }
+
+    /// Heap bytes held by the nodes (keys, values, cached references, arena slack).
     pub fn heap_bytes(&self) -> usize {
-        self.slots
-            .iter()
-            .map(|s| {
-                std::mem::size_of::<Slot>()
-                    + s.cached.as_ref().map_or(0, Vec::capacity)
-                    + match &s.node {
-                        Node::Leaf { path, value } => path.capacity() + value.capacity(),
-                        Node::Extension { path, .. } => path.capacity(),
-                        Node::Branch { value, .. } => {
-                            16 * 8 + value.as_ref().map_or(0, Vec::capacity)
-                        }
-                        Node::Vacant => 0,
-                    }
-            })
-            .sum()
+        self.store.heap_bytes()
     }
 
     fn alloc(&mut self, node: Node) -> NodeId {
-        let slot = Slot { node, cached: None };
-        match self.free.pop() {
-            Some(id) => {
-                self.slots[id as usize] = slot;
-                id
-            }
-            None => {
-                self.slots.push(slot);
-                (self.slots.len() - 1) as NodeId
-            }
-        }
+        self.store.alloc(Slot { node, cached: None })
     }
 
     fn release(&mut self, id: NodeId) {
-        self.slots[id as usize] = Slot {
-            node: Node::Vacant,
-            cached: None,
-        };
-        self.free.push(id);
+        self.store.release(id);
     }
 
     /// Takes a node out for rewriting; its cache is cleared because it is about to change.
     fn take(&mut self, id: NodeId) -> Node {
-        let slot = &mut self.slots[id as usize];
+        let slot = self.store.get_mut(id);
         slot.cached = None;
         std::mem::replace(&mut slot.node, Node::Vacant)
     }
 
     fn put(&mut self, id: NodeId, node: Node) {
-        self.slots[id as usize].node = node;
+        self.store.get_mut(id).node = node;
     }
 
     /// A branch holding two entries whose remaining paths differ in their first nibble (or one
@@ -319,7 +278,7 @@ impl Trie {
     /// Removes `path` below `id`; returns the node now standing there (`None` if empty).
     /// Untouched subtrees keep their cached hashes.
     fn remove_at(&mut self, id: NodeId, path: &[u8], removed: &mut bool) -> Option<NodeId> {
-        match &self.slots[id as usize].node {
+        match &self.store.get(id).node {
             Node::Leaf {
                 path: leaf_path, ..
             } => {
@@ -428,7 +387,7 @@ impl Trie {
     /// `prefix` followed by node `child`: merges into a leaf or extension child (freeing it),
     /// or becomes an extension over a branch.
     fn prefix_node(&mut self, mut prefix: Vec<u8>, child: NodeId) -> Node {
-        match &self.slots[child as usize].node {
+        match &self.store.get(child).node {
             Node::Branch { .. } => Node::Extension {
                 path: prefix,
                 child,
@@ -455,42 +414,5 @@ impl Trie {
                 }
             }
         }
-    }
-
-    /// The reference to node `id`, computing and caching it (and its dirty descendants).
-    fn reference(&mut self, id: NodeId) -> Vec<u8> {
-        if let Some(cached) = &self.slots[id as usize].cached {
-            return cached.clone();
-        }
-        let node = std::mem::replace(&mut self.slots[id as usize].node, Node::Vacant);
-        let mut payload = Vec::new();
-        match &node {
-            Node::Leaf { path, value } => {
-                rlp_bytes(&hex_prefix(path, true), &mut payload);
-                rlp_bytes(value, &mut payload);
-            }
-            Node::Extension { path, child } => {
-                rlp_bytes(&hex_prefix(path, false), &mut payload);
-                payload.extend_from_slice(&self.reference(*child));
-            }
-            Node::Branch { children, value } => {
-                for child in children.iter() {
-                    match child {
-                        Some(c) => payload.extend_from_slice(&self.reference(*c)),
-                        None => payload.push(alloy_rlp::EMPTY_STRING_CODE),
-                    }
-                }
-                match value {
-                    Some(v) => rlp_bytes(v, &mut payload),
-                    None => payload.push(alloy_rlp::EMPTY_STRING_CODE),
-                }
-            }
-            Node::Vacant => unreachable!("vacant nodes are never linked"),
-        }
-        let reference = node_ref(rlp_list(&payload));
-        let slot = &mut self.slots[id as usize];
-        slot.node = node;
-        slot.cached = Some(reference.clone());
-        reference
     }
 }

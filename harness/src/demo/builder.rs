@@ -79,8 +79,7 @@ pub struct BlockBuilder {
 
 impl BlockBuilder {
     pub fn new(chain: ChainSpec, genesis: Header, world: WorldState) -> Self {
-        let mut trie = StateTrie::new();
-        trie.apply(&world.trie_updates());
+        let trie = StateTrie::from_accounts(&world.trie_updates());
         Self {
             chain,
             parent: genesis,
