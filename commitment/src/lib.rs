@@ -13,4 +13,4 @@ mod trie;
 
 pub use alloy_primitives::{Address, B256, U256};
 pub use state::{AccountUpdate, MemoryFigure, StateTrie, TrieAccount};
-pub use trie::{EMPTY_ROOT, MemoryStore, Node, NodeId, NodeStore, Slot, Trie};
+pub use trie::{EMPTY_ROOT, MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot, Trie};

@@ -1,42 +1,130 @@
 //! RLP encoding of trie nodes and the references parents hold to them: the node's RLP itself
 //! when shorter than 32 bytes, otherwise its keccak hash.
+//!
+//! Nodes are encoded into one buffer with room reserved for the list header, and references
+//! are fixed-size values, so hashing a node allocates at most its payload buffer.
 
-use alloy_primitives::{B256, keccak256};
-use alloy_rlp::{Encodable, Header};
+use alloy_primitives::B256;
+use alloy_rlp::Encodable;
+use sha3::{Digest, Keccak256};
 
-/// Encodes a byte string as RLP.
+/// Longest RLP list header (1 prefix byte + 8 length bytes).
+const MAX_HEADER: usize = 9;
+
+fn keccak(data: &[u8]) -> [u8; 32] {
+    Keccak256::digest(data).into()
+}
+
+/// How a parent refers to a child: inline RLP (< 32 bytes) or `0xa0 || keccak(rlp)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeRef {
+    len: u8,
+    bytes: [u8; 33],
+}
+
+impl NodeRef {
+    fn from_rlp(rlp: &[u8]) -> Self {
+        let mut bytes = [0u8; 33];
+        if rlp.len() < 32 {
+            bytes[..rlp.len()].copy_from_slice(rlp);
+            Self {
+                len: rlp.len() as u8,
+                bytes,
+            }
+        } else {
+            bytes[0] = alloy_rlp::EMPTY_STRING_CODE + 32;
+            bytes[1..].copy_from_slice(&keccak(rlp));
+            Self { len: 33, bytes }
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// The hash of the node this reference names: the root is always hashed, even when its
+    /// RLP is short enough to be inlined.
+    pub fn node_hash(&self) -> B256 {
+        if self.len == 33 {
+            B256::from_slice(&self.bytes[1..])
+        } else {
+            B256::from(keccak(self.as_slice()))
+        }
+    }
+}
+
+/// Encodes a node as an RLP list whose payload `write` appends to the buffer, and returns the
+/// node's reference.
+pub fn encode_node(capacity: usize, write: impl FnOnce(&mut Vec<u8>)) -> NodeRef {
+    let mut buf = Vec::with_capacity(capacity + MAX_HEADER);
+    buf.resize(MAX_HEADER, 0);
+    write(&mut buf);
+    let payload = buf.len() - MAX_HEADER;
+    let start = if payload < 56 {
+        buf[MAX_HEADER - 1] = 0xc0 + payload as u8;
+        MAX_HEADER - 1
+    } else {
+        let len_bytes = payload.to_be_bytes();
+        let skip = len_bytes.iter().take_while(|b| **b == 0).count();
+        let start = MAX_HEADER - 1 - (8 - skip);
+        buf[start] = 0xf7 + (8 - skip) as u8;
+        buf[start + 1..MAX_HEADER].copy_from_slice(&len_bytes[skip..]);
+        start
+    };
+    NodeRef::from_rlp(&buf[start..])
+}
+
+/// Appends a byte string as RLP.
 pub fn rlp_bytes(bytes: &[u8], out: &mut Vec<u8>) {
     bytes.encode(out);
 }
 
-/// Wraps already-encoded items into an RLP list.
-pub fn rlp_list(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 9);
-    Header {
-        list: true,
-        payload_length: payload.len(),
+/// Appends the hex-prefix (compact) encoding of a nibble path as an RLP string, without an
+/// intermediate buffer. Paths are at most 64 nibbles, so the string is under 56 bytes.
+pub fn rlp_path(path: &[u8], leaf: bool, out: &mut Vec<u8>) {
+    let flag = if leaf { 0x20 } else { 0x00 };
+    let odd = path.len() % 2 == 1;
+    let first = if odd { flag | 0x10 | path[0] } else { flag };
+    let rest = if odd { &path[1..] } else { path };
+    let len = 1 + rest.len() / 2;
+    if len == 1 && first < alloy_rlp::EMPTY_STRING_CODE {
+        out.push(first);
+        return;
     }
-    .encode(&mut out);
-    out.extend_from_slice(payload);
-    out
+    out.push(alloy_rlp::EMPTY_STRING_CODE + len as u8);
+    out.push(first);
+    out.extend(rest.chunks(2).map(|p| (p[0] << 4) | p[1]));
 }
 
-/// How a parent refers to a child: inline RLP (< 32 bytes) or `0xa0 || keccak(rlp)`.
-pub fn node_ref(rlp: Vec<u8>) -> Vec<u8> {
-    if rlp.len() < 32 {
-        rlp
-    } else {
-        let mut out = Vec::with_capacity(33);
-        rlp_bytes(keccak256(&rlp).as_slice(), &mut out);
-        out
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trie::nibbles::hex_prefix;
 
-/// The root hash from the root node's reference: the root is always hashed.
-pub fn root_from_ref(reference: &[u8]) -> B256 {
-    if reference.len() == 33 && reference[0] == 0xa0 {
-        B256::from_slice(&reference[1..])
-    } else {
-        keccak256(reference)
+    #[test]
+    fn rlp_path_is_the_rlp_of_hex_prefix() {
+        for path in [&[][..], &[1], &[0xf, 1], &[1, 2, 3], &[0; 64], &[0xa; 63]] {
+            for leaf in [false, true] {
+                let mut expected = Vec::new();
+                rlp_bytes(&hex_prefix(path, leaf), &mut expected);
+                let mut got = Vec::new();
+                rlp_path(path, leaf, &mut got);
+                assert_eq!(got, expected, "{path:?} leaf={leaf}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_lists_get_a_long_header() {
+        let payload = vec![0x01u8; 600];
+        let reference = encode_node(600, |b| b.extend_from_slice(&payload));
+        let mut rlp = Vec::new();
+        alloy_rlp::Header {
+            list: true,
+            payload_length: 600,
+        }
+        .encode(&mut rlp);
+        rlp.extend_from_slice(&payload);
+        assert_eq!(reference, NodeRef::from_rlp(&rlp));
     }
 }

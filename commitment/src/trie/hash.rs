@@ -8,8 +8,7 @@ use rayon::prelude::*;
 
 use super::{
     Trie,
-    encode::{node_ref, rlp_bytes, rlp_list},
-    nibbles::hex_prefix,
+    encode::{NodeRef, encode_node, rlp_bytes, rlp_path},
     store::{Node, NodeId, NodeStore},
 };
 
@@ -17,49 +16,54 @@ use super::{
 const PARALLEL_MIN_DIRTY: usize = 2;
 
 /// References computed during one hashing pass, to be cached.
-type Fresh = Vec<(NodeId, Vec<u8>)>;
+type Fresh = Vec<(NodeId, NodeRef)>;
 
 impl<S: NodeStore> Trie<S> {
-    /// Appends the reference of `id` to `out`, computing it (and recording it in `fresh`) if
-    /// the node is dirty.
-    fn append_ref(&self, id: NodeId, out: &mut Vec<u8>, fresh: &mut Fresh) {
-        match &self.store.get(id).cached {
-            Some(cached) => out.extend_from_slice(cached),
+    /// The reference of `id`, computing it (and recording it in `fresh`) if the node is dirty.
+    fn child_ref(&self, id: NodeId, fresh: &mut Fresh) -> NodeRef {
+        match self.store.get(id).cached {
+            Some(cached) => cached,
             None => {
                 let reference = self.compute(id, fresh);
-                out.extend_from_slice(&reference);
                 fresh.push((id, reference));
+                reference
             }
         }
     }
 
     /// The reference of node `id`, from its children's references.
-    fn compute(&self, id: NodeId, fresh: &mut Fresh) -> Vec<u8> {
-        let mut payload = Vec::with_capacity(128);
+    fn compute(&self, id: NodeId, fresh: &mut Fresh) -> NodeRef {
         match &self.store.get(id).node {
-            Node::Leaf { path, value } => {
-                rlp_bytes(&hex_prefix(path, true), &mut payload);
-                rlp_bytes(value, &mut payload);
-            }
+            Node::Leaf { path, value } => encode_node(path.len() / 2 + value.len() + 8, |buf| {
+                rlp_path(path, true, buf);
+                rlp_bytes(value, buf);
+            }),
             Node::Extension { path, child } => {
-                rlp_bytes(&hex_prefix(path, false), &mut payload);
-                self.append_ref(*child, &mut payload, fresh);
+                let child = self.child_ref(*child, fresh);
+                encode_node(path.len() / 2 + 36, |buf| {
+                    rlp_path(path, false, buf);
+                    buf.extend_from_slice(child.as_slice());
+                })
             }
             Node::Branch { children, value } => {
-                for child in children.iter() {
-                    match child {
-                        Some(c) => self.append_ref(*c, &mut payload, fresh),
-                        None => payload.push(alloy_rlp::EMPTY_STRING_CODE),
+                let refs: [Option<NodeRef>; 16] =
+                    std::array::from_fn(|i| children[i].map(|c| self.child_ref(c, fresh)));
+                let value_len = value.as_ref().map_or(1, |v| v.len() + 9);
+                encode_node(16 * 33 + value_len, |buf| {
+                    for r in &refs {
+                        match r {
+                            Some(r) => buf.extend_from_slice(r.as_slice()),
+                            None => buf.push(alloy_rlp::EMPTY_STRING_CODE),
+                        }
                     }
-                }
-                match value {
-                    Some(v) => rlp_bytes(v, &mut payload),
-                    None => payload.push(alloy_rlp::EMPTY_STRING_CODE),
-                }
+                    match value {
+                        Some(v) => rlp_bytes(v, buf),
+                        None => buf.push(alloy_rlp::EMPTY_STRING_CODE),
+                    }
+                })
             }
             Node::Vacant => unreachable!("vacant nodes are never linked"),
         }
-        node_ref(rlp_list(&payload))
     }
 
     fn write_back(&mut self, fresh: Fresh) {
@@ -69,21 +73,22 @@ impl<S: NodeStore> Trie<S> {
     }
 
     /// The reference of `id` on this thread only, caching everything it computes.
-    pub(super) fn reference_serial(&mut self, id: NodeId) -> Vec<u8> {
-        if let Some(cached) = &self.store.get(id).cached {
-            return cached.clone();
+    pub(super) fn reference_serial(&mut self, id: NodeId) -> NodeRef {
+        if let Some(cached) = self.store.get(id).cached {
+            return cached;
         }
         let mut fresh = Fresh::new();
         let reference = self.compute(id, &mut fresh);
-        fresh.push((id, reference.clone()));
+        fresh.push((id, reference));
         self.write_back(fresh);
         reference
     }
 
     /// The reference of `id`, hashing the dirty children of a branch root in parallel.
-    pub(super) fn reference_parallel(&mut self, id: NodeId) -> Vec<u8> {
-        let dirty: Vec<NodeId> = match &self.store.get(id).node {
-            Node::Branch { children, .. } if self.store.get(id).cached.is_none() => children
+    pub(super) fn reference_parallel(&mut self, id: NodeId) -> NodeRef {
+        let root = self.store.get(id);
+        let dirty: Vec<NodeId> = match &root.node {
+            Node::Branch { children, .. } if root.cached.is_none() => children
                 .iter()
                 .flatten()
                 .copied()

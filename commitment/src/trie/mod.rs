@@ -13,9 +13,8 @@ mod store;
 
 use alloy_primitives::B256;
 
-use encode::root_from_ref;
 use nibbles::{common_prefix, unpack};
-pub use store::{MemoryStore, Node, NodeId, NodeStore, Slot};
+pub use store::{MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot};
 
 /// keccak256(rlp("")): the root of an empty trie.
 pub const EMPTY_ROOT: B256 =
@@ -102,7 +101,7 @@ impl<S: NodeStore> Trie<S> {
     pub fn root(&mut self) -> B256 {
         match self.root {
             None => EMPTY_ROOT,
-            Some(id) => root_from_ref(&self.reference_parallel(id)),
+            Some(id) => self.reference_parallel(id).node_hash(),
         }
     }
 
@@ -110,7 +109,7 @@ impl<S: NodeStore> Trie<S> {
     pub fn root_serial(&mut self) -> B256 {
         match self.root {
             None => EMPTY_ROOT,
-            Some(id) => root_from_ref(&self.reference_serial(id)),
+            Some(id) => self.reference_serial(id).node_hash(),
         }
     }
 

@@ -5,7 +5,10 @@ pub fn unpack(key: &[u8]) -> Vec<u8> {
     key.iter().flat_map(|b| [b >> 4, b & 0x0f]).collect()
 }
 
-/// Hex-prefix encoding of a nibble path; `leaf` sets the terminator flag.
+/// Hex-prefix encoding of a nibble path; `leaf` sets the terminator flag. The trie writes it
+/// straight into node RLP (`encode::rlp_path`); this plain form is the reference it is tested
+/// against.
+#[cfg(test)]
 pub fn hex_prefix(path: &[u8], leaf: bool) -> Vec<u8> {
     let flag = if leaf { 0x20 } else { 0x00 };
     let mut out = Vec::with_capacity(path.len() / 2 + 1);

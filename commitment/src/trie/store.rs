@@ -2,6 +2,8 @@
 //! storage: the in-memory [`MemoryStore`] arena now, an embedded database's page cache later,
 //! without touching insert, delete or hashing.
 
+pub use super::encode::NodeRef;
+
 /// Index of a node in its store.
 pub type NodeId = u32;
 
@@ -43,7 +45,7 @@ impl Node {
 #[derive(Clone, Debug)]
 pub struct Slot {
     pub node: Node,
-    pub cached: Option<Vec<u8>>,
+    pub cached: Option<NodeRef>,
 }
 
 /// Storage for trie nodes, addressed by [`NodeId`].
@@ -107,17 +109,14 @@ impl NodeStore for MemoryStore {
         let owned: usize = self
             .slots
             .iter()
-            .map(|s| {
-                s.cached.as_ref().map_or(0, Vec::capacity)
-                    + match &s.node {
-                        Node::Leaf { path, value } => path.capacity() + value.capacity(),
-                        Node::Extension { path, .. } => path.capacity(),
-                        Node::Branch { value, .. } => {
-                            std::mem::size_of::<[Option<NodeId>; 16]>()
-                                + value.as_ref().map_or(0, Vec::capacity)
-                        }
-                        Node::Vacant => 0,
-                    }
+            .map(|s| match &s.node {
+                Node::Leaf { path, value } => path.capacity() + value.capacity(),
+                Node::Extension { path, .. } => path.capacity(),
+                Node::Branch { value, .. } => {
+                    std::mem::size_of::<[Option<NodeId>; 16]>()
+                        + value.as_ref().map_or(0, Vec::capacity)
+                }
+                Node::Vacant => 0,
             })
             .sum();
         slots + owned
