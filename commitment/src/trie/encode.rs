@@ -53,25 +53,33 @@ impl NodeRef {
     }
 }
 
+thread_local! {
+    /// Scratch for node encoding: children are hashed before their parent is encoded, so one
+    /// buffer per thread is never in use twice.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Encodes a node as an RLP list whose payload `write` appends to the buffer, and returns the
 /// node's reference.
-pub fn encode_node(capacity: usize, write: impl FnOnce(&mut Vec<u8>)) -> NodeRef {
-    let mut buf = Vec::with_capacity(capacity + MAX_HEADER);
-    buf.resize(MAX_HEADER, 0);
-    write(&mut buf);
-    let payload = buf.len() - MAX_HEADER;
-    let start = if payload < 56 {
-        buf[MAX_HEADER - 1] = 0xc0 + payload as u8;
-        MAX_HEADER - 1
-    } else {
-        let len_bytes = payload.to_be_bytes();
-        let skip = len_bytes.iter().take_while(|b| **b == 0).count();
-        let start = MAX_HEADER - 1 - (8 - skip);
-        buf[start] = 0xf7 + (8 - skip) as u8;
-        buf[start + 1..MAX_HEADER].copy_from_slice(&len_bytes[skip..]);
-        start
-    };
-    NodeRef::from_rlp(&buf[start..])
+pub fn encode_node(write: impl FnOnce(&mut Vec<u8>)) -> NodeRef {
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        buf.resize(MAX_HEADER, 0);
+        write(buf);
+        let payload = buf.len() - MAX_HEADER;
+        let start = if payload < 56 {
+            buf[MAX_HEADER - 1] = 0xc0 + payload as u8;
+            MAX_HEADER - 1
+        } else {
+            let len_bytes = payload.to_be_bytes();
+            let skip = len_bytes.iter().take_while(|b| **b == 0).count();
+            let start = MAX_HEADER - 1 - (8 - skip);
+            buf[start] = 0xf7 + (8 - skip) as u8;
+            buf[start + 1..MAX_HEADER].copy_from_slice(&len_bytes[skip..]);
+            start
+        };
+        NodeRef::from_rlp(&buf[start..])
+    })
 }
 
 /// Appends a byte string as RLP.
@@ -117,7 +125,7 @@ mod tests {
     #[test]
     fn long_lists_get_a_long_header() {
         let payload = vec![0x01u8; 600];
-        let reference = encode_node(600, |b| b.extend_from_slice(&payload));
+        let reference = encode_node(|b| b.extend_from_slice(&payload));
         let mut rlp = Vec::new();
         alloy_rlp::Header {
             list: true,

@@ -34,13 +34,13 @@ impl<S: NodeStore> Trie<S> {
     /// The reference of node `id`, from its children's references.
     fn compute(&self, id: NodeId, fresh: &mut Fresh) -> NodeRef {
         match &self.store.get(id).node {
-            Node::Leaf { path, value } => encode_node(path.len() / 2 + value.len() + 8, |buf| {
+            Node::Leaf { path, value } => encode_node(|buf| {
                 rlp_path(path, true, buf);
                 rlp_bytes(value, buf);
             }),
             Node::Extension { path, child } => {
                 let child = self.child_ref(*child, fresh);
-                encode_node(path.len() / 2 + 36, |buf| {
+                encode_node(|buf| {
                     rlp_path(path, false, buf);
                     buf.extend_from_slice(child.as_slice());
                 })
@@ -48,8 +48,7 @@ impl<S: NodeStore> Trie<S> {
             Node::Branch { children, value } => {
                 let refs: [Option<NodeRef>; 16] =
                     std::array::from_fn(|i| children[i].map(|c| self.child_ref(c, fresh)));
-                let value_len = value.as_ref().map_or(1, |v| v.len() + 9);
-                encode_node(16 * 33 + value_len, |buf| {
+                encode_node(|buf| {
                     for r in &refs {
                         match r {
                             Some(r) => buf.extend_from_slice(r.as_slice()),
