@@ -88,7 +88,7 @@ pub fn rlp_bytes(bytes: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Appends the hex-prefix (compact) encoding of a nibble path as an RLP string, without an
-/// intermediate buffer. Paths are at most 64 nibbles, so the string is under 56 bytes.
+/// intermediate buffer. Keys are arbitrary bytes, so long paths get a long string header.
 pub fn rlp_path(path: &[u8], leaf: bool, out: &mut Vec<u8>) {
     let flag = if leaf { 0x20 } else { 0x00 };
     let odd = path.len() % 2 == 1;
@@ -99,7 +99,11 @@ pub fn rlp_path(path: &[u8], leaf: bool, out: &mut Vec<u8>) {
         out.push(first);
         return;
     }
-    out.push(alloy_rlp::EMPTY_STRING_CODE + len as u8);
+    alloy_rlp::Header {
+        list: false,
+        payload_length: len,
+    }
+    .encode(out);
     out.push(first);
     out.extend(rest.chunks(2).map(|p| (p[0] << 4) | p[1]));
 }
@@ -111,7 +115,16 @@ mod tests {
 
     #[test]
     fn rlp_path_is_the_rlp_of_hex_prefix() {
-        for path in [&[][..], &[1], &[0xf, 1], &[1, 2, 3], &[0; 64], &[0xa; 63]] {
+        for path in [
+            &[][..],
+            &[1],
+            &[0xf, 1],
+            &[1, 2, 3],
+            &[0; 64],
+            &[0xa; 63],
+            &[0x3; 111],
+            &[0x5; 500],
+        ] {
             for leaf in [false, true] {
                 let mut expected = Vec::new();
                 rlp_bytes(&hex_prefix(path, leaf), &mut expected);
