@@ -7,6 +7,16 @@
 //! [`Trie`] is a generic hexary MPT over byte keys with per-node cached hashes, so a root after
 //! a small update re-hashes only the changed paths. [`StateTrie`] layers Ethereum's account and
 //! storage tries on top of it.
+//!
+//! Full builds ([`Trie::from_leaves`], [`StateTrie::from_accounts`]) construct tries top-down
+//! from sorted leaves, hashing each node once, with the top-level subtries on separate threads.
+//! Incremental roots hash the root's dirty subtries in parallel; [`StateTrie::root_serial`] is
+//! the single-threaded path for comparison.
+//!
+//! Memory: every node is materialised so later updates stay incremental. [`StateTrie::memory`]
+//! reports the bytes held; on 20,000 accounts with two storage slots each it measures about 390
+//! bytes per leaf (test `memory_figure_covers_the_leaves`), dominated by the 64-nibble leaf
+//! paths, branch tables and cached 33-byte references.
 
 mod state;
 mod trie;

@@ -196,3 +196,33 @@ fn wiped_storage_is_forgotten() {
     assert_ne!(trie.root(), with_storage);
     assert_eq!(trie.storage_root(&address), EMPTY_ROOT);
 }
+
+/// The memory figure counts at least the data the trie must hold (a 64-nibble path and a value
+/// per leaf), and is printed so runs can be compared (`--nocapture`).
+#[test]
+fn memory_figure_covers_the_leaves() {
+    let accounts: Vec<AccountUpdate> = (0u64..20_000)
+        .map(|i| AccountUpdate {
+            address: Address::from_word(keccak256(i.to_be_bytes())),
+            info: Some(TrieAccount {
+                nonce: i,
+                balance: U256::from(i),
+                code_hash: keccak256([]),
+            }),
+            wipe_storage: false,
+            storage: vec![
+                (U256::from(1), U256::from(i + 1)),
+                (U256::from(2), U256::from(7)),
+            ],
+        })
+        .collect();
+    let figure = StateTrie::from_accounts(&accounts).memory();
+    assert_eq!(figure.account_leaves, 20_000);
+    assert_eq!(figure.storage_leaves, 40_000);
+    let floor = 20_000 * (64 + 70) + 40_000 * (64 + 2);
+    assert!(
+        figure.bytes >= floor,
+        "{figure:?} below the {floor} bytes of raw leaves"
+    );
+    println!("{figure:?}: {:.0} bytes per leaf", figure.bytes_per_leaf());
+}
