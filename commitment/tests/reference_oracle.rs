@@ -190,7 +190,7 @@ fn check_against_oracle(steps: &[Step]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn prefix_keys_match_the_yellow_paper_oracle(steps in proptest::collection::vec(step(), 1..80)) {
