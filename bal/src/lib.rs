@@ -1,5 +1,26 @@
-//! EIP-7928 Block Access Lists, on top of `alloy-eip7928`.
+//! EIP-7928 Block Access Lists, on top of `alloy-eip7928` (whose types this crate re-uses).
 //!
-//! In the data flow a block's BAL arrives with the block and feeds two consumers: the executor
-//! (which transactions may run in parallel) and the commitment calculator (the post-state
-//! before execution ends). Decoding, validation, the indexed view and the diff live here.
+//! ```text
+//! block arrives with its BAL ─► decode (RLP | fixture JSON) ─► validate ─► hash vs header
+//!                                                                 │
+//!                       BalView: "value before index i", final values
+//!                          │                              │
+//!                executor (parallel txs)        commitment (fold the post-state root)
+//! ```
+//!
+//! Index 0 is the pre-execution system calls, `1..=n` the transactions, `n + 1` the
+//! post-execution changes (withdrawals, requests).
+
+mod decode;
+mod error;
+mod validate;
+mod view;
+
+pub use alloy_eip7928::{
+    AccountChanges, BalanceChange, BlockAccessIndex, BlockAccessList, CodeChange, NonceChange,
+    SlotChanges, StorageChange, compute_block_access_list_hash, first_bal_divergence,
+};
+pub use decode::{decode_rlp, encode_rlp, from_json};
+pub use error::BalError;
+pub use validate::validate;
+pub use view::{AccountFinal, BalView};
