@@ -12,6 +12,10 @@ pub enum BalError {
     Json(String),
     #[error(transparent)]
     Structure(#[from] BlockAccessListValidationError),
+    #[error(
+        "SYSTEM_ADDRESS is listed in a block without transactions (system calls are not recorded)"
+    )]
+    SurplusSystemAddress,
     #[error("{items} BAL items exceed the gas limit's cap of {cap}")]
     TooManyItems { items: u64, cap: u64 },
     #[error("BAL hash {computed}, header says {expected}")]

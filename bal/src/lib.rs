@@ -22,5 +22,5 @@ pub use alloy_eip7928::{
 };
 pub use decode::{decode_rlp, encode_rlp, from_json};
 pub use error::BalError;
-pub use validate::validate;
+pub use validate::{SYSTEM_ADDRESS, validate};
 pub use view::{AccountFinal, BalView};

@@ -1,6 +1,9 @@
 //! Structural validation: alloy-eip7928's ordering, uniqueness (which includes a slot listed
 //! as both read and written) and index-range rules, plus the one rule it leaves to the caller:
-//! the item count is capped by the block gas limit.
+//! the item count is capped by the block gas limit, and the system caller may not appear in a
+//! block whose only accesses to it are system calls.
+
+use alloy_primitives::{Address, address};
 
 use alloy_eip7928::{
     AccountChanges, constants::ITEM_COST, total_bal_items, validate_block_access_list,
@@ -8,9 +11,16 @@ use alloy_eip7928::{
 
 use crate::BalError;
 
+/// The caller of EIP-4788 / EIP-2935 / EIP-7002 / EIP-7251 system calls. Its accesses during
+/// system calls are not recorded, so it is listed only if a transaction touched it.
+pub const SYSTEM_ADDRESS: Address = address!("0xfffffffffffffffffffffffffffffffffffffffe");
+
 /// Validates `bal` for a block with `tx_count` transactions and gas limit `gas_limit`.
 pub fn validate(bal: &[AccountChanges], tx_count: usize, gas_limit: u64) -> Result<(), BalError> {
     validate_block_access_list(bal, tx_count)?;
+    if tx_count == 0 && bal.iter().any(|a| a.address == SYSTEM_ADDRESS) {
+        return Err(BalError::SurplusSystemAddress);
+    }
     let items = total_bal_items(bal);
     let cap = gas_limit / ITEM_COST as u64;
     if items > cap {
@@ -22,6 +32,8 @@ pub fn validate(bal: &[AccountChanges], tx_count: usize, gas_limit: u64) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::{Address, address};
+
     use alloy_eip7928::{
         BlockAccessIndex, BlockAccessListValidationError, SlotChanges, StorageChange,
     };
@@ -47,6 +59,16 @@ mod tests {
                 BlockAccessListValidationError::DuplicateStorageKey { .. }
             ))
         ));
+    }
+
+    #[test]
+    fn the_system_caller_needs_a_transaction_to_be_listed() {
+        let bal = vec![AccountChanges::new(SYSTEM_ADDRESS)];
+        assert_eq!(
+            validate(&bal, 0, 30_000_000),
+            Err(BalError::SurplusSystemAddress)
+        );
+        assert!(validate(&bal, 1, 30_000_000).is_ok());
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! executor writes ─► AccountUpdate batch ─► StateTrie::apply ─► StateTrie::root ─► == header.stateRoot?
 //! ```
 //!
+//! A block's BAL can stand in for its execution: [`fold_bal`] derives the post-state root from
+//! the parent state and the BAL's final values (the executionless root), or says why it cannot.
+//!
 //! [`Trie`] is a generic hexary MPT over byte keys with per-node cached hashes, so a root after
 //! a small update re-hashes only the changed paths. [`StateTrie`] layers Ethereum's account and
 //! storage tries on top of it.
@@ -18,9 +21,11 @@
 //! bytes per leaf (test `memory_figure_covers_the_leaves`), dominated by the 64-nibble leaf
 //! paths, branch tables and cached 33-byte references.
 
+mod bal_fold;
 mod state;
 mod trie;
 
 pub use alloy_primitives::{Address, B256, U256};
+pub use bal_fold::{Inexpressible, bal_updates, fold_bal};
 pub use state::{AccountUpdate, MemoryFigure, StateTrie, TrieAccount};
 pub use trie::{EMPTY_ROOT, MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot, Trie};

@@ -7,6 +7,7 @@
 //!                                               Report ─► stdout summary, --json FILE
 //! ```
 
+pub mod bal_check;
 pub mod demo;
 pub mod fixtures;
 pub mod replay;

@@ -8,7 +8,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use harness::{
-    demo,
+    bal_check, demo,
     replay::{self, Format},
     report::Report,
     root, statetest,
@@ -51,6 +51,14 @@ enum Command {
     },
     /// Run GeneralStateTests-format files: state root and logs hash per post entry.
     Statetest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Check EIP-7928 fixtures' Block Access Lists without execution: decode, validate, hash
+    /// vs header, and the executionless root (parent state + BAL) vs the header's state root.
+    Bal {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         #[arg(long)]
@@ -111,6 +119,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Statetest { paths, json } => {
             let mut report = Report::new("statetest");
             statetest::run(&paths, &statetest::StatetestOptions::default(), &mut report)?;
+            (report, json)
+        }
+        Command::Bal { paths, json } => {
+            let mut report = Report::new("bal");
+            bal_check::run(&paths, &mut report)?;
             (report, json)
         }
         Command::Root { file } => {

@@ -24,3 +24,6 @@ pub const STATE_TESTS: &[(&str, &str)] = &[
 
 /// BlockchainTests skipped by file stem or test name: none, every case runs.
 pub const BLOCKCHAIN_TESTS: &[(&str, &str)] = &[];
+
+/// EIP-7928 fixture tests skipped by `harness bal`: none, every case runs.
+pub const BAL_FIXTURES: &[(&str, &str)] = &[];
