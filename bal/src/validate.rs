@@ -3,11 +3,10 @@
 //! the item count is capped by the block gas limit, and the system caller may not appear in a
 //! block whose only accesses to it are system calls.
 
-use alloy_primitives::{Address, address};
-
 use alloy_eip7928::{
     AccountChanges, constants::ITEM_COST, total_bal_items, validate_block_access_list,
 };
+use alloy_primitives::{Address, address};
 
 use crate::BalError;
 
@@ -32,12 +31,10 @@ pub fn validate(bal: &[AccountChanges], tx_count: usize, gas_limit: u64) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy_primitives::{Address, address};
-
     use alloy_eip7928::{
         BlockAccessIndex, BlockAccessListValidationError, SlotChanges, StorageChange,
     };
-    use alloy_primitives::{Address, U256};
+    use alloy_primitives::U256;
 
     fn written_and_read(slot: u64, read: u64) -> Vec<AccountChanges> {
         vec![
