@@ -104,6 +104,8 @@ pub enum OutcomeError {
         expected: Option<B256>,
         got: Option<B256>,
     },
+    #[error("block access list hash {got:?}, header says {expected}")]
+    AccessListHash { expected: B256, got: Option<B256> },
     #[error("state root {got}, header says {expected}")]
     StateRoot { expected: B256, got: B256 },
 }

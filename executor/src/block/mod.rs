@@ -53,6 +53,8 @@ pub struct BlockOutcome {
     pub blob_gas_used: u64,
     pub requests: Requests,
     pub writes: BlockWrites,
+    /// The block access list recorded while executing (Amsterdam on).
+    pub access_list: Option<bal::BlockAccessList>,
 }
 
 impl BlockOutcome {
@@ -97,6 +99,12 @@ impl BlockOutcome {
                 got: Box::new(bloom),
             });
         }
+        if let Some(expected) = header.block_access_list_hash {
+            let got = self.access_list.as_deref().map(bal::compute_block_access_list_hash);
+            if got != Some(expected) {
+                return Err(OutcomeError::AccessListHash { expected, got });
+            }
+        }
         if chain.is_prague_active_at_timestamp(header.timestamp) {
             let got = Some(self.requests.requests_hash());
             if got != header.requests_hash {
@@ -129,9 +137,12 @@ pub fn execute(
         chain.chain_id,
         chain.blob_params_at(header.timestamp),
     );
+    // From Amsterdam the header commits to the block access list, so execution records it.
+    let record_bal = chain.is_amsterdam_active_at_timestamp(header.timestamp);
     let state = State::builder()
         .with_database_ref(view)
         .with_bundle_update()
+        .with_bal_builder_if(record_bal)
         .build();
     let evm = EthEvmFactory::default().create_evm(state, env);
     let ctx = EthBlockExecutionCtx {
@@ -163,6 +174,7 @@ pub fn execute(
     }
     let (evm, result) = executor.finish().map_err(execution_error)?;
     let (mut state, _env) = evm.finish();
+    let access_list = state.take_built_alloy_bal();
     state.merge_transitions(BundleRetention::PlainState);
     let writes =
         BlockWrites::from_changeset(state.take_bundle().to_plain_state(OriginalValuesKnown::Yes));
@@ -172,6 +184,7 @@ pub fn execute(
         blob_gas_used: result.blob_gas_used,
         requests: result.requests,
         writes,
+        access_list,
     })
 }
 
