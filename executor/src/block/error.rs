@@ -105,7 +105,13 @@ pub enum OutcomeError {
         got: Option<B256>,
     },
     #[error("block access list hash {got:?}, header says {expected}")]
-    AccessListHash { expected: B256, got: Option<B256> },
+    AccessListHash {
+        expected: B256,
+        got: Option<B256>,
+        /// What execution recorded, so a caller holding the expected list can name the first
+        /// difference.
+        recorded: Box<Option<bal::BlockAccessList>>,
+    },
     #[error("state root {got}, header says {expected}")]
     StateRoot { expected: B256, got: B256 },
 }

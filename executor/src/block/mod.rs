@@ -100,9 +100,16 @@ impl BlockOutcome {
             });
         }
         if let Some(expected) = header.block_access_list_hash {
-            let got = self.access_list.as_deref().map(bal::compute_block_access_list_hash);
+            let got = self
+                .access_list
+                .as_deref()
+                .map(bal::compute_block_access_list_hash);
             if got != Some(expected) {
-                return Err(OutcomeError::AccessListHash { expected, got });
+                return Err(OutcomeError::AccessListHash {
+                    expected,
+                    got,
+                    recorded: Box::new(self.access_list.clone()),
+                });
             }
         }
         if chain.is_prague_active_at_timestamp(header.timestamp) {

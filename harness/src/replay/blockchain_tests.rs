@@ -5,11 +5,20 @@
 use std::path::PathBuf;
 
 use alloy_primitives::B256;
-use executor::{WorldState, block::decode_block, chain::ChainSpec, chainstore::ChainStore};
+use executor::{
+    WorldState,
+    block::{BlockError, OutcomeError, decode_block},
+    chain::ChainSpec,
+    chainstore::ChainStore,
+};
 
 use super::ReplayError;
 use crate::{
-    fixtures::{self, blockchain_test::BlockchainTest, decode_hex},
+    fixtures::{
+        self,
+        blockchain_test::{BlockchainTest, TestBlock},
+        decode_hex,
+    },
     report::Report,
     skips,
     state_diff::first_difference,
@@ -49,7 +58,7 @@ fn run_test(test: &BlockchainTest, report: &mut Report) -> Result<(), String> {
             (Ok(_), Some(expected)) => {
                 return Err(format!("block {i}: imported, but expected {expected}"));
             }
-            (Err(e), None) => return Err(format!("block {i}: {e}")),
+            (Err(e), None) => return Err(format!("block {i}: {e}{}", bal_difference(&e, tb))),
         }
     }
 
@@ -69,4 +78,22 @@ fn run_test(test: &BlockchainTest, report: &mut Report) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// For a block-access-list mismatch on a fixture that carries the expected list: the first
+/// difference between what execution recorded and the fixture.
+fn bal_difference(error: &BlockError, block: &TestBlock) -> String {
+    let BlockError::Outcome(OutcomeError::AccessListHash { recorded, .. }) = error else {
+        return String::new();
+    };
+    let (Some(recorded), Some(json)) = (recorded.as_ref(), &block.block_access_list) else {
+        return String::new();
+    };
+    match bal::from_json(json) {
+        Ok(expected) => format!(
+            "; recorded vs fixture: {}",
+            bal::first_bal_divergence(recorded, &expected)
+        ),
+        Err(e) => format!("; fixture BAL unreadable: {e}"),
+    }
 }

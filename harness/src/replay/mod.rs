@@ -19,6 +19,9 @@ pub enum Format {
     Auto,
     /// ethereum/tests BlockchainTests JSON.
     BlockchainTests,
+    /// execution-spec-tests blockchain fixtures: the same JSON plus each block's
+    /// `blockAccessList`, which a mismatching recorded BAL is compared with.
+    Eest,
     /// `--genesis genesis.json` plus a `chain.rlp` export.
     Geth,
     /// `<N>/{block,pre_state,bytecodes,block_hashes?}.json` mainnet recordings.
@@ -54,7 +57,7 @@ pub fn run(
         f => f,
     };
     match format {
-        Format::BlockchainTests => blockchain_tests::run(paths, report),
+        Format::BlockchainTests | Format::Eest => blockchain_tests::run(paths, report),
         Format::Mainnet => mainnet::run(paths, report),
         Format::Geth => {
             let genesis = opts.genesis.as_deref().ok_or_else(|| {
