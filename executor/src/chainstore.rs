@@ -99,6 +99,14 @@ impl ChainStore {
         })
     }
 
+    /// Keeps the post-states of the `n` blocks below the newest (128 by default), so blocks
+    /// may build on any of them (side chains, reorgs). With 0 only the newest state is kept
+    /// and updated in place: the cheap setting for replaying a canonical chain.
+    pub fn with_retained_states(mut self, n: u64) -> Self {
+        self.retain = n;
+        self
+    }
+
     pub fn chain(&self) -> &ChainSpec {
         &self.chain
     }
@@ -148,8 +156,7 @@ impl ChainStore {
         let exec = started.elapsed();
 
         let started = Instant::now();
-        let mut world = (*parent_world).clone();
-        let updates = world.apply(&outcome.writes);
+        let updates = parent_world.updates_for(&outcome.writes);
         if self.trie_at != Some(parent_hash) {
             self.trie = StateTrie::from_accounts(&parent_world.trie_updates());
         }
@@ -166,6 +173,7 @@ impl ChainStore {
             .into());
         }
 
+        let world = self.child_state(parent_hash, parent_world, &outcome.writes);
         let hash = block.header.hash_slow();
         self.trie_at = Some(hash);
         self.head = hash;
@@ -188,6 +196,26 @@ impl ChainStore {
             commit,
             outcome,
         })
+    }
+
+    /// The post-state of a block: its parent's plus `writes`. Without retained states the
+    /// parent's copy is released and updated in place, so a linear replay costs what the block
+    /// changed rather than a copy of the whole state.
+    fn child_state(
+        &mut self,
+        parent_hash: B256,
+        parent_world: Arc<WorldState>,
+        writes: &crate::world::BlockWrites,
+    ) -> WorldState {
+        if self.retain == 0
+            && let Some(parent) = self.blocks.get_mut(&parent_hash)
+        {
+            parent.world = None;
+        }
+        // Unique unless the parent's state is retained: then it is copied.
+        let mut world = Arc::try_unwrap(parent_world).unwrap_or_else(|shared| (*shared).clone());
+        world.apply(writes);
+        world
     }
 
     /// Hashes of up to 256 ancestors, walking parent links so side chains see their own past.

@@ -184,25 +184,47 @@ impl WorldState {
         self.accounts.insert(address, account);
     }
 
-    /// Applies a block's writes and returns the same change as trie updates, with the full
-    /// account header resolved for storage-only changes.
-    pub fn apply(&mut self, writes: &BlockWrites) -> Vec<AccountUpdate> {
+    /// The trie updates `writes` amount to on top of this state, with the current account
+    /// header filled in for storage-only changes. Pure, so a caller can check the resulting
+    /// root before committing anything.
+    pub fn updates_for(&self, writes: &BlockWrites) -> Vec<AccountUpdate> {
+        writes
+            .accounts
+            .iter()
+            .map(|w| {
+                let info = match w.info {
+                    InfoChange::Removed => None,
+                    InfoChange::Set(info) => Some(info),
+                    InfoChange::Unchanged => Some(self.accounts.get(&w.address).map_or_else(
+                        || WorldAccount::default().trie_account(),
+                        WorldAccount::trie_account,
+                    )),
+                };
+                AccountUpdate {
+                    address: w.address,
+                    info,
+                    wipe_storage: w.wipe_storage || info.is_none(),
+                    storage: if info.is_some() {
+                        w.storage.clone()
+                    } else {
+                        Vec::new()
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Applies a block's writes.
+    pub fn apply(&mut self, writes: &BlockWrites) {
         if !writes.codes.is_empty() {
             let codes = Arc::make_mut(&mut self.codes);
             for (hash, code) in &writes.codes {
                 codes.entry(*hash).or_insert_with(|| code.clone());
             }
         }
-        let mut updates = Vec::with_capacity(writes.accounts.len());
         for w in &writes.accounts {
             if w.info == InfoChange::Removed {
                 self.accounts.remove(&w.address);
-                updates.push(AccountUpdate {
-                    address: w.address,
-                    info: None,
-                    wipe_storage: true,
-                    storage: Vec::new(),
-                });
                 continue;
             }
             let account = self.accounts.entry(w.address).or_default();
@@ -221,14 +243,7 @@ impl WorldState {
                     account.storage.insert(slot, value);
                 }
             }
-            updates.push(AccountUpdate {
-                address: w.address,
-                info: Some(account.trie_account()),
-                wipe_storage: w.wipe_storage,
-                storage: w.storage.clone(),
-            });
         }
-        updates
     }
 
     /// Every account as a trie update, for building a state trie from scratch.

@@ -139,7 +139,8 @@ impl BlockBuilder {
                 hashes: &hashes,
             },
         )?;
-        let updates = self.world.apply(&outcome.writes);
+        let updates = self.world.updates_for(&outcome.writes);
+        self.world.apply(&outcome.writes);
         self.trie.apply(&updates);
         header.gas_used = outcome.gas_used;
         header.receipts_root = outcome.receipts_root();

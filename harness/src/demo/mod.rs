@@ -95,7 +95,8 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
         println!("demo: wrote {}/genesis.json and chain.rlp", dir.display());
     }
 
-    let mut store = ChainStore::new(chain, genesis, world)?;
+    // A canonical chain: no side-chain states to keep.
+    let mut store = ChainStore::new(chain, genesis, world)?.with_retained_states(0);
     for block in &blocks {
         match store.import(block) {
             Ok(done) => {

@@ -15,8 +15,9 @@ pub(super) fn run(
 ) -> Result<(), ReplayError> {
     let genesis = files::load_genesis(genesis_path)?;
     let (chain, world, header) = genesis::from_genesis(&genesis);
-    let mut store =
-        ChainStore::new(chain, header, world).map_err(|e| ReplayError::Usage(e.to_string()))?;
+    let mut store = ChainStore::new(chain, header, world)
+        .map(|s| s.with_retained_states(0))
+        .map_err(|e| ReplayError::Usage(e.to_string()))?;
     for path in chains {
         let blocks = files::load_chain(path)?;
         for block in &blocks {
