@@ -106,14 +106,10 @@ impl ChainSpec {
             Some((from, rest)) => {
                 let (to, at) = if let Some((to, t)) = rest.split_once("AtTime") {
                     (to, parse_activation(t).ok_or_else(unknown)?)
-                } else if let Some((to, b)) = rest.split_once("AtDiff") {
-                    // Paris by difficulty: the tests activate it at the next block boundary.
-                    (
-                        to,
-                        u64::from_str_radix(b.trim_start_matches("C"), 16)
-                            .map(|_| 1)
-                            .map_err(|_| unknown())?,
-                    )
+                } else if rest.contains("AtDiff") {
+                    // A merge by total difficulty needs TTD tracking across blocks, which the
+                    // chain store does not do: refuse rather than guess the activation block.
+                    return Err(unknown());
                 } else if let Some((to, b)) = rest.split_once("At") {
                     (to, parse_activation(b).ok_or_else(unknown)?)
                 } else {
@@ -281,6 +277,7 @@ mod tests {
     fn unknown_names_are_errors() {
         assert!(ChainSpec::from_test_network("Byzantine").is_err());
         assert!(ChainSpec::from_test_network("CancunToNowhereAt5").is_err());
+        assert!(ChainSpec::from_test_network("ArrowGlacierToParisAtDiffC0000").is_err());
     }
 
     #[test]
