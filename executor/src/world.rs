@@ -109,6 +109,10 @@ impl BlockWrites {
         }
         let mut accounts: Vec<_> = by_address.into_values().collect();
         accounts.sort_by_key(|a| a.address);
+        // Canonical order, so equal write sets compare equal whatever revm's map order was.
+        accounts
+            .iter_mut()
+            .for_each(|a| a.storage.sort_by_key(|(slot, _)| *slot));
         Self {
             accounts,
             codes: changes.contracts,

@@ -22,6 +22,8 @@ pub enum BlockError {
     Execution(String),
     #[error("header mismatch after execution: {0}")]
     Outcome(#[from] OutcomeError),
+    #[error("lying block access list: {0}")]
+    LyingBal(#[from] super::parallel::LyingBal),
     #[error("cancelled")]
     Cancelled,
 }

@@ -5,6 +5,7 @@
 //! the block's [`BlockWrites`]; committing them is the caller's decision.
 
 mod error;
+pub mod parallel;
 pub mod validate;
 
 use std::borrow::Cow;
@@ -131,11 +132,32 @@ pub fn receipts_have_status(chain: &ChainSpec, number: u64) -> bool {
     chain.is_byzantium_active_at_block(number)
 }
 
-/// Executes every transaction of `block` and the block-level state changes against `view`.
+/// Executes every transaction of `block` and the block-level state changes against `view`,
+/// recording the block access list when the header commits to one (Amsterdam on).
 pub fn execute(
     chain: &ChainSpec,
     block: &Block,
     view: StateView<'_>,
+) -> Result<BlockOutcome, BlockError> {
+    let record = chain.is_amsterdam_active_at_timestamp(block.header.timestamp);
+    execute_sequential(chain, block, view, record)
+}
+
+/// [`execute`], recording the block access list whatever the fork: BAL sidecars for blocks
+/// from before Amsterdam, and the reference for BAL-parallel execution.
+pub fn execute_recording(
+    chain: &ChainSpec,
+    block: &Block,
+    view: StateView<'_>,
+) -> Result<BlockOutcome, BlockError> {
+    execute_sequential(chain, block, view, true)
+}
+
+fn execute_sequential(
+    chain: &ChainSpec,
+    block: &Block,
+    view: StateView<'_>,
+    record_bal: bool,
 ) -> Result<BlockOutcome, BlockError> {
     let header = &block.header;
     let env = EvmEnv::for_eth_block(
@@ -144,8 +166,6 @@ pub fn execute(
         chain.chain_id,
         chain.blob_params_at(header.timestamp),
     );
-    // From Amsterdam the header commits to the block access list, so execution records it.
-    let record_bal = chain.is_amsterdam_active_at_timestamp(header.timestamp);
     let state = State::builder()
         .with_database_ref(view)
         .with_bundle_update()
@@ -176,9 +196,15 @@ pub fn execute(
         })?;
         let recovered = alloy_consensus::transaction::Recovered::new_unchecked(tx, signer);
         executor
-            .execute_transaction(recovered)
+            .execute_transaction_with_index(recovered, index)
             .map_err(execution_error)?;
     }
+    // Post-execution changes (withdrawals, requests) are recorded after the last transaction.
+    let post_index = block.body.transactions.len() as u64 + 1;
+    executor
+        .evm_mut()
+        .db_mut()
+        .set_bal_index(bal::BlockAccessIndex::new(post_index));
     let (evm, result) = executor.finish().map_err(execution_error)?;
     let (mut state, _env) = evm.finish();
     let access_list = state.take_built_alloy_bal();

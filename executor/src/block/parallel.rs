@@ -1,0 +1,340 @@
+//! BAL-parallel execution: with a block access list every transaction can run at once, each
+//! against the parent state overlaid with the BAL's changes before its index (revm positions
+//! its reads with `State::with_bal` and a BAL index). The results are then committed in block
+//! order through alloy-evm's block executor, so receipts, gas accounting and the system calls
+//! and withdrawals around the transactions are exactly those of sequential execution.
+//!
+//! The BAL is trusted for nothing: a transaction reading state the BAL does not declare fails
+//! its run, each transaction's own writes are compared with the BAL's entries at its index, and
+//! the BAL recorded while committing must equal the one given.
+
+use std::{borrow::Cow, collections::BTreeMap, sync::Arc};
+
+use alloy_consensus::Transaction;
+use alloy_consensus::transaction::SignerRecoverable;
+use alloy_evm::{
+    Evm, EvmEnv, EvmFactory, FromRecoveredTx,
+    block::{BlockExecutor, GasOutput},
+    eth::{
+        EthBlockExecutionCtx, EthBlockExecutor, EthEvmFactory, EthTxResult,
+        receipt_builder::AlloyReceiptBuilder,
+    },
+};
+use alloy_primitives::{Address, B256, U256, keccak256};
+use bal::{AccountChanges, BlockAccessIndex, BlockAccessList};
+use rayon::prelude::*;
+use revm::{
+    context::{
+        TxEnv,
+        result::{EVMError, ResultAndState},
+    },
+    database::{OriginalValuesKnown, State, states::bundle_state::BundleRetention},
+    database_interface::bal::EvmDatabaseError,
+    state::bal::{Bal, BalError as RevmBalError},
+};
+
+use super::{Block, BlockError, BlockOutcome, execution_error};
+use crate::{
+    chain::ChainSpec,
+    world::{BlockWrites, StateView},
+};
+
+/// One field of an account a BAL can record a write to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BalField {
+    Balance,
+    Nonce,
+    Code,
+    Storage(U256),
+}
+
+/// How a BAL disagrees with what a transaction did. Each names the transaction (0-based) and
+/// the account (and field) so the lie can be traced.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LyingBal {
+    #[error("tx {tx} read {address} {slot:?}, which the BAL does not declare")]
+    UndeclaredRead {
+        tx: usize,
+        address: Address,
+        slot: Option<U256>,
+    },
+    #[error("tx {tx} wrote {field:?} of {address}, which the BAL omits")]
+    DroppedWrite {
+        tx: usize,
+        address: Address,
+        field: BalField,
+    },
+    #[error(
+        "the BAL lists a write to {field:?} of {address} at tx {tx}, which the tx did not make"
+    )]
+    ExtraWrite {
+        tx: usize,
+        address: Address,
+        field: BalField,
+    },
+    #[error(
+        "tx {tx} wrote {field:?} of {address}; the BAL records it at block access index {listed_at}"
+    )]
+    WrongIndex {
+        tx: usize,
+        address: Address,
+        field: BalField,
+        listed_at: u64,
+    },
+    #[error("tx {tx} wrote {field:?} of {address} = {actual}, the BAL says {listed}")]
+    WrongValue {
+        tx: usize,
+        address: Address,
+        field: BalField,
+        actual: B256,
+        listed: B256,
+    },
+    #[error("the BAL recorded while committing differs from the block's: {0}")]
+    Differs(String),
+    #[error("the BAL holds undecodable code: {0}")]
+    BadCode(String),
+}
+
+/// Every write a BAL lists, by (account, field), with its index and value.
+type Writes = BTreeMap<(Address, BalField), Vec<(u64, B256)>>;
+
+fn writes_of(bal: &[AccountChanges]) -> Writes {
+    let mut out = Writes::new();
+    for a in bal {
+        let mut put = |field, index: BlockAccessIndex, value: B256| {
+            out.entry((a.address, field))
+                .or_default()
+                .push((index.get(), value));
+        };
+        a.balance_changes().iter().for_each(|c| {
+            put(
+                BalField::Balance,
+                c.block_access_index,
+                c.post_balance.into(),
+            )
+        });
+        a.nonce_changes().iter().for_each(|c| {
+            put(
+                BalField::Nonce,
+                c.block_access_index,
+                U256::from(c.new_nonce).into(),
+            )
+        });
+        a.code_changes()
+            .iter()
+            .for_each(|c| put(BalField::Code, c.block_access_index, keccak256(&c.new_code)));
+        for s in a.storage_changes() {
+            s.changes.iter().for_each(|c| {
+                put(
+                    BalField::Storage(s.slot),
+                    c.block_access_index,
+                    c.new_value.into(),
+                )
+            });
+        }
+    }
+    out
+}
+
+/// Compares what transaction `tx` wrote (recorded at its own index) with what the BAL lists.
+fn check_tx_writes(tx: usize, recorded: &Writes, listed: &Writes) -> Result<(), LyingBal> {
+    let index = tx as u64 + 1;
+    for (&(address, field), writes) in recorded {
+        let Some(&(_, actual)) = writes.iter().find(|(i, _)| *i == index) else {
+            continue;
+        };
+        match listed
+            .get(&(address, field))
+            .map(|w| w.iter().find(|(i, _)| *i == index))
+        {
+            Some(Some(&(_, value))) if value == actual => {}
+            Some(Some(&(_, listed))) => {
+                return Err(LyingBal::WrongValue {
+                    tx,
+                    address,
+                    field,
+                    actual,
+                    listed,
+                });
+            }
+            Some(None) => {
+                let listed_at = listed[&(address, field)]
+                    .iter()
+                    .find(|(_, v)| *v == actual)
+                    .map(|(i, _)| *i);
+                return Err(match listed_at {
+                    Some(listed_at) => LyingBal::WrongIndex {
+                        tx,
+                        address,
+                        field,
+                        listed_at,
+                    },
+                    None => LyingBal::DroppedWrite { tx, address, field },
+                });
+            }
+            None => return Err(LyingBal::DroppedWrite { tx, address, field }),
+        }
+    }
+    for (&(address, field), writes) in listed {
+        let made = recorded
+            .get(&(address, field))
+            .is_some_and(|w| w.iter().any(|(i, _)| *i == index));
+        if writes.iter().any(|(i, _)| *i == index) && !made {
+            return Err(LyingBal::ExtraWrite { tx, address, field });
+        }
+    }
+    Ok(())
+}
+
+/// A transaction run on its own against the BAL-positioned parent state.
+struct TxRun {
+    output: EthTxResult<revm::context::result::HaltReason, alloy_consensus::TxType>,
+    writes: Writes,
+}
+
+/// Executes `block` with its transactions in parallel, trusting `access_list` for nothing.
+pub fn execute_parallel(
+    chain: &ChainSpec,
+    block: &Block,
+    view: StateView<'_>,
+    access_list: &BlockAccessList,
+) -> Result<BlockOutcome, BlockError> {
+    let header = &block.header;
+    let revm_bal = Arc::new(
+        Bal::try_from(access_list.clone())
+            .map_err(|e| BlockError::LyingBal(LyingBal::BadCode(e.to_string())))?,
+    );
+    let listed = writes_of(access_list);
+    let env = EvmEnv::for_eth_block(
+        header,
+        chain,
+        chain.chain_id,
+        chain.blob_params_at(header.timestamp),
+    );
+
+    let runs: Vec<Result<TxRun, BlockError>> = block
+        .body
+        .transactions
+        .par_iter()
+        .enumerate()
+        .map(|(tx_index, tx)| {
+            let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
+                index: tx_index,
+                reason: e.to_string(),
+            })?;
+            let mut state = State::builder()
+                .with_database_ref(StateView {
+                    world: view.world,
+                    hashes: view.hashes,
+                })
+                .with_bal(revm_bal.clone())
+                .with_bal_builder()
+                .build();
+            state.set_bal_index(BlockAccessIndex::new(tx_index as u64 + 1));
+            let mut evm = EthEvmFactory::default().create_evm(state, env.clone());
+            let tx_env = TxEnv::from_recovered_tx(tx, signer);
+            let result = evm.transact(tx_env).map_err(|e| match e {
+                EVMError::Database(EvmDatabaseError::Bal(RevmBalError::AccountNotFound {
+                    address,
+                })) => BlockError::LyingBal(LyingBal::UndeclaredRead {
+                    tx: tx_index,
+                    address,
+                    slot: None,
+                }),
+                EVMError::Database(EvmDatabaseError::Bal(RevmBalError::SlotNotFound {
+                    address,
+                    slot,
+                })) => BlockError::LyingBal(LyingBal::UndeclaredRead {
+                    tx: tx_index,
+                    address,
+                    slot: Some(slot),
+                }),
+                other => BlockError::Execution(format!("tx {tx_index}: {other}")),
+            })?;
+            let ResultAndState {
+                result,
+                state: changes,
+            } = result;
+            let db = evm.db_mut();
+            revm::DatabaseCommit::commit(db, changes.clone());
+            let recorded = db.take_built_alloy_bal().unwrap_or_default();
+            Ok(TxRun {
+                output: EthTxResult {
+                    result: ResultAndState {
+                        result,
+                        state: changes,
+                    },
+                    blob_gas_used: tx.blob_gas_used().unwrap_or_default(),
+                    tx_type: tx.tx_type(),
+                },
+                writes: writes_of(&recorded),
+            })
+        })
+        .collect();
+
+    // Commit in block order through the sequential block executor.
+    let state = State::builder()
+        .with_database_ref(view)
+        .with_bundle_update()
+        .with_bal(revm_bal)
+        .with_bal_builder()
+        .build();
+    let evm = EthEvmFactory::default().create_evm(state, env);
+    let ctx = EthBlockExecutionCtx {
+        parent_hash: header.parent_hash,
+        parent_beacon_block_root: header.parent_beacon_block_root,
+        ommers: &block.body.ommers,
+        withdrawals: block
+            .body
+            .withdrawals
+            .as_ref()
+            .map(|w| Cow::Borrowed(w.as_slice())),
+        extra_data: header.extra_data.clone(),
+        tx_count_hint: Some(block.body.transactions.len()),
+        slot_number: None,
+    };
+    let mut executor = EthBlockExecutor::new(evm, ctx, chain, AlloyReceiptBuilder::default());
+    executor
+        .apply_pre_execution_changes()
+        .map_err(execution_error)?;
+    for (tx_index, run) in runs.into_iter().enumerate() {
+        let run = run?;
+        check_tx_writes(tx_index, &run.writes, &listed).map_err(BlockError::LyingBal)?;
+        let tx = &block.body.transactions[tx_index];
+        let available = header.gas_limit - executor.cumulative_tx_gas_used;
+        if tx.gas_limit() > available {
+            return Err(BlockError::Execution(format!(
+                "tx {tx_index}: gas limit {} above the block's remaining {available}",
+                tx.gas_limit()
+            )));
+        }
+        executor
+            .evm_mut()
+            .db_mut()
+            .set_bal_index(BlockAccessIndex::new(tx_index as u64 + 1));
+        let _: GasOutput = executor.commit_transaction(run.output);
+    }
+    let post_index = block.body.transactions.len() as u64 + 1;
+    executor
+        .evm_mut()
+        .db_mut()
+        .set_bal_index(BlockAccessIndex::new(post_index));
+    let (evm, result) = executor.finish().map_err(execution_error)?;
+    let (mut state, _env) = evm.finish();
+    let recorded = state.take_built_alloy_bal().unwrap_or_default();
+    if &recorded != access_list {
+        let diff = bal::first_bal_divergence(&recorded, access_list);
+        return Err(BlockError::LyingBal(LyingBal::Differs(diff.to_string())));
+    }
+    state.merge_transitions(BundleRetention::PlainState);
+    let writes =
+        BlockWrites::from_changeset(state.take_bundle().to_plain_state(OriginalValuesKnown::Yes));
+    Ok(BlockOutcome {
+        receipts: result.receipts,
+        gas_used: result.gas_used,
+        blob_gas_used: result.blob_gas_used,
+        requests: result.requests,
+        writes,
+        access_list: Some(recorded),
+    })
+}

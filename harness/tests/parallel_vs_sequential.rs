@@ -1,0 +1,80 @@
+//! BAL-parallel execution against sequential execution on every valid BlockchainTests block:
+//! the BAL recorded sequentially drives the parallel run, which must give the same gas,
+//! receipts, logs bloom, BAL and state writes.
+
+use std::collections::HashMap;
+
+use alloy_primitives::B256;
+use executor::{
+    StateView, WorldState,
+    block::{self, decode_block, parallel::execute_parallel},
+    chain::ChainSpec,
+};
+use harness::fixtures::{self, blockchain_test::BlockchainTest, decode_hex};
+
+#[test]
+fn parallel_matches_sequential_on_blockchain_tests() {
+    let dir = fixtures::fixtures_dir().join("ethereum-tests/BlockchainTests/ValidBlocks");
+    assert!(
+        dir.is_dir(),
+        "fixtures missing: {} (set FIXTURES_DIR)",
+        dir.display()
+    );
+    let mut blocks_checked = 0;
+    let mut txs_checked = 0;
+    for file in fixtures::json_files(&[dir]).unwrap() {
+        let tests: std::collections::BTreeMap<String, BlockchainTest> =
+            fixtures::read_json(&file).unwrap();
+        for (name, test) in tests {
+            let chain = ChainSpec::from_test_network(&test.network).unwrap();
+            let genesis = decode_block(&test.genesis_rlp).unwrap();
+            let mut world = WorldState::from_alloc(&test.pre);
+            let mut hashes: HashMap<u64, B256> = HashMap::from([(0, genesis.header.hash_slow())]);
+            let mut parent = genesis.header.hash_slow();
+            for tb in &test.blocks {
+                let Ok(block) = decode_block(&decode_hex(&tb.rlp).unwrap()) else {
+                    continue;
+                };
+                // Linear chains only: side-chain blocks need a different parent state.
+                if block.header.parent_hash != parent {
+                    break;
+                }
+                let view = StateView {
+                    world: &world,
+                    hashes: &hashes,
+                };
+                let Ok(seq) = block::execute_recording(&chain, &block, view) else {
+                    break;
+                };
+                let bal = seq.access_list.clone().expect("recording is on");
+                let par = execute_parallel(
+                    &chain,
+                    &block,
+                    StateView {
+                        world: &world,
+                        hashes: &hashes,
+                    },
+                    &bal,
+                )
+                .unwrap_or_else(|e| panic!("{name} block {}: {e}", block.header.number));
+                let at = format!("{name} block {}", block.header.number);
+                assert_eq!(par.gas_used, seq.gas_used, "{at}: gas");
+                assert_eq!(par.receipts_root(), seq.receipts_root(), "{at}: receipts");
+                assert_eq!(par.logs_bloom(), seq.logs_bloom(), "{at}: bloom");
+                assert_eq!(par.access_list, seq.access_list, "{at}: BAL");
+                assert_eq!(
+                    world.updates_for(&par.writes),
+                    world.updates_for(&seq.writes),
+                    "{at}: writes"
+                );
+                world.apply(&seq.writes);
+                parent = block.header.hash_slow();
+                hashes.insert(block.header.number, parent);
+                blocks_checked += 1;
+                txs_checked += block.body.transactions.len();
+            }
+        }
+    }
+    println!("{blocks_checked} blocks, {txs_checked} transactions: parallel == sequential");
+    assert!(blocks_checked > 500, "only {blocks_checked} blocks checked");
+}
