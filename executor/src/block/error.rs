@@ -23,7 +23,7 @@ pub enum BlockError {
     #[error("header mismatch after execution: {0}")]
     Outcome(#[from] OutcomeError),
     #[error("lying block access list: {0}")]
-    LyingBal(#[from] super::parallel::LyingBal),
+    LyingBal(Box<super::parallel::LyingBal>),
     #[error("cancelled")]
     Cancelled,
 }
@@ -116,4 +116,10 @@ pub enum OutcomeError {
     },
     #[error("state root {got}, header says {expected}")]
     StateRoot { expected: B256, got: B256 },
+}
+
+impl From<super::parallel::LyingBal> for BlockError {
+    fn from(lie: super::parallel::LyingBal) -> Self {
+        BlockError::LyingBal(Box::new(lie))
+    }
 }

@@ -137,7 +137,7 @@ fn writes_of(bal: &[AccountChanges]) -> Writes {
 }
 
 /// Compares what transaction `tx` wrote (recorded at its own index) with what the BAL lists.
-fn check_tx_writes(tx: usize, recorded: &Writes, listed: &Writes) -> Result<(), LyingBal> {
+fn check_tx_writes(tx: usize, recorded: &Writes, listed: &Writes) -> Result<(), BlockError> {
     let index = tx as u64 + 1;
     for (&(address, field), writes) in recorded {
         let Some(&(_, actual)) = writes.iter().find(|(i, _)| *i == index) else {
@@ -155,7 +155,8 @@ fn check_tx_writes(tx: usize, recorded: &Writes, listed: &Writes) -> Result<(), 
                     field,
                     actual,
                     listed,
-                });
+                }
+                .into());
             }
             Some(None) => {
                 let listed_at = listed[&(address, field)]
@@ -170,9 +171,10 @@ fn check_tx_writes(tx: usize, recorded: &Writes, listed: &Writes) -> Result<(), 
                         listed_at,
                     },
                     None => LyingBal::DroppedWrite { tx, address, field },
-                });
+                }
+                .into());
             }
-            None => return Err(LyingBal::DroppedWrite { tx, address, field }),
+            None => return Err(LyingBal::DroppedWrite { tx, address, field }.into()),
         }
     }
     for (&(address, field), writes) in listed {
@@ -180,7 +182,7 @@ fn check_tx_writes(tx: usize, recorded: &Writes, listed: &Writes) -> Result<(), 
             .get(&(address, field))
             .is_some_and(|w| w.iter().any(|(i, _)| *i == index));
         if writes.iter().any(|(i, _)| *i == index) && !made {
-            return Err(LyingBal::ExtraWrite { tx, address, field });
+            return Err(LyingBal::ExtraWrite { tx, address, field }.into());
         }
     }
     Ok(())
@@ -202,7 +204,7 @@ pub fn execute_parallel(
     let header = &block.header;
     let revm_bal = Arc::new(
         Bal::try_from(access_list.clone())
-            .map_err(|e| BlockError::LyingBal(LyingBal::BadCode(e.to_string())))?,
+            .map_err(|e| BlockError::from(LyingBal::BadCode(e.to_string())))?,
     );
     let listed = writes_of(access_list);
     let env = EvmEnv::for_eth_block(
@@ -236,7 +238,7 @@ pub fn execute_parallel(
             let result = evm.transact(tx_env).map_err(|e| match e {
                 EVMError::Database(EvmDatabaseError::Bal(RevmBalError::AccountNotFound {
                     address,
-                })) => BlockError::LyingBal(LyingBal::UndeclaredRead {
+                })) => BlockError::from(LyingBal::UndeclaredRead {
                     tx: tx_index,
                     address,
                     slot: None,
@@ -244,7 +246,7 @@ pub fn execute_parallel(
                 EVMError::Database(EvmDatabaseError::Bal(RevmBalError::SlotNotFound {
                     address,
                     slot,
-                })) => BlockError::LyingBal(LyingBal::UndeclaredRead {
+                })) => BlockError::from(LyingBal::UndeclaredRead {
                     tx: tx_index,
                     address,
                     slot: Some(slot),
@@ -299,7 +301,7 @@ pub fn execute_parallel(
         .map_err(execution_error)?;
     for (tx_index, run) in runs.into_iter().enumerate() {
         let run = run?;
-        check_tx_writes(tx_index, &run.writes, &listed).map_err(BlockError::LyingBal)?;
+        check_tx_writes(tx_index, &run.writes, &listed)?;
         let tx = &block.body.transactions[tx_index];
         let available = header.gas_limit - executor.cumulative_tx_gas_used;
         if tx.gas_limit() > available {
@@ -324,7 +326,7 @@ pub fn execute_parallel(
     let recorded = state.take_built_alloy_bal().unwrap_or_default();
     if &recorded != access_list {
         let diff = bal::first_bal_divergence(&recorded, access_list);
-        return Err(BlockError::LyingBal(LyingBal::Differs(diff.to_string())));
+        return Err(BlockError::from(LyingBal::Differs(diff.to_string())));
     }
     state.merge_transitions(BundleRetention::PlainState);
     let writes =
