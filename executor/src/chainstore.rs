@@ -127,6 +127,16 @@ impl ChainStore {
 
     /// Validates, executes and commits `block`. On error nothing changes.
     pub fn import(&mut self, block: &Block) -> Result<Imported, BlockError> {
+        self.import_with_access_list(block, None)
+    }
+
+    /// [`Self::import`], executing the transactions in parallel when the block's access list is
+    /// given (it is verified, not trusted); sequentially otherwise.
+    pub fn import_with_access_list(
+        &mut self,
+        block: &Block,
+        access_list: Option<&bal::BlockAccessList>,
+    ) -> Result<Imported, BlockError> {
         let parent_hash = block.header.parent_hash;
         let parent = self
             .blocks
@@ -141,14 +151,14 @@ impl ChainStore {
 
         let started = Instant::now();
         let hashes = self.ancestor_hashes(parent_hash);
-        let outcome = block::execute(
-            &self.chain,
-            block,
-            StateView {
-                world: &parent_world,
-                hashes: &hashes,
-            },
-        )?;
+        let view = StateView {
+            world: &parent_world,
+            hashes: &hashes,
+        };
+        let outcome = match access_list {
+            Some(list) => block::parallel::execute_parallel(&self.chain, block, view, list)?,
+            None => block::execute(&self.chain, block, view)?,
+        };
         // A chain with full state can check every receipts root, pre-Byzantium too, once the
         // intermediate roots are computed; until then those blocks skip that one check.
         let has_status = block::receipts_have_status(&self.chain, block.header.number);

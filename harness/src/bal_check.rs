@@ -140,3 +140,35 @@ fn check_block(parent: &StateTrie, fields: &BlockFields) -> Verdict {
         }
     }
 }
+
+/// `harness bal --record`: executes mainnet recordings sequentially and writes each block's
+/// BAL as a sidecar into `out`.
+pub fn record(
+    paths: &[PathBuf],
+    out: &std::path::Path,
+    report: &mut Report,
+) -> Result<(), ReplayError> {
+    let chain = executor::chain::ChainSpec::mainnet();
+    for dir in crate::replay::mainnet::block_dirs(paths)? {
+        let name = format!("record/{}", dir.display());
+        let recorded = fixtures::mainnet::load(&dir)
+            .map_err(|e| e.to_string())
+            .and_then(|rec| {
+                let view = executor::StateView {
+                    world: &rec.world,
+                    hashes: &rec.block_hashes,
+                };
+                let outcome = executor::block::execute_recording(&chain, &rec.block, view)
+                    .map_err(|e| e.to_string())?;
+                let header = &rec.block.header;
+                let list = outcome.access_list.unwrap_or_default();
+                fixtures::sidecar::write(out, header.number, header.hash_slow(), &list)
+                    .map_err(|e| e.to_string())
+            });
+        match recorded {
+            Ok(()) => report.pass(),
+            Err(reason) => report.fail(name, reason),
+        }
+    }
+    Ok(())
+}

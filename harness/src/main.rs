@@ -9,7 +9,7 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 use harness::{
     bal_check, demo,
-    replay::{self, Format},
+    replay::{self, Exec, Format},
     report::Report,
     root, statetest,
 };
@@ -45,6 +45,12 @@ enum Command {
         /// genesis.json for `--format geth` (the paths are then chain.rlp exports).
         #[arg(long)]
         genesis: Option<PathBuf>,
+        /// Run transactions one by one, or all at once from the block's access list.
+        #[arg(long, value_enum, default_value_t = Exec::Sequential)]
+        exec: Exec,
+        /// BAL sidecars (from `harness bal --record`) for `--exec parallel` on mainnet recordings.
+        #[arg(long, value_name = "DIR")]
+        bal_dir: Option<PathBuf>,
         /// Write the JSON report here.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -61,6 +67,13 @@ enum Command {
     Bal {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Instead of checking: execute mainnet recordings sequentially and write each block's
+        /// BAL as a sidecar into --out (for `replay --exec parallel --bal-dir`).
+        #[arg(long, requires = "out")]
+        record: bool,
+        /// Sidecar directory for --record.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -106,12 +119,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             paths,
             format,
             genesis,
+            exec,
+            bal_dir,
             json,
         } => {
             let mut report = Report::new("replay");
             replay::run(
                 &paths,
-                &replay::ReplayOptions { format, genesis },
+                &replay::ReplayOptions {
+                    format,
+                    genesis,
+                    exec,
+                    bal_dir,
+                },
                 &mut report,
             )?;
             (report, json)
@@ -121,9 +141,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             statetest::run(&paths, &statetest::StatetestOptions::default(), &mut report)?;
             (report, json)
         }
-        Command::Bal { paths, json } => {
+        Command::Bal {
+            paths,
+            record,
+            out,
+            json,
+        } => {
             let mut report = Report::new("bal");
-            bal_check::run(&paths, &mut report)?;
+            match out.filter(|_| record) {
+                Some(out) => bal_check::record(&paths, &out, &mut report)?,
+                None => bal_check::run(&paths, &mut report)?,
+            }
             (report, json)
         }
         Command::Root { file } => {

@@ -12,7 +12,7 @@ use executor::{
     chainstore::ChainStore,
 };
 
-use super::ReplayError;
+use super::{Exec, ReplayError};
 use crate::{
     fixtures::{
         self,
@@ -24,12 +24,12 @@ use crate::{
     state_diff::first_difference,
 };
 
-pub(super) fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayError> {
+pub(super) fn run(paths: &[PathBuf], exec: Exec, report: &mut Report) -> Result<(), ReplayError> {
     fixtures::for_each_test::<BlockchainTest>(
         paths,
         skips::BLOCKCHAIN_TESTS,
         report,
-        |case, test, report| match run_test(test, report) {
+        |case, test, report| match run_test(test, exec, report) {
             Ok(()) => report.pass(),
             Err(reason) => report.fail(case, reason),
         },
@@ -37,7 +37,7 @@ pub(super) fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayEr
     Ok(())
 }
 
-fn run_test(test: &BlockchainTest, report: &mut Report) -> Result<(), String> {
+fn run_test(test: &BlockchainTest, exec: Exec, report: &mut Report) -> Result<(), String> {
     let chain = ChainSpec::from_test_network(&test.network).map_err(|e| e.to_string())?;
     let genesis = decode_block(&test.genesis_rlp).map_err(|e| format!("genesis: {e}"))?;
     let world = WorldState::from_alloc(&test.pre);
@@ -47,7 +47,18 @@ fn run_test(test: &BlockchainTest, report: &mut Report) -> Result<(), String> {
         let imported = decode_hex(&tb.rlp)
             .map_err(executor::block::BlockError::Decode)
             .and_then(|rlp| decode_block(&rlp))
-            .and_then(|block| store.import(&block));
+            .and_then(|block| {
+                // The fixture's access list drives parallel execution; a malformed one is a
+                // rejected block like any other lie.
+                let listed = match (exec, &tb.block_access_list) {
+                    (Exec::Parallel, Some(json)) => Some(
+                        bal::from_json(json)
+                            .map_err(|e| BlockError::Execution(format!("fixture BAL: {e}")))?,
+                    ),
+                    _ => None,
+                };
+                store.import_with_access_list(&block, listed.as_ref())
+            });
         match (imported, &tb.expect_exception) {
             (Ok(done), None) => {
                 report.add_gas(done.gas_used);

@@ -3,7 +3,7 @@
 
 mod blockchain_tests;
 mod geth;
-mod mainnet;
+pub mod mainnet;
 
 use std::path::{Path, PathBuf};
 
@@ -28,11 +28,25 @@ pub enum Format {
     Mainnet,
 }
 
+/// How transactions run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Exec {
+    /// One after another.
+    Sequential,
+    /// All at once where the block's access list is known (eest fixtures carry it; mainnet
+    /// recordings take it from `--bal-dir` sidecars), verified against what each transaction
+    /// does. Blocks without one run sequentially.
+    Parallel,
+}
+
 /// Options of `harness replay`.
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
     pub format: Format,
     pub genesis: Option<PathBuf>,
+    pub exec: Exec,
+    /// BAL sidecars written by `harness bal --record`.
+    pub bal_dir: Option<PathBuf>,
 }
 
 /// Why a replay could not start at all (exit code 2), as opposed to a failed case.
@@ -57,8 +71,8 @@ pub fn run(
         f => f,
     };
     match format {
-        Format::BlockchainTests | Format::Eest => blockchain_tests::run(paths, report),
-        Format::Mainnet => mainnet::run(paths, report),
+        Format::BlockchainTests | Format::Eest => blockchain_tests::run(paths, opts.exec, report),
+        Format::Mainnet => mainnet::run(paths, opts, report),
         Format::Geth => {
             let genesis = opts.genesis.as_deref().ok_or_else(|| {
                 ReplayError::Usage("--format geth needs --genesis genesis.json".into())
