@@ -136,8 +136,26 @@ fn writes_of(bal: &[AccountChanges]) -> Writes {
     out
 }
 
+/// The (account, field) pairs a BAL writes at each index: what a transaction must have written.
+type WritesByIndex = std::collections::HashMap<u64, Vec<(Address, BalField)>>;
+
+fn by_index(writes: &Writes) -> WritesByIndex {
+    let mut out = WritesByIndex::new();
+    for (&key, list) in writes {
+        for &(index, _) in list {
+            out.entry(index).or_default().push(key);
+        }
+    }
+    out
+}
+
 /// Compares what transaction `tx` wrote (recorded at its own index) with what the BAL lists.
-fn check_tx_writes(tx: usize, recorded: &Writes, listed: &Writes) -> Result<(), BlockError> {
+fn check_tx_writes(
+    tx: usize,
+    recorded: &Writes,
+    listed: &Writes,
+    by_index: &WritesByIndex,
+) -> Result<(), BlockError> {
     let index = tx as u64 + 1;
     for (&(address, field), writes) in recorded {
         let Some(&(_, actual)) = writes.iter().find(|(i, _)| *i == index) else {
@@ -177,11 +195,12 @@ fn check_tx_writes(tx: usize, recorded: &Writes, listed: &Writes) -> Result<(), 
             None => return Err(LyingBal::DroppedWrite { tx, address, field }.into()),
         }
     }
-    for (&(address, field), writes) in listed {
+    let listed_here = by_index.get(&index).map(Vec::as_slice).unwrap_or_default();
+    for &(address, field) in listed_here {
         let made = recorded
             .get(&(address, field))
             .is_some_and(|w| w.iter().any(|(i, _)| *i == index));
-        if writes.iter().any(|(i, _)| *i == index) && !made {
+        if !made {
             return Err(LyingBal::ExtraWrite { tx, address, field }.into());
         }
     }
@@ -207,6 +226,7 @@ pub fn execute_parallel(
             .map_err(|e| BlockError::from(LyingBal::BadCode(e.to_string())))?,
     );
     let listed = writes_of(access_list);
+    let listed_by_index = by_index(&listed);
     let env = EvmEnv::for_eth_block(
         header,
         chain,
@@ -301,7 +321,7 @@ pub fn execute_parallel(
         .map_err(execution_error)?;
     for (tx_index, run) in runs.into_iter().enumerate() {
         let run = run?;
-        check_tx_writes(tx_index, &run.writes, &listed)?;
+        check_tx_writes(tx_index, &run.writes, &listed, &listed_by_index)?;
         let tx = &block.body.transactions[tx_index];
         let available = header.gas_limit - executor.cumulative_tx_gas_used;
         if tx.gas_limit() > available {

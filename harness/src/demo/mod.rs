@@ -17,7 +17,7 @@ use std::{
 use alloy_genesis::{ChainConfig, Genesis, GenesisAccount};
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use builder::{BlockBuilder, Wallet};
-use executor::{block::Block, chainstore::ChainStore};
+use executor::{WorldState, block::Block, chain::ChainSpec, chainstore::ChainStore};
 
 use crate::report::Report;
 
@@ -76,6 +76,7 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
             &mut wallets,
             chain.chain_id,
             builder.next_base_fee(),
+            Mix::Mixed,
         );
         let block = builder
             .seal(txs, COINBASE)
@@ -192,6 +193,38 @@ fn export(dir: &Path, genesis: &Genesis, blocks: &[Block]) -> std::io::Result<()
     std::fs::write(dir.join("chain.rlp"), rlp)
 }
 
+/// What a synthetic block's transactions do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mix {
+    /// The demo's mix: 60% ETH transfers, 30% token transfers, 10% hashing loops, between
+    /// the wallets themselves.
+    Mixed,
+    /// Independent ETH transfers, each to a fresh address.
+    Transfers,
+    /// Independent token transfers, each to a fresh recipient.
+    Erc20,
+}
+
+/// One sealed block of `txs` transactions of `mix` on top of the demo genesis: its chain, its
+/// parent state, and the block (for benchmarks of block execution).
+pub fn single_block(mix: Mix, txs: usize) -> Result<(ChainSpec, WorldState, Block), DemoError> {
+    let mut wallets: Vec<Wallet> = (0..txs.max(2) as u64).map(Wallet::derive).collect();
+    let (chain, world, genesis) = executor::genesis::from_genesis(&genesis(&wallets));
+    let mut builder = BlockBuilder::new(chain.clone(), genesis, world.clone());
+    let list = workload(
+        1,
+        txs,
+        &mut wallets,
+        chain.chain_id,
+        builder.next_base_fee(),
+        mix,
+    );
+    let block = builder
+        .seal(list, COINBASE)
+        .map_err(|source| DemoError::Build { number: 1, source })?;
+    Ok((chain, world, block))
+}
+
 /// One block's transactions: 60% ETH transfers, 30% token transfers, 10% hashing loops.
 fn workload(
     number: u64,
@@ -199,15 +232,27 @@ fn workload(
     wallets: &mut [Wallet],
     chain_id: u64,
     base_fee: u64,
+    mix: Mix,
 ) -> Vec<alloy_consensus::TxEnvelope> {
     let n = wallets.len();
     let max_fee = u128::from(base_fee) * 2 + 1_000_000_000;
     (0..count)
         .map(|i| {
-            let to_index = (i + number as usize * 7 + 1) % n;
-            let to = wallets[to_index].address;
+            // Mixed blocks pay other wallets; the benchmark mixes pay a fresh address each, so
+            // no transaction depends on another.
+            let to = match mix {
+                Mix::Mixed => wallets[(i + number as usize * 7 + 1) % n].address,
+                Mix::Transfers | Mix::Erc20 => Address::from_word(alloy_primitives::keccak256(
+                    [number.to_be_bytes(), (i as u64).to_be_bytes()].concat(),
+                )),
+            };
             let from = &mut wallets[i % n];
-            match i % 10 {
+            let kind = match mix {
+                Mix::Mixed => i % 10,
+                Mix::Transfers => 0,
+                Mix::Erc20 => 6,
+            };
+            match kind {
                 0..=5 => from.call(
                     chain_id,
                     to,

@@ -1,0 +1,110 @@
+//! Block execution: sequential against BAL-parallel on the same blocks, with the BAL recorded
+//! by a sequential run beforehand (as a node receiving it with the block would have it).
+//! `transfers` and `erc20` are synthetic blocks of independent transactions; `mainnet` replays
+//! the recorded mainnet blocks (needs the fixtures).
+
+use std::{collections::HashMap, hint::black_box};
+
+use alloy_primitives::B256;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use executor::{
+    StateView, WorldState,
+    block::{self, Block, parallel::execute_parallel},
+    chain::ChainSpec,
+};
+use harness::{
+    demo::{self, Mix},
+    fixtures::{self, mainnet},
+};
+
+struct Case {
+    chain: ChainSpec,
+    world: WorldState,
+    hashes: HashMap<u64, B256>,
+    block: Block,
+    bal: bal::BlockAccessList,
+}
+
+impl Case {
+    fn new(chain: ChainSpec, world: WorldState, hashes: HashMap<u64, B256>, block: Block) -> Self {
+        let view = StateView {
+            world: &world,
+            hashes: &hashes,
+        };
+        let bal = block::execute_recording(&chain, &block, view)
+            .expect("block executes")
+            .access_list
+            .unwrap();
+        Self {
+            chain,
+            world,
+            hashes,
+            block,
+            bal,
+        }
+    }
+
+    fn view(&self) -> StateView<'_> {
+        StateView {
+            world: &self.world,
+            hashes: &self.hashes,
+        }
+    }
+}
+
+fn cases() -> Vec<(&'static str, Vec<Case>)> {
+    let synthetic = |mix| {
+        let (chain, world, block) = demo::single_block(mix, 1000).expect("synthetic block builds");
+        vec![Case::new(chain, world, HashMap::new(), block)]
+    };
+    let mut out = vec![
+        ("transfers", synthetic(Mix::Transfers)),
+        ("erc20", synthetic(Mix::Erc20)),
+    ];
+    let dir = fixtures::fixtures_dir().join("mainnet-blocks");
+    if let Ok(dirs) = harness::replay::mainnet::block_dirs(&[dir]) {
+        let blocks = dirs
+            .iter()
+            .filter_map(|d| mainnet::load(d).ok())
+            .map(|rec| Case::new(ChainSpec::mainnet(), rec.world, rec.block_hashes, rec.block))
+            .collect();
+        out.push(("mainnet", blocks));
+    } else {
+        eprintln!(
+            "mainnet fixtures missing: the `mainnet` parameter is skipped (set FIXTURES_DIR)"
+        );
+    }
+    out
+}
+
+fn block_exec(c: &mut Criterion) {
+    let mut group = c.benchmark_group("block_exec");
+    group.sample_size(10);
+    for (name, cases) in cases() {
+        group.bench_with_input(BenchmarkId::new("sequential", name), &cases, |b, cases| {
+            b.iter(|| {
+                for case in cases {
+                    black_box(block::execute(&case.chain, &case.block, case.view()).unwrap());
+                }
+            })
+        });
+        group.bench_with_input(
+            BenchmarkId::new("bal_parallel", name),
+            &cases,
+            |b, cases| {
+                b.iter(|| {
+                    for case in cases {
+                        black_box(
+                            execute_parallel(&case.chain, &case.block, case.view(), &case.bal)
+                                .unwrap(),
+                        );
+                    }
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, block_exec);
+criterion_main!(benches);
