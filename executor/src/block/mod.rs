@@ -160,32 +160,19 @@ fn execute_sequential(
     record_bal: bool,
 ) -> Result<BlockOutcome, BlockError> {
     let header = &block.header;
-    let env = EvmEnv::for_eth_block(
-        header,
-        chain,
-        chain.chain_id,
-        chain.blob_params_at(header.timestamp),
-    );
+    let env = evm_env(chain, header);
     let state = State::builder()
         .with_database_ref(view)
         .with_bundle_update()
         .with_bal_builder_if(record_bal)
         .build();
     let evm = EthEvmFactory::default().create_evm(state, env);
-    let ctx = EthBlockExecutionCtx {
-        parent_hash: header.parent_hash,
-        parent_beacon_block_root: header.parent_beacon_block_root,
-        ommers: &block.body.ommers,
-        withdrawals: block
-            .body
-            .withdrawals
-            .as_ref()
-            .map(|w| Cow::Borrowed(w.as_slice())),
-        extra_data: header.extra_data.clone(),
-        tx_count_hint: Some(block.body.transactions.len()),
-        slot_number: None,
-    };
-    let mut executor = EthBlockExecutor::new(evm, ctx, chain, AlloyReceiptBuilder::default());
+    let mut executor = EthBlockExecutor::new(
+        evm,
+        execution_ctx(block),
+        chain,
+        AlloyReceiptBuilder::default(),
+    );
     executor
         .apply_pre_execution_changes()
         .map_err(execution_error)?;
@@ -219,6 +206,33 @@ fn execute_sequential(
         writes,
         access_list,
     })
+}
+
+/// The EVM environment (fork, chain id, blob fees) a block executes in.
+fn evm_env(chain: &ChainSpec, header: &Header) -> EvmEnv {
+    EvmEnv::for_eth_block(
+        header,
+        chain,
+        chain.chain_id,
+        chain.blob_params_at(header.timestamp),
+    )
+}
+
+/// What alloy-evm's block executor needs of the block besides its transactions.
+fn execution_ctx(block: &Block) -> EthBlockExecutionCtx<'_> {
+    EthBlockExecutionCtx {
+        parent_hash: block.header.parent_hash,
+        parent_beacon_block_root: block.header.parent_beacon_block_root,
+        ommers: &block.body.ommers,
+        withdrawals: block
+            .body
+            .withdrawals
+            .as_ref()
+            .map(|w| Cow::Borrowed(w.as_slice())),
+        extra_data: block.header.extra_data.clone(),
+        tx_count_hint: Some(block.body.transactions.len()),
+        slot_number: None,
+    }
 }
 
 fn execution_error(e: BlockExecutionError) -> BlockError {

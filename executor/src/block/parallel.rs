@@ -8,17 +8,14 @@
 //! its run, each transaction's own writes are compared with the BAL's entries at its index, and
 //! the BAL recorded while committing must equal the one given.
 
-use std::{borrow::Cow, collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, sync::Arc};
 
 use alloy_consensus::Transaction;
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_evm::{
-    Evm, EvmEnv, EvmFactory, FromRecoveredTx,
+    Evm, EvmFactory, FromRecoveredTx,
     block::{BlockExecutor, GasOutput},
-    eth::{
-        EthBlockExecutionCtx, EthBlockExecutor, EthEvmFactory, EthTxResult,
-        receipt_builder::AlloyReceiptBuilder,
-    },
+    eth::{EthBlockExecutor, EthEvmFactory, EthTxResult, receipt_builder::AlloyReceiptBuilder},
 };
 use alloy_primitives::{Address, B256, U256, keccak256};
 use bal::{AccountChanges, BlockAccessIndex, BlockAccessList};
@@ -33,7 +30,7 @@ use revm::{
     state::bal::{Bal, BalError as RevmBalError},
 };
 
-use super::{Block, BlockError, BlockOutcome, execution_error};
+use super::{Block, BlockError, BlockOutcome, evm_env, execution_ctx, execution_error};
 use crate::{
     chain::ChainSpec,
     world::{BlockWrites, StateView},
@@ -227,12 +224,7 @@ pub fn execute_parallel(
     );
     let listed = writes_of(access_list);
     let listed_by_index = by_index(&listed);
-    let env = EvmEnv::for_eth_block(
-        header,
-        chain,
-        chain.chain_id,
-        chain.blob_params_at(header.timestamp),
-    );
+    let env = evm_env(chain, header);
 
     let runs: Vec<Result<TxRun, BlockError>> = block
         .body
@@ -302,20 +294,12 @@ pub fn execute_parallel(
         .with_bal_builder()
         .build();
     let evm = EthEvmFactory::default().create_evm(state, env);
-    let ctx = EthBlockExecutionCtx {
-        parent_hash: header.parent_hash,
-        parent_beacon_block_root: header.parent_beacon_block_root,
-        ommers: &block.body.ommers,
-        withdrawals: block
-            .body
-            .withdrawals
-            .as_ref()
-            .map(|w| Cow::Borrowed(w.as_slice())),
-        extra_data: header.extra_data.clone(),
-        tx_count_hint: Some(block.body.transactions.len()),
-        slot_number: None,
-    };
-    let mut executor = EthBlockExecutor::new(evm, ctx, chain, AlloyReceiptBuilder::default());
+    let mut executor = EthBlockExecutor::new(
+        evm,
+        execution_ctx(block),
+        chain,
+        AlloyReceiptBuilder::default(),
+    );
     executor
         .apply_pre_execution_changes()
         .map_err(execution_error)?;
