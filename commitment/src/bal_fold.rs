@@ -12,7 +12,7 @@ use bal::{AccountChanges, BalView, SYSTEM_ADDRESS};
 use crate::{AccountUpdate, StateTrie, TrieAccount};
 
 /// Why a BAL cannot determine the post-state.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Inexpressible {
     /// The system caller appears in the BAL (a transaction touched it): whether it exists
     /// afterwards depends on how, which only execution knows.

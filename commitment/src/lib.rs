@@ -22,10 +22,15 @@
 //! paths, branch tables and cached 33-byte references.
 
 mod bal_fold;
+pub mod pipeline;
 mod state;
 mod trie;
 
 pub use alloy_primitives::{Address, B256, U256};
 pub use bal_fold::{Inexpressible, bal_updates, fold_bal};
-pub use state::{AccountUpdate, MemoryFigure, StateTrie, TrieAccount};
+pub use pipeline::{
+    BlockRequest, BlockResult, Calculator, CancelToken, CommitError, Config, Divergence, ExecEvent,
+    FoldMode, Verdict,
+};
+pub use state::{AccountUpdate, MemoryFigure, StateTrie, TrieAccount, Undo};
 pub use trie::{EMPTY_ROOT, MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot, Trie};

@@ -3,7 +3,10 @@
 //!
 //! Updates only mark accounts dirty; [`StateTrie::root`] then re-hashes the touched storage
 //! tries in parallel (they are independent) before folding the account leaves into the account
-//! trie.
+//! trie. [`StateTrie::apply_reversible`] records what it replaced, so a speculative fold (a
+//! block's BAL folded before its execution is known to be valid) can be taken back.
+
+mod undo;
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,6 +15,9 @@ use alloy_rlp::{Encodable, RlpEncodable};
 use rayon::prelude::*;
 
 use crate::trie::{EMPTY_ROOT, Trie};
+
+use undo::AccountUndo;
+pub use undo::Undo;
 
 /// Account fields as committed; the storage root is derived by the state trie itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -93,29 +99,89 @@ impl StateTrie {
     /// Applies a batch of account changes. Nothing is hashed until [`Self::root`].
     pub fn apply(&mut self, updates: &[AccountUpdate]) {
         for update in updates {
-            let Some(info) = update.info else {
-                self.entries.remove(&update.address);
-                self.dirty.remove(&update.address);
-                self.accounts.remove(keccak256(update.address).as_slice());
+            self.apply_one(update, None);
+        }
+    }
+
+    /// [`Self::apply`], returning what it replaced: [`Self::revert`] with it restores the
+    /// previous state (and, after the next [`Self::root`], the previous root).
+    pub fn apply_reversible(&mut self, updates: &[AccountUpdate]) -> Undo {
+        let mut undo = Undo::default();
+        for update in updates {
+            let mut record = AccountUndo {
+                address: update.address,
+                info: self.entries.get(&update.address).map(|e| e.info),
+                storage: None,
+                slots: Vec::new(),
+            };
+            self.apply_one(update, Some(&mut record));
+            undo.accounts.push(record);
+        }
+        undo
+    }
+
+    /// Takes back an [`Self::apply_reversible`]; later updates must have been reverted first.
+    pub fn revert(&mut self, undo: Undo) {
+        for record in undo.accounts.into_iter().rev() {
+            let Some(info) = record.info else {
+                self.entries.remove(&record.address);
+                self.dirty.remove(&record.address);
+                self.accounts.remove(keccak256(record.address).as_slice());
                 continue;
             };
-            let entry = self.entries.entry(update.address).or_default();
-            if update.wipe_storage {
-                entry.storage = Trie::new();
-            }
+            let entry = self.entries.entry(record.address).or_default();
             entry.info = info;
-            for (slot, value) in &update.storage {
-                let key = keccak256(slot.to_be_bytes::<32>());
-                if value.is_zero() {
-                    entry.storage.remove(key.as_slice());
-                } else {
-                    entry
-                        .storage
-                        .insert(key.as_slice(), alloy_rlp::encode(value));
+            if let Some(storage) = record.storage {
+                entry.storage = storage;
+            }
+            for (key, value) in record.slots.into_iter().rev() {
+                match value {
+                    Some(value) => entry.storage.insert(key.as_slice(), value),
+                    None => entry.storage.remove(key.as_slice()),
                 }
             }
-            self.dirty.insert(update.address);
+            self.dirty.insert(record.address);
         }
+    }
+
+    /// One account's change; with `undo`, the storage it replaces is kept there: a whole trie
+    /// when it is dropped (deletion, wipe), else the previous value of each written slot.
+    fn apply_one(&mut self, update: &AccountUpdate, mut undo: Option<&mut AccountUndo>) {
+        let Some(info) = update.info else {
+            if let Some(entry) = self.entries.remove(&update.address)
+                && let Some(undo) = undo
+            {
+                undo.storage = Some(entry.storage);
+            }
+            self.dirty.remove(&update.address);
+            self.accounts.remove(keccak256(update.address).as_slice());
+            return;
+        };
+        let entry = self.entries.entry(update.address).or_default();
+        if update.wipe_storage {
+            let old = std::mem::take(&mut entry.storage);
+            if let Some(undo) = undo.as_deref_mut() {
+                undo.storage.get_or_insert(old);
+            }
+        }
+        entry.info = info;
+        for (slot, value) in &update.storage {
+            let key = keccak256(slot.to_be_bytes::<32>());
+            if let Some(undo) = undo.as_deref_mut()
+                && undo.storage.is_none()
+            {
+                let old = entry.storage.get(key.as_slice()).map(<[u8]>::to_vec);
+                undo.slots.push((key, old));
+            }
+            if value.is_zero() {
+                entry.storage.remove(key.as_slice());
+            } else {
+                entry
+                    .storage
+                    .insert(key.as_slice(), alloy_rlp::encode(value));
+            }
+        }
+        self.dirty.insert(update.address);
     }
 
     /// The state root: storage tries of dirty accounts are hashed in parallel, then the
@@ -216,6 +282,18 @@ impl StateTrie {
         self.entries
             .get_mut(address)
             .map_or(EMPTY_ROOT, |e| e.storage.root())
+    }
+
+    /// The value of `slot` in `address`'s storage; zero when unset.
+    pub fn storage(&self, address: &Address, slot: U256) -> U256 {
+        self.entries
+            .get(address)
+            .and_then(|e| {
+                e.storage
+                    .get(keccak256(slot.to_be_bytes::<32>()).as_slice())
+            })
+            .and_then(|mut rlp| alloy_rlp::Decodable::decode(&mut rlp).ok())
+            .unwrap_or_default()
     }
 
     /// Number of accounts.

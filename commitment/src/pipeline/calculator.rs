@@ -1,0 +1,376 @@
+//! The calculator thread: folds state roots beside execution and publishes one verdict per
+//! announced block.
+
+use std::{
+    sync::Arc,
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use alloy_primitives::B256;
+use crossbeam_channel::{Receiver, Sender, select, unbounded};
+
+use super::{
+    BlockRequest, BlockResult, CommitError, Config, ExecEvent, FoldMode, Metrics, Verdict,
+    gate::{Ahead, FoldGate, Pending},
+    messages::Request,
+    metrics::SharedMetrics,
+    shadow::{BalFold, shadow_root},
+};
+use crate::{AccountUpdate, Inexpressible, StateTrie, bal_updates};
+
+/// The calculator's thread has stopped (it panicked, or was shut down).
+#[derive(Debug, thiserror::Error)]
+#[error("the commitment calculator has stopped")]
+pub struct CalculatorGone;
+
+/// The stage loop's handle on a calculator thread. Dropping it closes the channels and joins
+/// the thread, which cancels any block still waiting for a verdict.
+#[derive(Debug)]
+pub struct Calculator {
+    requests: Option<Sender<Request>>,
+    results: Option<Sender<ExecEvent>>,
+    verdicts: Receiver<Verdict>,
+    metrics: Arc<SharedMetrics>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Calculator {
+    /// Starts a calculator whose trie holds the committed state of block `at`.
+    pub fn spawn(trie: StateTrie, at: B256, config: Config) -> Self {
+        let (requests, requests_rx) = unbounded();
+        let (results, results_rx) = unbounded();
+        let (verdicts_tx, verdicts) = unbounded();
+        let metrics = Arc::new(SharedMetrics::default());
+        let worker = Worker {
+            config,
+            trie,
+            head: Some(at),
+            gate: FoldGate::default(),
+            metrics: metrics.clone(),
+            verdicts: verdicts_tx,
+        };
+        let thread = std::thread::Builder::new()
+            .name("commitment-calculator".into())
+            .spawn(move || worker.run(requests_rx, results_rx))
+            .expect("spawning a thread only fails when the OS is out of resources");
+        Self {
+            requests: Some(requests),
+            results: Some(results),
+            verdicts,
+            metrics,
+            thread: Some(thread),
+        }
+    }
+
+    /// Announces a block as it arrives, before it executes.
+    pub fn announce(&self, request: BlockRequest) -> Result<(), CalculatorGone> {
+        self.send_request(Request::Block(Box::new(request)))
+    }
+
+    /// Moves the calculator to block `at`'s post-state, given as every account: the next block
+    /// builds on a block other than the last committed one (a side chain).
+    pub fn rebase(&self, at: B256, accounts: Vec<AccountUpdate>) -> Result<(), CalculatorGone> {
+        self.send_request(Request::Rebase { at, accounts })
+    }
+
+    /// Reports execution progress or a block's result.
+    pub fn report(&self, event: ExecEvent) -> Result<(), CalculatorGone> {
+        let results = self.results.as_ref().ok_or(CalculatorGone)?;
+        results.send(event).map_err(|_| CalculatorGone)
+    }
+
+    /// The next verdict, in the order blocks are decided (an early failure may overtake).
+    pub fn verdict(&self) -> Result<Verdict, CalculatorGone> {
+        self.verdicts.recv().map_err(|_| CalculatorGone)
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.get()
+    }
+
+    fn send_request(&self, request: Request) -> Result<(), CalculatorGone> {
+        let requests = self.requests.as_ref().ok_or(CalculatorGone)?;
+        requests.send(request).map_err(|_| CalculatorGone)
+    }
+}
+
+impl Drop for Calculator {
+    fn drop(&mut self) {
+        self.requests.take();
+        self.results.take();
+        if let Some(thread) = self.thread.take() {
+            // A panic on the calculator thread was already seen as CalculatorGone.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The state owned by the calculator thread.
+struct Worker {
+    config: Config,
+    trie: StateTrie,
+    /// The block whose committed state the trie holds (a fold ahead aside); `None` never
+    /// happens today but keeps a half-known trie from being folded onto.
+    head: Option<B256>,
+    gate: FoldGate,
+    metrics: Arc<SharedMetrics>,
+    verdicts: Sender<Verdict>,
+}
+
+impl Drop for Worker {
+    /// Runs on shutdown and on a panic alike: no executor waits on a dead calculator.
+    fn drop(&mut self) {
+        self.gate.cancel_all();
+    }
+}
+
+impl Worker {
+    fn run(mut self, requests: Receiver<Request>, results: Receiver<ExecEvent>) {
+        loop {
+            self.fold_ahead();
+            select! {
+                recv(requests) -> request => match request {
+                    Ok(request) => self.on_request(request),
+                    Err(_) => break,
+                },
+                recv(results) -> event => match event {
+                    Ok(event) => {
+                        // Requests first: a block's request never waits behind results, and a
+                        // rebase sent before a block ran is in place before its result.
+                        while let Ok(request) = requests.try_recv() {
+                            self.on_request(request);
+                        }
+                        self.on_event(event);
+                    }
+                    Err(_) => break,
+                },
+            }
+        }
+        self.gate.withdraw(&mut self.trie);
+    }
+
+    fn on_request(&mut self, request: Request) {
+        match request {
+            Request::Block(request) => self.gate.announce(*request),
+            Request::Rebase { at, accounts } => {
+                self.gate.withdraw(&mut self.trie);
+                self.trie = StateTrie::from_accounts(&accounts);
+                self.head = Some(at);
+                self.metrics.update(|m| m.rebases += 1);
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: ExecEvent) {
+        match event {
+            ExecEvent::Tx { hash, .. } => {
+                if let Some(pending) = self.gate.get_mut(&hash) {
+                    pending.txs_executed += 1;
+                }
+            }
+            ExecEvent::Failed { hash, reason } => {
+                let Some(pending) = self.gate.take(&hash) else {
+                    return; // already failed early
+                };
+                let mode = match self.gate.take_ahead(&hash) {
+                    Some(ahead) => {
+                        self.trie.revert(ahead.fold.undo);
+                        FoldMode::BalDriven
+                    }
+                    None => FoldMode::Incremental,
+                };
+                let outcome = Err(CommitError::Execution(reason));
+                self.publish(pending, mode, outcome, Duration::ZERO, Duration::ZERO);
+            }
+            ExecEvent::Block(result) => self.on_result(result),
+        }
+    }
+
+    /// Folds the oldest eligible child of the head from its BAL. Without shadow a wrong root
+    /// fails the block at once and cancels its execution.
+    fn fold_ahead(&mut self) {
+        let Some(head) = self.head.filter(|_| self.config.bal_driven) else {
+            return;
+        };
+        while let Some(hash) = self.gate.next_to_fold(head) {
+            let Some(pending) = self.gate.get_mut(&hash) else {
+                return;
+            };
+            let Some(bal) = pending.request.access_list.clone() else {
+                return;
+            };
+            let started = Instant::now();
+            let fold = match fold_bal(&mut self.trie, &bal) {
+                Ok(fold) => fold,
+                Err(why) => {
+                    pending.fallback = Some(why);
+                    continue;
+                }
+            };
+            let took = started.elapsed();
+            match pending.request.expected_root {
+                Some(expected) if expected != fold.root && !self.config.shadow => {
+                    let got = fold.root;
+                    self.trie.revert(fold.undo);
+                    pending.request.cancel.cancel();
+                    let pending = self.gate.take(&hash).expect("looked up above");
+                    self.metrics.update(|m| m.early_failures += 1);
+                    let outcome = Err(CommitError::RootMismatch { expected, got });
+                    self.publish(pending, FoldMode::BalDriven, outcome, took, Duration::ZERO);
+                }
+                _ => {
+                    self.gate.hold(Ahead {
+                        hash,
+                        fold,
+                        ready: Instant::now(),
+                        took,
+                    });
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_result(&mut self, result: BlockResult) {
+        let Some(mut pending) = self.gate.take(&result.hash) else {
+            return; // already failed early
+        };
+        let arrived = Instant::now();
+        let request = &pending.request;
+        if self.head != Some(request.parent_hash) {
+            let outcome = Err(CommitError::MissingParent(request.parent_hash));
+            let mode = FoldMode::Incremental;
+            return self.publish(pending, mode, outcome, Duration::ZERO, Duration::ZERO);
+        }
+        let mut ahead = self.gate.take_ahead(&result.hash);
+        if ahead.is_none() {
+            // A sibling was folded ahead instead; this block is the one that ran.
+            self.gate.withdraw(&mut self.trie);
+        }
+        let bal = request.access_list.as_deref();
+        if let (None, Some(bal), true, None) =
+            (&ahead, bal, self.config.bal_driven, &pending.fallback)
+        {
+            let started = Instant::now();
+            match fold_bal(&mut self.trie, bal) {
+                Ok(fold) => {
+                    ahead = Some(Ahead {
+                        hash: result.hash,
+                        fold,
+                        ready: Instant::now(),
+                        took: started.elapsed(),
+                    })
+                }
+                Err(why) => pending.fallback = Some(why),
+            }
+        }
+        let expected = pending.request.expected_root;
+        let (mode, outcome, fold, fold_ahead) = match ahead {
+            Some(ahead) => {
+                let fold_ahead = arrived.saturating_duration_since(ahead.ready);
+                let started = Instant::now();
+                let outcome = self.commit_bal_fold(ahead.fold, &result.updates, expected);
+                let fold = ahead.took + started.elapsed();
+                (FoldMode::BalDriven, outcome, fold, fold_ahead)
+            }
+            None => {
+                let started = Instant::now();
+                let undo = self.trie.apply_reversible(&result.updates);
+                let root = self.trie.root();
+                let outcome = self.keep_if_expected(undo, root, expected);
+                (
+                    FoldMode::Incremental,
+                    outcome,
+                    started.elapsed(),
+                    Duration::ZERO,
+                )
+            }
+        };
+        if outcome.is_ok() {
+            self.head = Some(result.hash);
+        }
+        self.publish(pending, mode, outcome, fold, fold_ahead);
+    }
+
+    /// Commits a BAL-driven fold, through the shadow check when it is on.
+    fn commit_bal_fold(
+        &mut self,
+        fold: BalFold,
+        executed: &[AccountUpdate],
+        expected: Option<B256>,
+    ) -> Result<B256, CommitError> {
+        if !self.config.shadow {
+            return self.keep_if_expected(fold.undo, fold.root, expected);
+        }
+        let (root, undo) = shadow_root(&mut self.trie, fold, executed).map_err(|divergence| {
+            self.metrics.update(|m| m.divergences += 1);
+            CommitError::Divergence(Box::new(divergence))
+        })?;
+        self.keep_if_expected(undo, root, expected)
+    }
+
+    /// Keeps a change whose root matches the header; reverts it otherwise.
+    fn keep_if_expected(
+        &mut self,
+        undo: crate::Undo,
+        root: B256,
+        expected: Option<B256>,
+    ) -> Result<B256, CommitError> {
+        match expected {
+            Some(expected) if expected != root => {
+                self.trie.revert(undo);
+                Err(CommitError::RootMismatch {
+                    expected,
+                    got: root,
+                })
+            }
+            _ => Ok(root),
+        }
+    }
+
+    fn publish(
+        &mut self,
+        pending: Pending,
+        mode: FoldMode,
+        outcome: Result<B256, CommitError>,
+        fold: Duration,
+        fold_ahead: Duration,
+    ) {
+        let committed = outcome.is_ok();
+        self.metrics.update(|m| {
+            m.fallbacks += u64::from(pending.fallback.is_some());
+            if committed {
+                match mode {
+                    FoldMode::BalDriven => m.bal_folds += 1,
+                    FoldMode::Incremental => m.incremental_folds += 1,
+                }
+                m.fold_ahead += fold_ahead;
+            }
+        });
+        let verdict = Verdict {
+            number: pending.request.number,
+            hash: pending.request.hash,
+            mode,
+            outcome,
+            fallback: pending.fallback,
+            fold,
+            fold_ahead,
+            txs_executed: pending.txs_executed,
+        };
+        // The stage loop may already be gone (shutting down); nobody is left to tell.
+        let _ = self.verdicts.send(verdict);
+    }
+}
+
+/// Folds `bal` into the trie reversibly and hashes it.
+fn fold_bal(trie: &mut StateTrie, bal: &[bal::AccountChanges]) -> Result<BalFold, Inexpressible> {
+    let updates = bal_updates(trie, bal)?;
+    let undo = trie.apply_reversible(&updates);
+    let root = trie.root();
+    Ok(BalFold {
+        root,
+        updates,
+        undo,
+    })
+}

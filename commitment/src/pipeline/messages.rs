@@ -1,0 +1,112 @@
+//! What crosses the calculator's three channels: requests in at block arrival, execution
+//! events in as blocks run, verdicts out.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy_primitives::B256;
+use bal::BlockAccessList;
+
+use super::{CancelToken, Divergence};
+use crate::{AccountUpdate, Inexpressible};
+
+/// A block, announced the moment it arrives and before it executes, so its BAL can be folded
+/// while it runs.
+#[derive(Clone, Debug)]
+pub struct BlockRequest {
+    pub number: u64,
+    pub hash: B256,
+    /// The block whose committed state this one folds onto.
+    pub parent_hash: B256,
+    pub access_list: Option<Arc<BlockAccessList>>,
+    /// The header's state root. `None` where the state is partial (recorded mainnet blocks):
+    /// the roots are still folded, and compared between paths, but not with a header.
+    pub expected_root: Option<B256>,
+    pub tx_count: usize,
+    /// Cancelled by the calculator when the block can no longer commit.
+    pub cancel: CancelToken,
+}
+
+/// The requests channel: block announcements and, for side chains, a new base state.
+#[derive(Debug)]
+pub(crate) enum Request {
+    Block(Box<BlockRequest>),
+    /// Rebuild the trie at block `at`'s post-state (every account, as full updates).
+    Rebase {
+        at: B256,
+        accounts: Vec<AccountUpdate>,
+    },
+}
+
+/// The executor's side of the results channel, in execution order.
+#[derive(Debug)]
+pub enum ExecEvent {
+    /// Transaction `index` of block `hash` executed.
+    Tx { hash: B256, index: usize },
+    /// The block executed and passed its execution checks; here are its writes.
+    Block(BlockResult),
+    /// The block failed (invalid, cancelled, or refused before executing): nothing of it may
+    /// be committed.
+    Failed { hash: B256, reason: String },
+}
+
+/// A block's writes as state-trie updates, with storage-only changes already carrying the
+/// account's header fields.
+#[derive(Clone, Debug)]
+pub struct BlockResult {
+    pub hash: B256,
+    pub updates: Vec<AccountUpdate>,
+}
+
+/// How a block's root was folded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FoldMode {
+    /// From the BAL's final values, as soon as the parent was committed.
+    BalDriven,
+    /// From the executed writes, after execution.
+    Incremental,
+}
+
+impl std::fmt::Display for FoldMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FoldMode::BalDriven => "bal-driven",
+            FoldMode::Incremental => "incremental",
+        })
+    }
+}
+
+/// Why a block did not commit.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CommitError {
+    #[error("state root {got}, header says {expected}")]
+    RootMismatch { expected: B256, got: B256 },
+    #[error("shadow root diverges from the BAL-driven root: {0}")]
+    Divergence(Box<Divergence>),
+    #[error("execution failed: {0}")]
+    Execution(String),
+    #[error("the state of parent {0} is not in the calculator")]
+    MissingParent(B256),
+}
+
+/// The calculator's answer for one block: committed with a root, or not.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub number: u64,
+    pub hash: B256,
+    pub mode: FoldMode,
+    pub outcome: Result<B256, CommitError>,
+    /// Why a block carrying a BAL was folded incrementally instead.
+    pub fallback: Option<Inexpressible>,
+    /// Time spent hashing this block (the BAL fold plus, in shadow mode, the writes fold).
+    pub fold: Duration,
+    /// How long the BAL-driven root was ready before the block's execution result arrived.
+    pub fold_ahead: Duration,
+    /// Transactions the executor reported before the verdict.
+    pub txs_executed: usize,
+}
+
+impl Verdict {
+    pub fn is_ok(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}

@@ -1,0 +1,200 @@
+//! Shadow mode: the BAL-driven root checked against the root folded from what the executor
+//! actually wrote. Parallel root paths have produced wrong roots in production clients; a
+//! divergence here names the first account, field or slot (by trie path) where the two
+//! post-states part, so the bug can be found from the report alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use alloy_primitives::{Address, B256, U256, keccak256};
+
+use crate::{AccountUpdate, StateTrie, TrieAccount, Undo};
+
+/// Where the BAL-driven post-state and the executed one first differ, in trie-path order.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Divergence {
+    #[error("account {address} (path {path}): {field}")]
+    Account {
+        address: Address,
+        /// keccak(address): the account's path in the account trie.
+        path: B256,
+        field: AccountField,
+    },
+    #[error("account {address} slot {slot} (path {path}): BAL {bal}, executed {executed}")]
+    Slot {
+        address: Address,
+        slot: U256,
+        /// keccak(slot): the slot's path in the account's storage trie.
+        path: B256,
+        bal: U256,
+        executed: U256,
+    },
+    /// No touched account differs, yet the roots do: the fold itself went wrong.
+    #[error("roots differ (BAL {bal}, executed {executed}) with equal touched accounts")]
+    Root { bal: B256, executed: B256 },
+}
+
+/// The account field two post-states disagree on, BAL-driven value first.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AccountField {
+    #[error("exists: BAL {bal}, executed {executed}")]
+    Existence { bal: bool, executed: bool },
+    #[error("nonce: BAL {bal}, executed {executed}")]
+    Nonce { bal: u64, executed: u64 },
+    #[error("balance: BAL {bal}, executed {executed}")]
+    Balance { bal: U256, executed: U256 },
+    #[error("code hash: BAL {bal}, executed {executed}")]
+    CodeHash { bal: B256, executed: B256 },
+    #[error("storage root: BAL {bal}, executed {executed}")]
+    StorageRoot { bal: B256, executed: B256 },
+}
+
+/// The BAL-driven fold of a block, held in the trie until the block's result decides it.
+#[derive(Debug)]
+pub(crate) struct BalFold {
+    pub root: B256,
+    pub updates: Vec<AccountUpdate>,
+    pub undo: Undo,
+}
+
+/// The shadow check. On agreement the trie holds the executed post-state, and its root is
+/// returned with the undo back to the parent state; on divergence the trie is back at the
+/// parent state.
+pub(crate) fn shadow_root(
+    trie: &mut StateTrie,
+    fold: BalFold,
+    executed: &[AccountUpdate],
+) -> Result<(B256, Undo), Divergence> {
+    let touched = touched(&fold.updates, executed);
+    let bal_side = snapshot(trie, &touched);
+    trie.revert(fold.undo);
+    let undo = trie.apply_reversible(executed);
+    // The serial path on purpose: the shadow must not share the parallel root's code.
+    let root = trie.root_serial();
+    if root == fold.root {
+        return Ok((root, undo));
+    }
+    let executed_side = snapshot(trie, &touched);
+    trie.revert(undo);
+    Err(
+        first_divergence(&bal_side, &executed_side).unwrap_or(Divergence::Root {
+            bal: fold.root,
+            executed: root,
+        }),
+    )
+}
+
+/// Accounts and slots either side wrote.
+fn touched(a: &[AccountUpdate], b: &[AccountUpdate]) -> BTreeMap<Address, BTreeSet<U256>> {
+    let mut out: BTreeMap<Address, BTreeSet<U256>> = BTreeMap::new();
+    for update in a.iter().chain(b) {
+        out.entry(update.address)
+            .or_default()
+            .extend(update.storage.iter().map(|(slot, _)| *slot));
+    }
+    out
+}
+
+/// One account as a post-state holds it.
+struct AccountState {
+    address: Address,
+    account: Option<TrieAccount>,
+    storage_root: B256,
+    /// keccak(slot) -> (slot, value).
+    slots: BTreeMap<B256, (U256, U256)>,
+}
+
+/// The touched accounts of the trie's current state, keyed by trie path.
+fn snapshot(
+    trie: &mut StateTrie,
+    touched: &BTreeMap<Address, BTreeSet<U256>>,
+) -> BTreeMap<B256, AccountState> {
+    touched
+        .iter()
+        .map(|(address, slots)| {
+            let state = AccountState {
+                address: *address,
+                account: trie.account(address),
+                storage_root: trie.storage_root(address),
+                slots: slots
+                    .iter()
+                    .map(|&slot| {
+                        let path = keccak256(slot.to_be_bytes::<32>());
+                        (path, (slot, trie.storage(address, slot)))
+                    })
+                    .collect(),
+            };
+            (keccak256(address), state)
+        })
+        .collect()
+}
+
+fn first_divergence(
+    bal: &BTreeMap<B256, AccountState>,
+    executed: &BTreeMap<B256, AccountState>,
+) -> Option<Divergence> {
+    bal.iter()
+        .zip(executed.values())
+        .find_map(|((path, b), e)| {
+            let field = account_field(b, e)?;
+            if let AccountField::StorageRoot { .. } = field
+                && let Some(slot) = first_slot(b, e)
+            {
+                return Some(slot);
+            }
+            Some(Divergence::Account {
+                address: b.address,
+                path: *path,
+                field,
+            })
+        })
+}
+
+fn account_field(b: &AccountState, e: &AccountState) -> Option<AccountField> {
+    let (bal, executed) = match (b.account, e.account) {
+        (Some(bal), Some(executed)) => (bal, executed),
+        (None, None) => return None,
+        (bal, executed) => {
+            return Some(AccountField::Existence {
+                bal: bal.is_some(),
+                executed: executed.is_some(),
+            });
+        }
+    };
+    if bal.nonce != executed.nonce {
+        Some(AccountField::Nonce {
+            bal: bal.nonce,
+            executed: executed.nonce,
+        })
+    } else if bal.balance != executed.balance {
+        Some(AccountField::Balance {
+            bal: bal.balance,
+            executed: executed.balance,
+        })
+    } else if bal.code_hash != executed.code_hash {
+        Some(AccountField::CodeHash {
+            bal: bal.code_hash,
+            executed: executed.code_hash,
+        })
+    } else if b.storage_root != e.storage_root {
+        Some(AccountField::StorageRoot {
+            bal: b.storage_root,
+            executed: e.storage_root,
+        })
+    } else {
+        None
+    }
+}
+
+fn first_slot(b: &AccountState, e: &AccountState) -> Option<Divergence> {
+    b.slots
+        .iter()
+        .zip(e.slots.values())
+        .find(|((_, (_, bal)), (_, executed))| bal != executed)
+        .map(|((path, &(slot, bal)), &(_, executed))| Divergence::Slot {
+            address: b.address,
+            slot,
+            path: *path,
+            bal,
+            executed,
+        })
+}
