@@ -305,7 +305,7 @@ impl Worker {
         }
         let (root, undo) = shadow_root(&mut self.trie, fold, executed).map_err(|divergence| {
             self.metrics.update(|m| m.divergences += 1);
-            CommitError::Divergence(Box::new(divergence))
+            CommitError::Divergence(divergence)
         })?;
         self.keep_if_expected(undo, root, expected)
     }

@@ -63,7 +63,7 @@ pub(crate) fn shadow_root(
     trie: &mut StateTrie,
     fold: BalFold,
     executed: &[AccountUpdate],
-) -> Result<(B256, Undo), Divergence> {
+) -> Result<(B256, Undo), Box<Divergence>> {
     let touched = touched(&fold.updates, executed);
     let bal_side = snapshot(trie, &touched);
     trie.revert(fold.undo);
