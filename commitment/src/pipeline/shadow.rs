@@ -75,12 +75,11 @@ pub(crate) fn shadow_root(
     }
     let executed_side = snapshot(trie, &touched);
     trie.revert(undo);
-    Err(
-        first_divergence(&bal_side, &executed_side).unwrap_or(Divergence::Root {
-            bal: fold.root,
-            executed: root,
-        }),
-    )
+    let divergence = first_divergence(&bal_side, &executed_side).unwrap_or(Divergence::Root {
+        bal: fold.root,
+        executed: root,
+    });
+    Err(Box::new(divergence))
 }
 
 /// Accounts and slots either side wrote.
