@@ -147,6 +147,12 @@ impl Worker {
                 },
             }
         }
+        // Blocks announced just before shutdown are cancelled with the rest (on drop).
+        for request in requests.try_iter() {
+            if let Request::Block(request) = request {
+                self.gate.announce(*request);
+            }
+        }
         self.gate.withdraw(&mut self.trie);
     }
 
