@@ -131,6 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     genesis,
                     exec,
                     bal_dir,
+                    commitment: commitment::Config::from_env(),
                 },
                 &mut report,
             )?;

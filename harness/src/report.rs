@@ -3,6 +3,8 @@
 
 use std::{path::Path, time::Instant};
 
+use commitment::{Config, pipeline::Metrics};
+use executor::chainstore::Imported;
 use serde::Serialize;
 
 /// One failed case: its name and a one-line reason.
@@ -27,6 +29,35 @@ pub struct Timing {
     pub wall_ms: f64,
 }
 
+/// One imported block as the commitment pipeline handled it.
+#[derive(Clone, Debug, Serialize)]
+pub struct BlockLine {
+    pub name: String,
+    pub number: u64,
+    /// `bal-driven` or `incremental`.
+    pub mode: String,
+    pub exec_ms: f64,
+    pub commit_ms: f64,
+    /// How long the BAL-driven root was ready before execution ended.
+    pub fold_ahead_ms: f64,
+    /// Why a block with a BAL was folded from its writes instead.
+    pub fallback: Option<String>,
+}
+
+/// The calculator's configuration and counters, summed over the run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CommitmentSummary {
+    pub bal_driven: bool,
+    pub shadow: bool,
+    pub bal_folds: u64,
+    pub incremental_folds: u64,
+    pub fallbacks: u64,
+    pub divergences: u64,
+    pub early_failures: u64,
+    pub rebases: u64,
+    pub fold_ahead_ms: f64,
+}
+
 /// The outcome of one subcommand run.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -44,6 +75,10 @@ pub struct Report {
     pub divergences: u64,
     /// Free-form notes (e.g. what a format cannot check).
     pub notes: Vec<String>,
+    /// Per imported block: fold mode and timings (replay and demo).
+    pub blocks: Vec<BlockLine>,
+    /// The commitment pipeline's settings and counters (replay and demo).
+    pub commitment: Option<CommitmentSummary>,
     #[serde(skip)]
     started: Option<Instant>,
 }
@@ -62,6 +97,8 @@ impl Report {
             timing: Timing::default(),
             divergences: 0,
             notes: Vec::new(),
+            blocks: Vec::new(),
+            commitment: None,
             started: Some(Instant::now()),
         }
     }
@@ -96,6 +133,40 @@ impl Report {
         self.gas = self.gas.saturating_add(gas);
     }
 
+    /// Records an imported block: its gas, its exec and commit time, and its fold.
+    pub fn record_import(&mut self, name: impl Into<String>, imported: &Imported) {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        self.add_gas(imported.gas_used);
+        self.timing.exec_ms += ms(imported.exec);
+        self.timing.commit_ms += ms(imported.commit);
+        self.blocks.push(BlockLine {
+            name: name.into(),
+            number: imported.number,
+            mode: imported.mode.to_string(),
+            exec_ms: ms(imported.exec),
+            commit_ms: ms(imported.commit),
+            fold_ahead_ms: ms(imported.fold_ahead),
+            fallback: imported.fallback.as_ref().map(ToString::to_string),
+        });
+    }
+
+    /// Adds one calculator's counters (a replay may run one per test case).
+    pub fn add_commitment(&mut self, config: Config, metrics: &Metrics) {
+        let summary = self.commitment.get_or_insert_with(|| CommitmentSummary {
+            bal_driven: config.bal_driven,
+            shadow: config.shadow,
+            ..Default::default()
+        });
+        summary.bal_folds += metrics.bal_folds;
+        summary.incremental_folds += metrics.incremental_folds;
+        summary.fallbacks += metrics.fallbacks;
+        summary.divergences += metrics.divergences;
+        summary.early_failures += metrics.early_failures;
+        summary.rebases += metrics.rebases;
+        summary.fold_ahead_ms += metrics.fold_ahead.as_secs_f64() * 1e3;
+        self.divergences += metrics.divergences;
+    }
+
     pub fn note(&mut self, note: impl Into<String>) {
         self.notes.push(note.into());
     }
@@ -116,6 +187,18 @@ impl Report {
         }
         for n in &self.notes {
             println!("note: {n}");
+        }
+        if let Some(c) = &self.commitment {
+            println!(
+                "commitment: bal-driven {} shadow {}: {} bal folds, {} incremental, {} fallbacks, {} early failures, fold ahead {:.1} ms",
+                c.bal_driven,
+                c.shadow,
+                c.bal_folds,
+                c.incremental_folds,
+                c.fallbacks,
+                c.early_failures,
+                c.fold_ahead_ms
+            );
         }
         println!(
             "gas {}  exec {:.1} ms  commit {:.1} ms  wall {:.1} ms  divergences {}",

@@ -20,7 +20,7 @@ use super::{
 use crate::{AccountUpdate, Inexpressible, StateTrie, bal_updates};
 
 /// The calculator's thread has stopped (it panicked, or was shut down).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Copy, Debug, thiserror::Error)]
 #[error("the commitment calculator has stopped")]
 pub struct CalculatorGone;
 

@@ -26,6 +26,22 @@ pub enum BlockError {
     LyingBal(Box<super::parallel::LyingBal>),
     #[error("cancelled")]
     Cancelled,
+    #[error("commitment: {0}")]
+    Commitment(commitment::CommitError),
+    #[error(transparent)]
+    CalculatorGone(#[from] commitment::pipeline::CalculatorGone),
+}
+
+impl From<commitment::CommitError> for BlockError {
+    /// A wrong root is the header's state-root commitment failing, whichever path folded it.
+    fn from(error: commitment::CommitError) -> Self {
+        match error {
+            commitment::CommitError::RootMismatch { expected, got } => {
+                OutcomeError::StateRoot { expected, got }.into()
+            }
+            other => BlockError::Commitment(other),
+        }
+    }
 }
 
 /// A header field that breaks a rule relative to its parent or the active fork.

@@ -7,6 +7,7 @@
 mod error;
 pub mod parallel;
 pub mod validate;
+mod watch;
 
 use std::borrow::Cow;
 
@@ -28,6 +29,7 @@ use alloy_rlp::Decodable;
 use revm::database::{OriginalValuesKnown, State, states::bundle_state::BundleRetention};
 
 pub use error::{BlockError, BodyError, HeaderError, OutcomeError};
+pub use watch::Watch;
 
 use crate::{
     chain::ChainSpec,
@@ -139,8 +141,8 @@ pub fn execute(
     block: &Block,
     view: StateView<'_>,
 ) -> Result<BlockOutcome, BlockError> {
-    let record = chain.is_amsterdam_active_at_timestamp(block.header.timestamp);
-    execute_sequential(chain, block, view, record)
+    let schedule = Schedule::Sequential { record_bal: false };
+    execute_watched(chain, block, view, schedule, Watch::NONE)
 }
 
 /// [`execute`], recording the block access list whatever the fork: BAL sidecars for blocks
@@ -150,7 +152,38 @@ pub fn execute_recording(
     block: &Block,
     view: StateView<'_>,
 ) -> Result<BlockOutcome, BlockError> {
-    execute_sequential(chain, block, view, true)
+    let schedule = Schedule::Sequential { record_bal: true };
+    execute_watched(chain, block, view, schedule, Watch::NONE)
+}
+
+/// How a block's transactions are scheduled.
+#[derive(Clone, Copy, Debug)]
+pub enum Schedule<'a> {
+    /// One after another, recording the block access list when asked (or from Amsterdam on).
+    Sequential { record_bal: bool },
+    /// All at once against the given access list, which is verified, not trusted.
+    Parallel(&'a bal::BlockAccessList),
+}
+
+/// Executes `block` as `schedule` says, stopping between transactions once `watch` is
+/// cancelled and reporting each executed transaction to it.
+pub fn execute_watched(
+    chain: &ChainSpec,
+    block: &Block,
+    view: StateView<'_>,
+    schedule: Schedule<'_>,
+    watch: Watch<'_>,
+) -> Result<BlockOutcome, BlockError> {
+    match schedule {
+        Schedule::Sequential { record_bal } => {
+            let record =
+                record_bal || chain.is_amsterdam_active_at_timestamp(block.header.timestamp);
+            execute_sequential(chain, block, view, record, watch)
+        }
+        Schedule::Parallel(list) => {
+            parallel::execute_parallel_watched(chain, block, view, list, watch)
+        }
+    }
 }
 
 fn execute_sequential(
@@ -158,6 +191,7 @@ fn execute_sequential(
     block: &Block,
     view: StateView<'_>,
     record_bal: bool,
+    watch: Watch<'_>,
 ) -> Result<BlockOutcome, BlockError> {
     let header = &block.header;
     let env = evm_env(chain, header);
@@ -177,6 +211,7 @@ fn execute_sequential(
         .apply_pre_execution_changes()
         .map_err(execution_error)?;
     for (index, tx) in block.body.transactions.iter().enumerate() {
+        watch.check()?;
         let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
             index,
             reason: e.to_string(),
@@ -185,6 +220,7 @@ fn execute_sequential(
         executor
             .execute_transaction_with_index(recovered, index)
             .map_err(execution_error)?;
+        watch.executed(index);
     }
     // Post-execution changes (withdrawals, requests) are recorded after the last transaction.
     let post_index = block.body.transactions.len() as u64 + 1;

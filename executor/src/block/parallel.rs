@@ -30,7 +30,7 @@ use revm::{
     state::bal::{Bal, BalError as RevmBalError},
 };
 
-use super::{Block, BlockError, BlockOutcome, evm_env, execution_ctx, execution_error};
+use super::{Block, BlockError, BlockOutcome, Watch, evm_env, execution_ctx, execution_error};
 use crate::{
     chain::ChainSpec,
     world::{BlockWrites, StateView},
@@ -217,6 +217,18 @@ pub fn execute_parallel(
     view: StateView<'_>,
     access_list: &BlockAccessList,
 ) -> Result<BlockOutcome, BlockError> {
+    execute_parallel_watched(chain, block, view, access_list, Watch::NONE)
+}
+
+/// [`execute_parallel`], with transactions that have not started skipped once `watch` is
+/// cancelled, and each transaction reported as it commits.
+pub fn execute_parallel_watched(
+    chain: &ChainSpec,
+    block: &Block,
+    view: StateView<'_>,
+    access_list: &BlockAccessList,
+    watch: Watch<'_>,
+) -> Result<BlockOutcome, BlockError> {
     let header = &block.header;
     let revm_bal = Arc::new(
         Bal::try_from(access_list.clone())
@@ -232,6 +244,7 @@ pub fn execute_parallel(
         .par_iter()
         .enumerate()
         .map(|(tx_index, tx)| {
+            watch.check()?;
             let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
                 index: tx_index,
                 reason: e.to_string(),
@@ -304,6 +317,7 @@ pub fn execute_parallel(
         .apply_pre_execution_changes()
         .map_err(execution_error)?;
     for (tx_index, run) in runs.into_iter().enumerate() {
+        watch.check()?;
         let run = run?;
         check_tx_writes(tx_index, &run.writes, &listed, &listed_by_index)?;
         let tx = &block.body.transactions[tx_index];
@@ -319,6 +333,7 @@ pub fn execute_parallel(
             .db_mut()
             .set_bal_index(BlockAccessIndex::new(tx_index as u64 + 1));
         let _: GasOutput = executor.commit_transaction(run.output);
+        watch.executed(tx_index);
     }
     let post_index = block.body.transactions.len() as u64 + 1;
     executor

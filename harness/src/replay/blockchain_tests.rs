@@ -2,17 +2,18 @@
 //! header), every block imported through the [`ChainStore`], `expectException` blocks required
 //! to fail, and the final state compared with `postState` / `postStateHash`.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use alloy_primitives::B256;
+use bal::BlockAccessList;
 use executor::{
     WorldState,
-    block::{BlockError, OutcomeError, decode_block},
+    block::{Block, BlockError, OutcomeError, decode_block},
     chain::ChainSpec,
-    chainstore::ChainStore,
+    chainstore::{BlockInput, ChainStore},
 };
 
-use super::{Exec, ReplayError};
+use super::{ReplayError, ReplayOptions};
 use crate::{
     fixtures::{
         self,
@@ -24,12 +25,16 @@ use crate::{
     state_diff::first_difference,
 };
 
-pub(super) fn run(paths: &[PathBuf], exec: Exec, report: &mut Report) -> Result<(), ReplayError> {
+pub(super) fn run(
+    paths: &[PathBuf],
+    opts: &ReplayOptions,
+    report: &mut Report,
+) -> Result<(), ReplayError> {
     fixtures::for_each_test::<BlockchainTest>(
         paths,
         skips::BLOCKCHAIN_TESTS,
         report,
-        |case, test, report| match run_test(test, exec, report) {
+        |case, test, report| match run_test(case, test, opts, report) {
             Ok(()) => report.pass(),
             Err(reason) => report.fail(case, reason),
         },
@@ -37,41 +42,70 @@ pub(super) fn run(paths: &[PathBuf], exec: Exec, report: &mut Report) -> Result<
     Ok(())
 }
 
-fn run_test(test: &BlockchainTest, exec: Exec, report: &mut Report) -> Result<(), String> {
+/// A fixture block ready to import: decoded, with its access list when the fixture has one.
+type Input = (Block, Option<Arc<BlockAccessList>>);
+
+fn decode(block: &TestBlock) -> Result<Input, String> {
+    let rlp = decode_hex(&block.rlp).map_err(|e| BlockError::Decode(e).to_string())?;
+    let decoded = decode_block(&rlp).map_err(|e| e.to_string())?;
+    // A malformed fixture list is a rejected block like any other lie.
+    let list = match &block.block_access_list {
+        Some(json) => Some(Arc::new(
+            bal::from_json(json).map_err(|e| format!("fixture BAL: {e}"))?,
+        )),
+        None => None,
+    };
+    Ok((decoded, list))
+}
+
+fn run_test(
+    case: &str,
+    test: &BlockchainTest,
+    opts: &ReplayOptions,
+    report: &mut Report,
+) -> Result<(), String> {
     let chain = ChainSpec::from_test_network(&test.network).map_err(|e| e.to_string())?;
     let genesis = decode_block(&test.genesis_rlp).map_err(|e| format!("genesis: {e}"))?;
     let world = WorldState::from_alloc(&test.pre);
-    let mut store = ChainStore::new(chain, genesis.header, world).map_err(|e| e.to_string())?;
+    let mut store = ChainStore::new(chain, genesis.header, world)
+        .map_err(|e| e.to_string())?
+        .with_exec(opts.exec.into())
+        .with_commitment(opts.commitment);
 
-    for (i, tb) in test.blocks.iter().enumerate() {
-        let imported = decode_hex(&tb.rlp)
-            .map_err(executor::block::BlockError::Decode)
-            .and_then(|rlp| decode_block(&rlp))
-            .and_then(|block| {
-                // The fixture's access list drives parallel execution; a malformed one is a
-                // rejected block like any other lie.
-                let listed = match (exec, &tb.block_access_list) {
-                    (Exec::Parallel, Some(json)) => Some(
-                        bal::from_json(json)
-                            .map_err(|e| BlockError::Execution(format!("fixture BAL: {e}")))?,
-                    ),
-                    _ => None,
-                };
-                store.import_with_access_list(&block, listed.as_ref())
+    let inputs: Vec<Result<Input, String>> = test.blocks.iter().map(decode).collect();
+    let batch: Vec<BlockInput> = inputs
+        .iter()
+        .flatten()
+        .map(|(block, access_list)| BlockInput {
+            block,
+            access_list: access_list.as_ref(),
+        })
+        .collect();
+    let mut imported = store.import_batch(&batch).into_iter();
+    let checked = test
+        .blocks
+        .iter()
+        .zip(inputs)
+        .enumerate()
+        .try_for_each(|(i, (tb, input))| {
+            let result = input.and_then(|_| {
+                let result = imported.next().expect("one result per decoded block");
+                result.map_err(|e| format!("{e}{}", bal_difference(&e, tb)))
             });
-        match (imported, &tb.expect_exception) {
-            (Ok(done), None) => {
-                report.add_gas(done.gas_used);
-                report.timing.exec_ms += done.exec.as_secs_f64() * 1e3;
-                report.timing.commit_ms += done.commit.as_secs_f64() * 1e3;
+            match (result, &tb.expect_exception) {
+                (Ok(done), None) => {
+                    report.record_import(format!("{case}#{i}"), &done);
+                    Ok(())
+                }
+                (Err(_), Some(_)) => Ok(()),
+                (Ok(_), Some(expected)) => {
+                    Err(format!("block {i}: imported, but expected {expected}"))
+                }
+                (Err(e), None) => Err(format!("block {i}: {e}")),
             }
-            (Err(_), Some(_)) => {}
-            (Ok(_), Some(expected)) => {
-                return Err(format!("block {i}: imported, but expected {expected}"));
-            }
-            (Err(e), None) => return Err(format!("block {i}: {e}{}", bal_difference(&e, tb))),
-        }
-    }
+        });
+    report.add_commitment(opts.commitment, &store.metrics());
+    checked?;
 
     let last = store
         .world(&test.lastblockhash)

@@ -3,7 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use executor::{chainstore::ChainStore, genesis};
+use executor::{
+    chainstore::{BlockInput, ChainStore},
+    genesis,
+};
 
 use super::ReplayError;
 use crate::{fixtures::geth as files, report::Report};
@@ -11,22 +14,28 @@ use crate::{fixtures::geth as files, report::Report};
 pub(super) fn run(
     genesis_path: &Path,
     chains: &[PathBuf],
+    commitment: commitment::Config,
     report: &mut Report,
 ) -> Result<(), ReplayError> {
     let genesis = files::load_genesis(genesis_path)?;
     let (chain, world, header) = genesis::from_genesis(&genesis);
     let mut store = ChainStore::new(chain, header, world)
-        .map(|s| s.with_retained_states(0))
+        .map(|s| s.with_retained_states(0).with_commitment(commitment))
         .map_err(|e| ReplayError::Usage(e.to_string()))?;
     for path in chains {
         let blocks = files::load_chain(path)?;
-        for block in &blocks {
+        let inputs: Vec<BlockInput> = blocks
+            .iter()
+            .map(|block| BlockInput {
+                block,
+                access_list: None,
+            })
+            .collect();
+        for (block, imported) in blocks.iter().zip(store.import_batch(&inputs)) {
             let name = format!("{}#{}", path.display(), block.header.number);
-            match store.import(block) {
+            match imported {
                 Ok(done) => {
-                    report.add_gas(done.gas_used);
-                    report.timing.exec_ms += done.exec.as_secs_f64() * 1e3;
-                    report.timing.commit_ms += done.commit.as_secs_f64() * 1e3;
+                    report.record_import(name, &done);
                     report.pass();
                 }
                 Err(e) => {
@@ -37,5 +46,6 @@ pub(super) fn run(
             }
         }
     }
+    report.add_commitment(commitment, &store.metrics());
     Ok(())
 }

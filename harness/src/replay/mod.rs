@@ -39,6 +39,15 @@ pub enum Exec {
     Parallel,
 }
 
+impl From<Exec> for executor::chainstore::ExecMode {
+    fn from(exec: Exec) -> Self {
+        match exec {
+            Exec::Sequential => Self::Sequential,
+            Exec::Parallel => Self::Parallel,
+        }
+    }
+}
+
 /// Options of `harness replay`.
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
@@ -47,6 +56,8 @@ pub struct ReplayOptions {
     pub exec: Exec,
     /// BAL sidecars written by `harness bal --record`.
     pub bal_dir: Option<PathBuf>,
+    /// The commitment pipeline's flags (`Config::from_env()` in the binary).
+    pub commitment: commitment::Config,
 }
 
 /// Why a replay could not start at all (exit code 2), as opposed to a failed case.
@@ -71,13 +82,13 @@ pub fn run(
         f => f,
     };
     match format {
-        Format::BlockchainTests | Format::Eest => blockchain_tests::run(paths, opts.exec, report),
+        Format::BlockchainTests | Format::Eest => blockchain_tests::run(paths, opts, report),
         Format::Mainnet => mainnet::run(paths, opts, report),
         Format::Geth => {
             let genesis = opts.genesis.as_deref().ok_or_else(|| {
                 ReplayError::Usage("--format geth needs --genesis genesis.json".into())
             })?;
-            geth::run(genesis, paths, report)
+            geth::run(genesis, paths, opts.commitment, report)
         }
         Format::Auto => unreachable!("resolved above"),
     }

@@ -1,25 +1,39 @@
-//! Importing a chain of blocks: header and body checks, execution, the header's commitments,
-//! and the state root, one block at a time, with side chains.
+//! Importing a chain of blocks: the execution stage. Header and body checks, execution, the
+//! header's commitments, and the state root, with side chains.
 //!
-//! Every imported block keeps the world state it produced (for a bounded window), so a block
-//! may extend any recent block, not only the head. The state trie is folded incrementally
-//! while blocks extend the last imported one and rebuilt from the parent's state otherwise.
+//! ```text
+//! import_batch ─► announce every block (BlockRequest) ─► calculator folds BALs as the gate opens
+//!      │
+//!      └─► per block: execute (cancellable) ─► BlockResult ─► verdict ─► commit the world state
+//! ```
+//!
+//! The state root comes from a [`Calculator`] on its own thread ([`stage`]). Every imported
+//! block keeps the world state it produced (for a bounded window), so a block may extend any
+//! recent block, not only the head; the calculator is rebased onto the parent's state when a
+//! block does not extend the last committed one.
+
+mod stage;
 
 use std::{
     collections::{HashMap, VecDeque},
     sync::Arc,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use alloy_consensus::Header;
 use alloy_primitives::B256;
-use commitment::StateTrie;
+use commitment::{
+    Calculator, CancelToken, Config, FoldMode, Inexpressible, StateTrie, Verdict,
+    pipeline::Metrics,
+};
 
 use crate::{
-    block::{self, Block, BlockError, BlockOutcome, OutcomeError, validate},
+    block::BlockOutcome,
     chain::ChainSpec,
-    world::{StateView, WorldState},
+    world::WorldState,
 };
+
+pub use stage::BlockInput;
 
 /// How many ancestors BLOCKHASH can see.
 const BLOCKHASH_WINDOW: u64 = 256;
@@ -39,9 +53,26 @@ pub struct Imported {
     pub number: u64,
     pub gas_used: u64,
     pub state_root: B256,
+    /// Execution and its checks, on the stage thread.
     pub exec: Duration,
+    /// Folding the root, on the calculator thread (overlapping `exec` when BAL-driven).
     pub commit: Duration,
+    pub mode: FoldMode,
+    /// How long the BAL-driven root was ready before execution ended.
+    pub fold_ahead: Duration,
+    /// Why a block with a BAL was folded from its writes instead.
+    pub fallback: Option<Inexpressible>,
     pub outcome: BlockOutcome,
+}
+
+/// How a block's transactions run when the block comes with an access list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExecMode {
+    /// One after another; a given access list is compared with the one recorded.
+    #[default]
+    Sequential,
+    /// All at once against the access list (verified while committing).
+    Parallel,
 }
 
 struct StoredBlock {
@@ -55,13 +86,21 @@ pub struct ChainStore {
     chain: ChainSpec,
     blocks: HashMap<B256, StoredBlock>,
     head: B256,
-    /// The trie holds the state after this block; `None` after a failed fold.
-    trie: StateTrie,
-    trie_at: Option<B256>,
     /// Blocks still holding a post-state, oldest first, so pruning never scans the tree.
     held: VecDeque<(u64, B256)>,
     /// Post-states older than this many blocks below the newest are dropped.
     retain: u64,
+    exec: ExecMode,
+    config: Config,
+    /// Spawned at the first import, from `genesis_trie`.
+    calculator: Option<Calculator>,
+    genesis_trie: Option<StateTrie>,
+    /// The block whose state the calculator holds once the awaited verdict is in.
+    committed: B256,
+    /// Blocks announced and not yet imported, with their cancellation tokens.
+    announced: HashMap<B256, CancelToken>,
+    /// Verdicts that overtook the one awaited (a block failed from its BAL before it ran).
+    early: HashMap<B256, Verdict>,
 }
 
 impl ChainStore {
@@ -92,11 +131,37 @@ impl ChainStore {
             chain,
             blocks,
             head: hash,
-            trie,
-            trie_at: Some(hash),
             held: VecDeque::from([(0, hash)]),
             retain: 128,
+            exec: ExecMode::default(),
+            config: Config::default(),
+            calculator: None,
+            genesis_trie: Some(trie),
+            committed: hash,
+            announced: HashMap::new(),
+            early: HashMap::new(),
         })
+    }
+
+    /// Which commitment paths the calculator runs (default: the serial path). Takes effect
+    /// from the first import.
+    pub fn with_commitment(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// How blocks that come with an access list execute (default: sequentially).
+    pub fn with_exec(mut self, exec: ExecMode) -> Self {
+        self.exec = exec;
+        self
+    }
+
+    /// The calculator's counters so far.
+    pub fn metrics(&self) -> Metrics {
+        self.calculator
+            .as_ref()
+            .map(Calculator::metrics)
+            .unwrap_or_default()
     }
 
     /// Keeps the post-states of the `n` blocks below the newest (128 by default), so blocks
@@ -123,89 +188,6 @@ impl ChainStore {
     /// The post-state of a block, if still held.
     pub fn world(&self, hash: &B256) -> Option<&WorldState> {
         self.blocks.get(hash).and_then(|b| b.world.as_deref())
-    }
-
-    /// Validates, executes and commits `block`. On error nothing changes.
-    pub fn import(&mut self, block: &Block) -> Result<Imported, BlockError> {
-        self.import_with_access_list(block, None)
-    }
-
-    /// [`Self::import`], executing the transactions in parallel when the block's access list is
-    /// given (it is verified, not trusted); sequentially otherwise.
-    pub fn import_with_access_list(
-        &mut self,
-        block: &Block,
-        access_list: Option<&bal::BlockAccessList>,
-    ) -> Result<Imported, BlockError> {
-        let parent_hash = block.header.parent_hash;
-        let parent = self
-            .blocks
-            .get(&parent_hash)
-            .ok_or(BlockError::UnknownParent(parent_hash))?;
-        let parent_world = parent
-            .world
-            .clone()
-            .ok_or(BlockError::ParentStatePruned(parent_hash))?;
-        validate::header_against_parent(&self.chain, &block.header, &parent.header)?;
-        validate::body_against_header(&self.chain, block)?;
-
-        let started = Instant::now();
-        let hashes = self.ancestor_hashes(parent_hash);
-        let view = StateView {
-            world: &parent_world,
-            hashes: &hashes,
-        };
-        let outcome = match access_list {
-            Some(list) => block::parallel::execute_parallel(&self.chain, block, view, list)?,
-            None => block::execute(&self.chain, block, view)?,
-        };
-        // A chain with full state can check every receipts root, pre-Byzantium too, once the
-        // intermediate roots are computed; until then those blocks skip that one check.
-        let has_status = block::receipts_have_status(&self.chain, block.header.number);
-        outcome.verify(&self.chain, &block.header, has_status)?;
-        let exec = started.elapsed();
-
-        let started = Instant::now();
-        let updates = parent_world.updates_for(&outcome.writes);
-        if self.trie_at != Some(parent_hash) {
-            self.trie = StateTrie::from_accounts(&parent_world.trie_updates());
-        }
-        // The trie is mid-update from here on: mark it unusable until the root is confirmed.
-        self.trie_at = None;
-        self.trie.apply(&updates);
-        let state_root = self.trie.root();
-        let commit = started.elapsed();
-        if state_root != block.header.state_root {
-            return Err(OutcomeError::StateRoot {
-                expected: block.header.state_root,
-                got: state_root,
-            }
-            .into());
-        }
-
-        let world = self.child_state(parent_hash, parent_world, &outcome.writes);
-        let hash = block.header.hash_slow();
-        self.trie_at = Some(hash);
-        self.head = hash;
-        let number = block.header.number;
-        self.blocks.insert(
-            hash,
-            StoredBlock {
-                header: block.header.clone(),
-                world: Some(Arc::new(world)),
-            },
-        );
-        self.held.push_back((number, hash));
-        self.prune(number);
-        Ok(Imported {
-            hash,
-            number,
-            gas_used: outcome.gas_used,
-            state_root,
-            exec,
-            commit,
-            outcome,
-        })
     }
 
     /// The post-state of a block: its parent's plus `writes`. Without retained states the

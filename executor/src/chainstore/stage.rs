@@ -1,0 +1,245 @@
+//! The stage loop: announce a batch of blocks to the calculator, then execute them one by one,
+//! each committed only once its verdict is in.
+
+use std::{sync::Arc, time::Instant};
+
+use alloy_primitives::B256;
+use bal::BlockAccessList;
+use commitment::{
+    BlockRequest, BlockResult, Calculator, CancelToken, CommitError, ExecEvent, StateTrie, Verdict,
+};
+
+use super::{ChainStore, ExecMode, Imported, StoredBlock};
+use crate::{
+    block::{
+        self, Block, BlockError, BlockOutcome, Schedule, Watch, parallel::LyingBal, validate,
+    },
+    world::{StateView, WorldState},
+};
+
+/// A block as it arrives, with its access list when one travels with it (an Amsterdam block's
+/// own, a fixture's, or a recorded sidecar).
+#[derive(Clone, Copy, Debug)]
+pub struct BlockInput<'a> {
+    pub block: &'a Block,
+    pub access_list: Option<&'a Arc<BlockAccessList>>,
+}
+
+impl ChainStore {
+    /// Validates, executes and commits `block`. On error nothing changes.
+    pub fn import(&mut self, block: &Block) -> Result<Imported, BlockError> {
+        self.import_with_access_list(block, None)
+    }
+
+    /// [`Self::import`] with the block's access list, which drives the BAL-driven fold and,
+    /// with [`ExecMode::Parallel`], parallel execution. It is verified, not trusted.
+    pub fn import_with_access_list(
+        &mut self,
+        block: &Block,
+        access_list: Option<&Arc<BlockAccessList>>,
+    ) -> Result<Imported, BlockError> {
+        let input = BlockInput { block, access_list };
+        let mut results = self.import_batch(&[input]);
+        results.pop().expect("one result per block")
+    }
+
+    /// Imports `blocks` in order. All are announced to the calculator first (block arrival),
+    /// so each can fold from its BAL while it executes; each result says what became of that
+    /// block, and a failed block changes nothing.
+    pub fn import_batch(&mut self, blocks: &[BlockInput<'_>]) -> Vec<Result<Imported, BlockError>> {
+        let hashes: Vec<B256> = blocks.iter().map(|b| b.block.header.hash_slow()).collect();
+        for (input, &hash) in blocks.iter().zip(&hashes) {
+            if let Err(gone) = self.announce(input, hash) {
+                return blocks.iter().map(|_| Err(gone.into())).collect();
+            }
+        }
+        blocks
+            .iter()
+            .zip(hashes)
+            .map(|(input, hash)| self.import_announced(input, hash))
+            .collect()
+    }
+
+    fn calculator(&mut self) -> &Calculator {
+        let head = self.committed;
+        if self.calculator.is_none() {
+            let trie = self.genesis_trie.take().unwrap_or_else(|| {
+                let world = self.world(&head).expect("the committed state is held");
+                StateTrie::from_accounts(&world.trie_updates())
+            });
+            self.calculator = Some(Calculator::spawn(trie, head, self.config));
+        }
+        self.calculator.as_ref().expect("spawned above")
+    }
+
+    /// Sends the block's request unless it is already waiting for its import.
+    fn announce(
+        &mut self,
+        input: &BlockInput<'_>,
+        hash: B256,
+    ) -> Result<(), commitment::pipeline::CalculatorGone> {
+        if self.announced.contains_key(&hash) {
+            return Ok(());
+        }
+        let header = &input.block.header;
+        let cancel = CancelToken::new();
+        let request = BlockRequest {
+            number: header.number,
+            hash,
+            parent_hash: header.parent_hash,
+            access_list: input.access_list.cloned(),
+            expected_root: Some(header.state_root),
+            tx_count: input.block.body.transactions.len(),
+            cancel: cancel.clone(),
+        };
+        self.calculator().announce(request)?;
+        self.announced.insert(hash, cancel);
+        Ok(())
+    }
+
+    fn import_announced(
+        &mut self,
+        input: &BlockInput<'_>,
+        hash: B256,
+    ) -> Result<Imported, BlockError> {
+        self.announce(input, hash)?;
+        let cancel = self.announced.remove(&hash).expect("announced above");
+        if let Some(verdict) = self.early.remove(&hash) {
+            // Failed from its BAL before it ran: no need to run it.
+            return Err(failure(verdict, BlockError::Cancelled));
+        }
+        let started = Instant::now();
+        let executed = self.execute(input, hash, &cancel);
+        let exec = started.elapsed();
+        let (outcome, parent_world) = match executed {
+            Ok(done) => done,
+            Err(error) => {
+                let reason = error.to_string();
+                self.calculator()
+                    .report(ExecEvent::Failed { hash, reason })?;
+                let verdict = self.await_verdict(hash)?;
+                return Err(failure(verdict, error));
+            }
+        };
+        let updates = parent_world.updates_for(&outcome.writes);
+        self.calculator()
+            .report(ExecEvent::Block(BlockResult { hash, updates }))?;
+        let verdict = self.await_verdict(hash)?;
+        let state_root = verdict.outcome.clone()?;
+        self.committed = hash;
+
+        let block = input.block;
+        let world = self.child_state(block.header.parent_hash, parent_world, &outcome.writes);
+        self.head = hash;
+        let number = block.header.number;
+        self.blocks.insert(
+            hash,
+            StoredBlock {
+                header: block.header.clone(),
+                world: Some(Arc::new(world)),
+            },
+        );
+        self.held.push_back((number, hash));
+        self.prune(number);
+        Ok(Imported {
+            hash,
+            number,
+            gas_used: outcome.gas_used,
+            state_root,
+            exec,
+            commit: verdict.fold,
+            mode: verdict.mode,
+            fold_ahead: verdict.fold_ahead,
+            fallback: verdict.fallback,
+            outcome,
+        })
+    }
+
+    /// Checks, executes and verifies the block against its parent's state (everything but
+    /// the state root), with the calculator holding the parent's state.
+    fn execute(
+        &mut self,
+        input: &BlockInput<'_>,
+        hash: B256,
+        cancel: &CancelToken,
+    ) -> Result<(BlockOutcome, Arc<WorldState>), BlockError> {
+        let block = input.block;
+        let parent_hash = block.header.parent_hash;
+        let parent = self
+            .blocks
+            .get(&parent_hash)
+            .ok_or(BlockError::UnknownParent(parent_hash))?;
+        let parent_world = parent
+            .world
+            .clone()
+            .ok_or(BlockError::ParentStatePruned(parent_hash))?;
+        validate::header_against_parent(&self.chain, &block.header, &parent.header)?;
+        validate::body_against_header(&self.chain, block)?;
+        if parent_hash != self.committed {
+            let accounts = parent_world.trie_updates();
+            self.calculator().rebase(parent_hash, accounts)?;
+            self.committed = parent_hash;
+        }
+
+        let hashes = self.ancestor_hashes(parent_hash);
+        let view = StateView {
+            world: &parent_world,
+            hashes: &hashes,
+        };
+        let listed = input.access_list.map(Arc::as_ref);
+        let schedule = match (self.exec, listed) {
+            (ExecMode::Parallel, Some(list)) => Schedule::Parallel(list),
+            (_, listed) => Schedule::Sequential {
+                record_bal: listed.is_some(),
+            },
+        };
+        let calculator = self.calculator.as_ref().expect("spawned at announce");
+        let on_tx = |index| {
+            // A gone calculator surfaces at the block's result; progress is best effort.
+            let _ = calculator.report(ExecEvent::Tx { hash, index });
+        };
+        let watch = Watch {
+            cancel: Some(cancel),
+            on_tx: Some(&on_tx),
+        };
+        let outcome = block::execute_watched(&self.chain, block, view, schedule, watch)?;
+        // A chain with full state can check every receipts root, pre-Byzantium too, once the
+        // intermediate roots are computed; until then those blocks skip that one check.
+        let has_status = block::receipts_have_status(&self.chain, block.header.number);
+        outcome.verify(&self.chain, &block.header, has_status)?;
+        // The list that drives the commitment must be the one execution produced.
+        if let (Schedule::Sequential { .. }, Some(list)) = (schedule, listed)
+            && outcome.access_list.as_ref() != Some(list)
+        {
+            let recorded = outcome.access_list.clone().unwrap_or_default();
+            let diff = bal::first_bal_divergence(&recorded, list);
+            return Err(LyingBal::Differs(diff.to_string()).into());
+        }
+        Ok((outcome, parent_world))
+    }
+
+    /// The verdict for `hash`, keeping any that overtake it for their own blocks.
+    fn await_verdict(&mut self, hash: B256) -> Result<Verdict, BlockError> {
+        if let Some(verdict) = self.early.remove(&hash) {
+            return Ok(verdict);
+        }
+        loop {
+            let verdict = self.calculator().verdict()?;
+            if verdict.hash == hash {
+                return Ok(verdict);
+            }
+            self.early.insert(verdict.hash, verdict);
+        }
+    }
+}
+
+/// Why a block failed: a block cancelled because its commitment failed first fails for the
+/// commitment's reason.
+fn failure(verdict: Verdict, error: BlockError) -> BlockError {
+    match (error, verdict.outcome) {
+        (BlockError::Cancelled, Err(commit)) if !matches!(commit, CommitError::Execution(_)) => {
+            commit.into()
+        }
+        (error, _) => error,
+    }
+}
