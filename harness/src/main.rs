@@ -87,6 +87,17 @@ enum Command {
         /// Transactions per block.
         #[arg(long, default_value_t = 200)]
         txs: usize,
+        /// Extra idle accounts (with four storage slots each) in the genesis, to size the
+        /// state every root is folded over.
+        #[arg(long, default_value_t = 0)]
+        accounts: usize,
+        /// How transactions run (each block carries its recorded access list).
+        #[arg(long, value_enum, default_value_t = Exec::Sequential)]
+        exec: Exec,
+        /// Replay in all four commitment modes, or only in the one the environment selects
+        /// (BAL_DRIVEN_COMMITMENT, BAL_SHADOW_COMPUTE). The report's timing is the latter's.
+        #[arg(long, value_enum, default_value_t = DemoModes::All)]
+        modes: DemoModes,
         /// Also write the chain as DIR/genesis.json + DIR/chain.rlp (replayable with
         /// `replay --format geth --genesis DIR/genesis.json DIR/chain.rlp`).
         #[arg(long, value_name = "DIR")]
@@ -94,6 +105,13 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+}
+
+/// Which commitment modes `demo` replays in.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum DemoModes {
+    All,
+    Env,
 }
 
 fn main() -> ExitCode {
@@ -162,15 +180,26 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo {
             blocks,
             txs,
+            accounts,
+            exec,
+            modes,
             export,
             json,
         } => {
             let mut report = Report::new("demo");
+            let primary = commitment::Config::from_env();
             demo::run(
                 &demo::DemoOptions {
                     blocks,
                     txs_per_block: txs,
+                    accounts,
                     export,
+                    exec: exec.into(),
+                    modes: match modes {
+                        DemoModes::All => commitment::Config::ALL.to_vec(),
+                        DemoModes::Env => vec![primary],
+                    },
+                    primary,
                 },
                 &mut report,
             )?;

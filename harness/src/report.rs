@@ -173,7 +173,8 @@ impl Report {
 
     /// Stamps wall time, prints failures and the contract's last line, writes JSON if asked.
     pub fn finish(&mut self, json: Option<&Path>) -> std::io::Result<()> {
-        if let Some(start) = self.started {
+        // A subcommand that timed its own replay (demo) keeps that figure.
+        if let Some(start) = self.started.filter(|_| self.timing.wall_ms == 0.0) {
             self.timing.wall_ms = start.elapsed().as_secs_f64() * 1e3;
         }
         for f in self.failures.iter().take(50) {

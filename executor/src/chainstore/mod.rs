@@ -23,15 +23,10 @@ use std::{
 use alloy_consensus::Header;
 use alloy_primitives::B256;
 use commitment::{
-    Calculator, CancelToken, Config, FoldMode, Inexpressible, StateTrie, Verdict,
-    pipeline::Metrics,
+    Calculator, CancelToken, Config, FoldMode, Inexpressible, StateTrie, Verdict, pipeline::Metrics,
 };
 
-use crate::{
-    block::BlockOutcome,
-    chain::ChainSpec,
-    world::WorldState,
-};
+use crate::{block::BlockOutcome, chain::ChainSpec, world::WorldState};
 
 pub use stage::BlockInput;
 

@@ -11,9 +11,7 @@ use commitment::{
 
 use super::{ChainStore, ExecMode, Imported, StoredBlock};
 use crate::{
-    block::{
-        self, Block, BlockError, BlockOutcome, Schedule, Watch, parallel::LyingBal, validate,
-    },
+    block::{self, Block, BlockError, BlockOutcome, Schedule, Watch, parallel::LyingBal, validate},
     world::{StateView, WorldState},
 };
 

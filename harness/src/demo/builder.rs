@@ -8,6 +8,7 @@ use alloy_consensus::{
 };
 use alloy_eips::{eip1559::BaseFeeParams, eip2930::AccessList};
 use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256};
+use bal::BlockAccessList;
 use commitment::StateTrie;
 use executor::{
     StateView, WorldState,
@@ -95,12 +96,13 @@ impl BlockBuilder {
             .unwrap_or_default()
     }
 
-    /// Executes `transactions` on the current state and returns the sealed block.
+    /// Executes `transactions` on the current state and returns the sealed block with the
+    /// access list recorded while executing it (a sidecar, as the chain is pre-Amsterdam).
     pub fn seal(
         &mut self,
         transactions: Vec<TxEnvelope>,
         beneficiary: Address,
-    ) -> Result<Block, block::BlockError> {
+    ) -> Result<(Block, BlockAccessList), block::BlockError> {
         let parent = &self.parent;
         let blob_params = self.chain.blob_params_at(parent.timestamp + 12);
         let withdrawals = Vec::new();
@@ -131,7 +133,7 @@ impl BlockBuilder {
             body,
         };
         let hashes: HashMap<u64, B256> = HashMap::from([(parent.number, header.parent_hash)]);
-        let outcome = block::execute(
+        let outcome = block::execute_recording(
             &self.chain,
             &block,
             StateView {
@@ -148,6 +150,6 @@ impl BlockBuilder {
         header.state_root = self.trie.root();
         block.header = header.clone();
         self.parent = header;
-        Ok(block)
+        Ok((block, outcome.access_list.unwrap_or_default()))
     }
 }

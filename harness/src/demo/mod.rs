@@ -1,12 +1,14 @@
 //! `harness demo`: a synthetic Cancun chain built in memory and replayed through the same
-//! import path as recorded chains. No downloaded data is needed.
+//! import path as recorded chains, once per commitment mode. No downloaded data is needed.
 //!
 //! Each block mixes plain transfers, token transfers (a contract assembled in [`contracts`])
-//! and compute-heavy calls, from a pool of funded wallets.
+//! and compute-heavy calls, from a pool of funded wallets. Sealing records each block's access
+//! list, which the replays carry as a sidecar, so the BAL-driven fold has something to fold.
 
 mod asm;
 mod builder;
 mod contracts;
+mod modes;
 
 use std::{
     collections::BTreeMap,
@@ -17,7 +19,7 @@ use std::{
 use alloy_genesis::{ChainConfig, Genesis, GenesisAccount};
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use builder::{BlockBuilder, Wallet};
-use executor::{WorldState, block::Block, chain::ChainSpec, chainstore::ChainStore};
+use executor::{WorldState, block::Block, chain::ChainSpec};
 
 use crate::report::Report;
 
@@ -25,13 +27,21 @@ const TOKEN: Address = address!("0x00000000000000000000000000000000000070c0");
 const HASHER: Address = address!("0x0000000000000000000000000000000000000ba5");
 const COINBASE: Address = address!("0x000000000000000000000000000000000000c0de");
 
-/// Size of the synthetic chain.
+/// Size of the synthetic chain and how to replay it.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
     pub blocks: u64,
     pub txs_per_block: usize,
+    /// Extra funded accounts, each with storage, in the genesis: a bigger state makes every
+    /// root cost more, as on a real chain.
+    pub accounts: usize,
     /// Also write the chain as `genesis.json` + `chain.rlp` here.
     pub export: Option<PathBuf>,
+    pub exec: executor::chainstore::ExecMode,
+    /// The commitment configurations to replay with; the report's `timing` is the run of
+    /// `primary`.
+    pub modes: Vec<commitment::Config>,
+    pub primary: commitment::Config,
 }
 
 /// Why the demo chain could not be built (a bug, not a failed replay).
@@ -56,7 +66,7 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
     let mut wallets: Vec<Wallet> = (0..opts.txs_per_block.max(2) as u64)
         .map(Wallet::derive)
         .collect();
-    let spec = genesis(&wallets);
+    let spec = genesis(&wallets, opts.accounts);
     let (chain, world, genesis) = executor::genesis::from_genesis(&spec);
     println!(
         "demo: {} blocks x {} txs, {} wallets, genesis root {}",
@@ -69,6 +79,7 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
     let build_started = Instant::now();
     let mut builder = BlockBuilder::new(chain.clone(), genesis.clone(), world.clone());
     let mut blocks: Vec<Block> = Vec::new();
+    let mut access_lists = Vec::new();
     for number in 1..=opts.blocks {
         let txs = workload(
             number,
@@ -78,10 +89,11 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
             builder.next_base_fee(),
             Mix::Mixed,
         );
-        let block = builder
+        let (block, access_list) = builder
             .seal(txs, COINBASE)
             .map_err(|source| DemoError::Build { number, source })?;
         blocks.push(block);
+        access_lists.push(std::sync::Arc::new(access_list));
     }
     println!(
         "demo: built {} blocks in {:.1} ms",
@@ -96,41 +108,36 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
         println!("demo: wrote {}/genesis.json and chain.rlp", dir.display());
     }
 
-    // A canonical chain: no side-chain states to keep.
-    let mut store = ChainStore::new(chain, genesis, world)?.with_retained_states(0);
-    for block in &blocks {
-        match store.import(block) {
-            Ok(done) => {
-                report.add_gas(done.gas_used);
-                report.timing.exec_ms += done.exec.as_secs_f64() * 1e3;
-                report.timing.commit_ms += done.commit.as_secs_f64() * 1e3;
-                report.pass();
-            }
-            Err(e) => report.fail(format!("demo block {}", block.header.number), e.to_string()),
-        }
-    }
-    let mgas = report.gas as f64 / 1e6;
-    let secs = (report.timing.exec_ms + report.timing.commit_ms) / 1e3;
-    println!(
-        "demo: replayed {} blocks, {:.1} Mgas, {:.1} Mgas/s (exec {:.1} ms, commit {:.1} ms), head root {}",
-        blocks.len(),
-        mgas,
-        if secs > 0.0 { mgas / secs } else { 0.0 },
-        report.timing.exec_ms,
-        report.timing.commit_ms,
-        blocks
-            .last()
-            .map(|b| b.header.state_root)
-            .unwrap_or_default()
-    );
+    modes::replay_all(
+        opts,
+        &chain,
+        &genesis,
+        &world,
+        &blocks,
+        &access_lists,
+        report,
+    )?;
     Ok(())
 }
 
 /// The demo chain as a geth `genesis.json` would describe it: every fork through Cancun
-/// active at genesis, chain id 1, funded wallets, the token (every wallet holds 1e9 units) and
-/// the hasher.
-fn genesis(wallets: &[Wallet]) -> Genesis {
+/// active at genesis, chain id 1, funded wallets, the token (every wallet holds 1e9 units),
+/// the hasher, and `extra` idle accounts with four storage slots each.
+fn genesis(wallets: &[Wallet], extra: usize) -> Genesis {
     let mut alloc = BTreeMap::new();
+    for i in 0..extra as u64 {
+        let address = Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
+        let storage = (1..=4u64)
+            .map(|s| (B256::from(U256::from(s)), B256::from(U256::from(i + s))))
+            .collect();
+        alloc.insert(
+            address,
+            GenesisAccount::default()
+                .with_balance(U256::from(i + 1))
+                .with_nonce(Some(1))
+                .with_storage(Some(storage)),
+        );
+    }
     let mut token_storage = BTreeMap::new();
     for w in wallets {
         alloc.insert(
@@ -209,7 +216,7 @@ pub enum Mix {
 /// parent state, and the block (for benchmarks of block execution).
 pub fn single_block(mix: Mix, txs: usize) -> Result<(ChainSpec, WorldState, Block), DemoError> {
     let mut wallets: Vec<Wallet> = (0..txs.max(2) as u64).map(Wallet::derive).collect();
-    let (chain, world, genesis) = executor::genesis::from_genesis(&genesis(&wallets));
+    let (chain, world, genesis) = executor::genesis::from_genesis(&genesis(&wallets, 0));
     let mut builder = BlockBuilder::new(chain.clone(), genesis, world.clone());
     let list = workload(
         1,
@@ -219,7 +226,7 @@ pub fn single_block(mix: Mix, txs: usize) -> Result<(ChainSpec, WorldState, Bloc
         builder.next_base_fee(),
         mix,
     );
-    let block = builder
+    let (block, _) = builder
         .seal(list, COINBASE)
         .map_err(|source| DemoError::Build { number: 1, source })?;
     Ok((chain, world, block))
