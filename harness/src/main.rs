@@ -98,6 +98,10 @@ enum Command {
         /// (BAL_DRIVEN_COMMITMENT, BAL_SHADOW_COMPUTE). The report's timing is the latter's.
         #[arg(long, value_enum, default_value_t = DemoModes::All)]
         modes: DemoModes,
+        /// What the transactions do: `mixed` (transfers, token transfers, hashing loops) or
+        /// `storage` (half transfers, half calls writing 20 fresh slots: commitment-heavy).
+        #[arg(long, value_enum, default_value_t = demo::Mix::Mixed)]
+        mix: demo::Mix,
         /// Also write the chain as DIR/genesis.json + DIR/chain.rlp (replayable with
         /// `replay --format geth --genesis DIR/genesis.json DIR/chain.rlp`).
         #[arg(long, value_name = "DIR")]
@@ -183,6 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             accounts,
             exec,
             modes,
+            mix,
             export,
             json,
         } => {
@@ -195,6 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     accounts,
                     export,
                     exec: exec.into(),
+                    mix,
                     modes: match modes {
                         DemoModes::All => commitment::Config::ALL.to_vec(),
                         DemoModes::Env => vec![primary],

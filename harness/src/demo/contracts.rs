@@ -82,3 +82,34 @@ pub fn hasher() -> Bytes {
     ];
     asm::assemble(&ops).expect("demo hasher assembles")
 }
+
+/// Storage-heavy: writes `n = word 0` consecutive slots from `base = word 1` (each holding its
+/// own key), so a call costs little to execute and much to commit.
+pub fn filler() -> Bytes {
+    let ops = vec![
+        push(0),
+        Code(asm::CALLDATALOAD), // n
+        push(0x20),
+        Code(asm::CALLDATALOAD), // base, n
+        Label("loop"),
+        Code(asm::DUP2),
+        Code(asm::ISZERO),
+        PushLabel("end"),
+        Code(asm::JUMPI),
+        Code(asm::DUP1),
+        Code(asm::DUP1),
+        Code(asm::SSTORE), // base, n
+        push(1),
+        Code(asm::ADD), // base + 1, n
+        Code(asm::SWAP1),
+        push(1),
+        Code(asm::SWAP1),
+        Code(asm::SUB),
+        Code(asm::SWAP1), // base + 1, n - 1
+        PushLabel("loop"),
+        Code(asm::JUMP),
+        Label("end"),
+        Code(asm::STOP),
+    ];
+    asm::assemble(&ops).expect("demo filler assembles")
+}

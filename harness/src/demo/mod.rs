@@ -25,6 +25,9 @@ use crate::report::Report;
 
 const TOKEN: Address = address!("0x00000000000000000000000000000000000070c0");
 const HASHER: Address = address!("0x0000000000000000000000000000000000000ba5");
+const FILLER: Address = address!("0x00000000000000000000000000000000000f111e");
+/// Fresh slots a storage-heavy call writes.
+const FILLER_SLOTS: u64 = 20;
 const COINBASE: Address = address!("0x000000000000000000000000000000000000c0de");
 
 /// Size of the synthetic chain and how to replay it.
@@ -38,6 +41,8 @@ pub struct DemoOptions {
     /// Also write the chain as `genesis.json` + `chain.rlp` here.
     pub export: Option<PathBuf>,
     pub exec: executor::chainstore::ExecMode,
+    /// What the blocks' transactions do.
+    pub mix: Mix,
     /// The commitment configurations to replay with; the report's `timing` is the run of
     /// `primary`.
     pub modes: Vec<commitment::Config>,
@@ -87,7 +92,7 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
             &mut wallets,
             chain.chain_id,
             builder.next_base_fee(),
-            Mix::Mixed,
+            opts.mix,
         );
         let (block, access_list) = builder
             .seal(txs, COINBASE)
@@ -159,6 +164,10 @@ fn genesis(wallets: &[Wallet], extra: usize) -> Genesis {
         HASHER,
         GenesisAccount::default().with_code(Some(contracts::hasher())),
     );
+    alloc.insert(
+        FILLER,
+        GenesisAccount::default().with_code(Some(contracts::filler())),
+    );
     let config = ChainConfig {
         chain_id: 1,
         homestead_block: Some(0),
@@ -201,7 +210,7 @@ fn export(dir: &Path, genesis: &Genesis, blocks: &[Block]) -> std::io::Result<()
 }
 
 /// What a synthetic block's transactions do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mix {
     /// The demo's mix: 60% ETH transfers, 30% token transfers, 10% hashing loops, between
     /// the wallets themselves.
@@ -210,6 +219,9 @@ pub enum Mix {
     Transfers,
     /// Independent token transfers, each to a fresh recipient.
     Erc20,
+    /// Half ETH transfers between the wallets, half calls writing 20 fresh storage slots
+    /// each: cheap to execute, costly to commit.
+    Storage,
 }
 
 /// One sealed block of `txs` transactions of `mix` on top of the demo genesis: its chain, its
@@ -248,7 +260,7 @@ fn workload(
             // Mixed blocks pay other wallets; the benchmark mixes pay a fresh address each, so
             // no transaction depends on another.
             let to = match mix {
-                Mix::Mixed => wallets[(i + number as usize * 7 + 1) % n].address,
+                Mix::Mixed | Mix::Storage => wallets[(i + number as usize * 7 + 1) % n].address,
                 Mix::Transfers | Mix::Erc20 => Address::from_word(alloy_primitives::keccak256(
                     [number.to_be_bytes(), (i as u64).to_be_bytes()].concat(),
                 )),
@@ -258,6 +270,8 @@ fn workload(
                 Mix::Mixed => i % 10,
                 Mix::Transfers => 0,
                 Mix::Erc20 => 6,
+                Mix::Storage if i % 2 == 0 => 0,
+                Mix::Storage => 10,
             };
             match kind {
                 0..=5 => from.call(
@@ -278,6 +292,21 @@ fn workload(
                         U256::ZERO,
                         Bytes::copy_from_slice(&input),
                         80_000,
+                        max_fee,
+                    )
+                }
+                10 => {
+                    // Slots number·2^32 + i·2^8 + 1.. are fresh in every transaction.
+                    let base = (number << 32) | ((i as u64) << 8) | 1;
+                    let mut input = [0u8; 64];
+                    input[24..32].copy_from_slice(&FILLER_SLOTS.to_be_bytes());
+                    input[56..64].copy_from_slice(&base.to_be_bytes());
+                    from.call(
+                        chain_id,
+                        FILLER,
+                        U256::ZERO,
+                        Bytes::copy_from_slice(&input),
+                        30_000 + FILLER_SLOTS * 23_000,
                         max_fee,
                     )
                 }
