@@ -13,8 +13,11 @@ mod modes;
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
+    sync::Arc,
     time::Instant,
 };
+
+use bal::BlockAccessList;
 
 use alloy_genesis::{ChainConfig, Genesis, GenesisAccount};
 use alloy_primitives::{Address, B256, Bytes, U256, address};
@@ -66,24 +69,26 @@ pub enum DemoError {
     Genesis(#[from] executor::chainstore::GenesisMismatch),
 }
 
-/// Builds the chain, replays it block by block, and records one case per block.
-pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
+/// A synthetic chain: its genesis, its sealed blocks, and the access list recorded while
+/// sealing each.
+pub struct DemoChain {
+    pub spec: Genesis,
+    pub chain: ChainSpec,
+    pub genesis: alloy_consensus::Header,
+    pub world: WorldState,
+    pub blocks: Vec<Block>,
+    pub access_lists: Vec<Arc<BlockAccessList>>,
+}
+
+/// Builds the chain `opts` describes (blocks, transactions, mix, extra accounts).
+pub fn build(opts: &DemoOptions) -> Result<DemoChain, DemoError> {
     let mut wallets: Vec<Wallet> = (0..opts.txs_per_block.max(2) as u64)
         .map(Wallet::derive)
         .collect();
     let spec = genesis(&wallets, opts.accounts);
     let (chain, world, genesis) = executor::genesis::from_genesis(&spec);
-    println!(
-        "demo: {} blocks x {} txs, {} wallets, genesis root {}",
-        opts.blocks,
-        opts.txs_per_block,
-        wallets.len(),
-        genesis.state_root
-    );
-
-    let build_started = Instant::now();
     let mut builder = BlockBuilder::new(chain.clone(), genesis.clone(), world.clone());
-    let mut blocks: Vec<Block> = Vec::new();
+    let mut blocks = Vec::new();
     let mut access_lists = Vec::new();
     for number in 1..=opts.blocks {
         let txs = workload(
@@ -98,31 +103,39 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
             .seal(txs, COINBASE)
             .map_err(|source| DemoError::Build { number, source })?;
         blocks.push(block);
-        access_lists.push(std::sync::Arc::new(access_list));
+        access_lists.push(Arc::new(access_list));
     }
+    Ok(DemoChain {
+        spec,
+        chain,
+        genesis,
+        world,
+        blocks,
+        access_lists,
+    })
+}
+
+/// Builds the chain, replays it in each mode, and records one case per block and mode.
+pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
+    let build_started = Instant::now();
+    let demo = build(opts)?;
     println!(
-        "demo: built {} blocks in {:.1} ms",
-        blocks.len(),
+        "demo: {} blocks x {} txs ({:?}), {} extra accounts, genesis root {}, built in {:.1} ms",
+        opts.blocks,
+        opts.txs_per_block,
+        opts.mix,
+        opts.accounts,
+        demo.genesis.state_root,
         build_started.elapsed().as_secs_f64() * 1e3
     );
     if let Some(dir) = &opts.export {
-        export(dir, &spec, &blocks).map_err(|source| DemoError::Export {
+        export(dir, &demo.spec, &demo.blocks).map_err(|source| DemoError::Export {
             dir: dir.clone(),
             source,
         })?;
         println!("demo: wrote {}/genesis.json and chain.rlp", dir.display());
     }
-
-    modes::replay_all(
-        opts,
-        &chain,
-        &genesis,
-        &world,
-        &blocks,
-        &access_lists,
-        report,
-    )?;
-    Ok(())
+    modes::replay_all(opts, &demo, report)
 }
 
 /// The demo chain as a geth `genesis.json` would describe it: every fork through Cancun

@@ -1,21 +1,11 @@
 //! The demo chain replayed once per commitment mode, side by side in one process so the
 //! timings compare (the machine is shared and noisy).
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use alloy_consensus::Header;
-use bal::BlockAccessList;
-use executor::{
-    WorldState,
-    block::Block,
-    chain::ChainSpec,
-    chainstore::{BlockInput, ChainStore},
-};
+use executor::chainstore::{BlockInput, ChainStore};
 
-use super::{DemoError, DemoOptions};
+use super::{DemoChain, DemoError, DemoOptions};
 use crate::report::Report;
 
 /// Replays `blocks` with their access lists in each of `opts.modes`. Every block of every mode
@@ -23,13 +13,17 @@ use crate::report::Report;
 /// `opts.primary`, its divergences those of all modes.
 pub(super) fn replay_all(
     opts: &DemoOptions,
-    chain: &ChainSpec,
-    genesis: &Header,
-    world: &WorldState,
-    blocks: &[Block],
-    access_lists: &[Arc<BlockAccessList>],
+    demo: &DemoChain,
     report: &mut Report,
 ) -> Result<(), DemoError> {
+    let DemoChain {
+        chain,
+        genesis,
+        world,
+        blocks,
+        access_lists,
+        ..
+    } = demo;
     let inputs: Vec<BlockInput> = blocks
         .iter()
         .zip(access_lists)
