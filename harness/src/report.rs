@@ -1,9 +1,13 @@
 //! The report every subcommand produces: counts, failures with one-line reasons, gas and timing,
 //! printed as a summary and optionally written as JSON (`--json FILE`).
 
-use std::{path::Path, time::Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
-use commitment::{Config, pipeline::Metrics};
+use alloy_primitives::B256;
+use commitment::{Config, Verdict, pipeline::Metrics};
 use executor::chainstore::Imported;
 use serde::Serialize;
 
@@ -34,6 +38,8 @@ pub struct Timing {
 pub struct BlockLine {
     pub name: String,
     pub number: u64,
+    /// The root the calculator committed (of the partial state, for mainnet recordings).
+    pub state_root: B256,
     /// `bal-driven` or `incremental`.
     pub mode: String,
     pub exec_ms: f64,
@@ -135,18 +141,30 @@ impl Report {
 
     /// Records an imported block: its gas, its exec and commit time, and its fold.
     pub fn record_import(&mut self, name: impl Into<String>, imported: &Imported) {
-        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         self.add_gas(imported.gas_used);
-        self.timing.exec_ms += ms(imported.exec);
-        self.timing.commit_ms += ms(imported.commit);
+        self.record_fold(name, imported.number, imported.exec, &imported.verdict);
+    }
+
+    /// Records a block's exec time and the calculator's verdict on it.
+    pub fn record_fold(
+        &mut self,
+        name: impl Into<String>,
+        number: u64,
+        exec: Duration,
+        verdict: &Verdict,
+    ) {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        self.timing.exec_ms += ms(exec);
+        self.timing.commit_ms += ms(verdict.fold);
         self.blocks.push(BlockLine {
             name: name.into(),
-            number: imported.number,
-            mode: imported.mode.to_string(),
-            exec_ms: ms(imported.exec),
-            commit_ms: ms(imported.commit),
-            fold_ahead_ms: ms(imported.fold_ahead),
-            fallback: imported.fallback.as_ref().map(ToString::to_string),
+            number,
+            state_root: verdict.outcome.clone().unwrap_or_default(),
+            mode: verdict.mode.to_string(),
+            exec_ms: ms(exec),
+            commit_ms: ms(verdict.fold),
+            fold_ahead_ms: ms(verdict.fold_ahead),
+            fallback: verdict.fallback.as_ref().map(ToString::to_string),
         });
     }
 

@@ -92,7 +92,8 @@ fn demo_export_replays_as_a_geth_chain() {
         "--export",
         dir.to_str().unwrap(),
     ]);
-    assert_passed(&out, "4 passed, 0 failed, 0 skipped");
+    // Four blocks, replayed in each of the four commitment modes.
+    assert_passed(&out, "16 passed, 0 failed, 0 skipped");
 
     let genesis = dir.join("genesis.json");
     let chain = dir.join("chain.rlp");
@@ -118,10 +119,20 @@ fn demo_export_replays_as_a_geth_chain() {
         "gas",
         "timing",
         "divergences",
+        "blocks",
+        "commitment",
     ] {
         assert!(report.get(key).is_some(), "report lacks {key}");
     }
     assert!(report["gas"].as_u64().unwrap() > 0);
+    // One line per block with its fold mode and timings.
+    let blocks = report["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 4);
+    assert!(
+        blocks
+            .iter()
+            .all(|b| b["mode"].is_string() && b["exec_ms"].is_f64())
+    );
 
     // `root` of the exported genesis is the genesis header's state root the replay accepted.
     let out = harness(&["root", genesis.to_str().unwrap()]);

@@ -76,7 +76,7 @@ fn every_mode_and_schedule_commits_the_header_roots() {
                 } else {
                     FoldMode::Incremental
                 };
-                assert_eq!(done.mode, mode, "{config}");
+                assert_eq!(done.verdict.mode, mode, "{config}");
             }
             let m = store.metrics();
             assert_eq!(m.divergences, 0, "{config} {exec:?}");

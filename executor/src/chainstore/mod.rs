@@ -22,9 +22,7 @@ use std::{
 
 use alloy_consensus::Header;
 use alloy_primitives::B256;
-use commitment::{
-    Calculator, CancelToken, Config, FoldMode, Inexpressible, StateTrie, Verdict, pipeline::Metrics,
-};
+use commitment::{Calculator, CancelToken, Config, StateTrie, Verdict, pipeline::Metrics};
 
 use crate::{block::BlockOutcome, chain::ChainSpec, world::WorldState};
 
@@ -50,13 +48,9 @@ pub struct Imported {
     pub state_root: B256,
     /// Execution and its checks, on the stage thread.
     pub exec: Duration,
-    /// Folding the root, on the calculator thread (overlapping `exec` when BAL-driven).
-    pub commit: Duration,
-    pub mode: FoldMode,
-    /// How long the BAL-driven root was ready before execution ended.
-    pub fold_ahead: Duration,
-    /// Why a block with a BAL was folded from its writes instead.
-    pub fallback: Option<Inexpressible>,
+    /// The calculator's verdict: fold mode, fold time (overlapping `exec` when BAL-driven),
+    /// how far the fold ran ahead, and any fallback.
+    pub verdict: Verdict,
     pub outcome: BlockOutcome,
 }
 

@@ -145,10 +145,7 @@ impl ChainStore {
             gas_used: outcome.gas_used,
             state_root,
             exec,
-            commit: verdict.fold,
-            mode: verdict.mode,
-            fold_ahead: verdict.fold_ahead,
-            fallback: verdict.fallback,
+            verdict,
             outcome,
         })
     }

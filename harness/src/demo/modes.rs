@@ -51,7 +51,7 @@ pub(super) fn replay_all(
             match result {
                 Ok(done) => {
                     exec += done.exec;
-                    commit += done.commit;
+                    commit += done.verdict.fold;
                     if primary {
                         report.record_import(name, &done);
                     }

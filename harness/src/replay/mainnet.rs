@@ -3,13 +3,21 @@
 //! What is checked: the transactions root (our decoding), gas used, the logs bloom, and the
 //! receipts root from Byzantium on. Not checked: the state root (the pre-state is partial), and
 //! pre-Byzantium receipts roots (receipts embed intermediate state roots of the full state).
+//! The commitment pipeline still runs on each block (its BAL sidecar, with `--bal-dir`, drives
+//! the BAL-driven fold and the shadow check); the root of the partial post-state is reported
+//! per block, so runs in different modes can be compared.
 //! RPC blocks list ommers by hash only, so ommer rewards are not applied; rewards happen after
 //! the last transaction and touch none of the checked fields.
 
-use std::{path::PathBuf, time::Instant};
+use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use alloy_consensus::proofs::calculate_transaction_root;
-use executor::{StateView, block, chain::ChainSpec};
+use commitment::{BlockRequest, BlockResult, Calculator, CancelToken, ExecEvent, StateTrie};
+use executor::{
+    StateView,
+    block::{self, Schedule, Watch},
+    chain::ChainSpec,
+};
 
 use super::{Exec, ReplayError, ReplayOptions};
 use crate::{
@@ -60,29 +68,75 @@ fn replay_one(
             header.transactions_root
         ));
     }
+    // The sidecar drives parallel execution and the BAL-driven fold alike.
+    let listed = match &opts.bal_dir {
+        Some(dir) => Some(Arc::new(
+            sidecar::load(dir, header.number, header.hash_slow()).map_err(|e| e.to_string())?,
+        )),
+        None => None,
+    };
     let view = StateView {
         world: &rec.world,
         hashes: &rec.block_hashes,
     };
+    let schedule = match (opts.exec, listed.as_deref()) {
+        (Exec::Parallel, Some(list)) => Schedule::Parallel(list),
+        _ => Schedule::Sequential { record_bal: false },
+    };
+    // One calculator per recording: each block has its own partial pre-state. No header root
+    // applies to it, so the calculator folds without one and the report keeps the root.
+    let trie = StateTrie::from_accounts(&rec.world.trie_updates());
+    let calculator = Calculator::spawn(trie, header.parent_hash, opts.commitment);
+    let hash = header.hash_slow();
+    let cancel = CancelToken::new();
+    calculator
+        .announce(BlockRequest {
+            number: header.number,
+            hash,
+            parent_hash: header.parent_hash,
+            access_list: listed.clone(),
+            expected_root: None,
+            tx_count: rec.block.body.transactions.len(),
+            cancel: cancel.clone(),
+        })
+        .map_err(|e| e.to_string())?;
+    let on_tx = |index| {
+        let _ = calculator.report(ExecEvent::Tx { hash, index });
+    };
+    let watch = Watch {
+        cancel: Some(&cancel),
+        on_tx: Some(&on_tx),
+    };
     let started = Instant::now();
-    let outcome = match (opts.exec, &opts.bal_dir) {
-        (Exec::Parallel, Some(bal_dir)) => {
-            let listed = sidecar::load(bal_dir, header.number, header.hash_slow())
-                .map_err(|e| e.to_string())?;
-            block::parallel::execute_parallel(chain, &rec.block, view, &listed)
-        }
-        _ => block::execute(chain, &rec.block, view),
-    }
-    .map_err(|e| e.to_string())?;
-    report.timing.exec_ms += started.elapsed().as_secs_f64() * 1e3;
+    let executed = block::execute_watched(chain, &rec.block, view, schedule, watch).and_then(|o| {
+        let has_status = block::receipts_have_status(chain, header.number);
+        o.verify(chain, header, has_status)?;
+        Ok(o)
+    });
+    let exec = started.elapsed();
+    let event = match &executed {
+        Ok(outcome) => ExecEvent::Block(BlockResult {
+            hash,
+            updates: rec.world.updates_for(&outcome.writes),
+        }),
+        Err(e) => ExecEvent::Failed {
+            hash,
+            reason: e.to_string(),
+        },
+    };
+    calculator.report(event).map_err(|e| e.to_string())?;
+    let verdict = calculator.verdict().map_err(|e| e.to_string())?;
+    let outcome = executed.map_err(|e| e.to_string())?;
+    verdict.outcome.as_ref().map_err(ToString::to_string)?;
     report.add_gas(outcome.gas_used);
-    outcome
-        .verify(
-            chain,
-            header,
-            block::receipts_have_status(chain, header.number),
-        )
-        .map_err(|e| e.to_string())
+    report.record_fold(
+        format!("mainnet/{}", header.number),
+        header.number,
+        exec,
+        &verdict,
+    );
+    report.add_commitment(opts.commitment, &calculator.metrics());
+    Ok(())
 }
 
 /// A mainnet recording directory, or the recording directories inside one, in block order.
