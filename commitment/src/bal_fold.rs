@@ -22,22 +22,47 @@ pub enum Inexpressible {
     /// BAL cannot say.
     #[error("pre-existing account {0} ends empty (EIP-161 removal is not expressible)")]
     EmptyAccountRemoval(Address),
+    /// Before EIP-161 a touched absent account may have been created empty (a zero-value
+    /// call) or only looked at: the BAL lists both the same way.
+    #[error("absent account {0} ends empty before EIP-161 (creation is not expressible)")]
+    EmptyAccountCreation(Address),
+}
+
+/// The fork rules a BAL fold depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FoldRules {
+    /// EIP-161 (Spurious Dragon on): touched empty accounts are removed, so an account that
+    /// ends empty is gone rather than created.
+    pub eip161: bool,
+}
+
+impl Default for FoldRules {
+    /// Every mainnet block since 2016.
+    fn default() -> Self {
+        Self { eip161: true }
+    }
 }
 
 /// The account updates that take `parent` to the post-state the BAL describes.
 pub fn bal_updates(
     parent: &StateTrie,
     bal: &[AccountChanges],
+    rules: FoldRules,
 ) -> Result<Vec<AccountUpdate>, Inexpressible> {
     let mut updates = Vec::with_capacity(bal.len());
     for f in BalView::new(bal).finals() {
         if f.address == SYSTEM_ADDRESS {
             return Err(Inexpressible::SystemAddress);
         }
+        let pre = parent.account(&f.address);
+        // Before EIP-161 an absent account the block touched may now exist, empty.
+        let maybe_created_empty = !rules.eip161 && pre.is_none();
         if f.balance.is_none() && f.nonce.is_none() && f.code.is_none() && f.storage.is_empty() {
+            if maybe_created_empty {
+                return Err(Inexpressible::EmptyAccountCreation(f.address));
+            }
             continue; // read only
         }
-        let pre = parent.account(&f.address);
         let base = pre.unwrap_or(TrieAccount {
             nonce: 0,
             balance: U256::ZERO,
@@ -54,10 +79,16 @@ pub fn bal_updates(
         };
         let empty = info.nonce == 0 && info.balance.is_zero() && info.code_hash == KECCAK256_EMPTY;
         if empty && f.storage.iter().all(|(_, v)| v.is_zero()) {
-            if pre.is_some() {
-                return Err(Inexpressible::EmptyAccountRemoval(f.address));
+            if maybe_created_empty {
+                return Err(Inexpressible::EmptyAccountCreation(f.address));
             }
-            continue; // created and removed within the block: no trace in the state
+            if rules.eip161 {
+                if pre.is_some() {
+                    return Err(Inexpressible::EmptyAccountRemoval(f.address));
+                }
+                continue; // created and removed within the block: no trace in the state
+            }
+            // Before EIP-161 an existing account that ends empty stays, empty.
         }
         updates.push(AccountUpdate {
             address: f.address,
@@ -74,8 +105,9 @@ pub fn bal_updates(
 pub fn fold_bal(
     trie: &mut StateTrie,
     bal: &[AccountChanges],
+    rules: FoldRules,
 ) -> Result<alloy_primitives::B256, Inexpressible> {
-    let updates = bal_updates(trie, bal)?;
+    let updates = bal_updates(trie, bal, rules)?;
     trie.apply(&updates);
     Ok(trie.root())
 }
@@ -119,7 +151,7 @@ mod tests {
                 .with_nonce_change(NonceChange::new(at(1), 1)),
         ];
         let mut folded = parent();
-        let root = fold_bal(&mut folded, &bal).unwrap();
+        let root = fold_bal(&mut folded, &bal, FoldRules::default()).unwrap();
 
         let mut expected = parent();
         expected.apply(&[
@@ -156,7 +188,10 @@ mod tests {
                 .with_balance_change(BalanceChange::new(at(1), U256::ZERO)),
         ];
         // A new account that ends empty leaves no trace; that is expressible.
-        assert_eq!(fold_bal(&mut trie.clone(), &emptied), Ok(before));
+        assert_eq!(
+            fold_bal(&mut trie.clone(), &emptied, FoldRules::default()),
+            Ok(before)
+        );
 
         let mut pre_existing = parent();
         pre_existing.apply(&[AccountUpdate {
@@ -171,7 +206,7 @@ mod tests {
         }]);
         let root = pre_existing.root();
         assert_eq!(
-            fold_bal(&mut pre_existing, &emptied),
+            fold_bal(&mut pre_existing, &emptied, FoldRules::default()),
             Err(Inexpressible::EmptyAccountRemoval(Address::repeat_byte(3)))
         );
         assert_eq!(pre_existing.root(), root);
@@ -179,9 +214,40 @@ mod tests {
         let system =
             vec![AccountChanges::new(SYSTEM_ADDRESS).with_nonce_change(NonceChange::new(at(1), 1))];
         assert_eq!(
-            fold_bal(&mut trie, &system),
+            fold_bal(&mut trie, &system, FoldRules::default()),
             Err(Inexpressible::SystemAddress)
         );
         assert_eq!(trie.root(), before);
+    }
+
+    #[test]
+    fn before_eip161_a_touched_absent_account_may_exist_empty() {
+        let pre161 = FoldRules { eip161: false };
+        let absent = Address::repeat_byte(9);
+        let touched = vec![AccountChanges::new(absent)];
+        assert_eq!(
+            fold_bal(&mut parent(), &touched, pre161),
+            Err(Inexpressible::EmptyAccountCreation(absent))
+        );
+        // The same list after EIP-161: the account is gone either way.
+        let mut trie = parent();
+        let before = trie.root();
+        assert_eq!(
+            fold_bal(&mut trie, &touched, FoldRules::default()),
+            Ok(before)
+        );
+        // An existing account emptied before EIP-161 stays, empty.
+        let emptied = vec![
+            AccountChanges::new(Address::repeat_byte(1))
+                .with_balance_change(BalanceChange::new(at(1), U256::ZERO))
+                .with_nonce_change(NonceChange::new(at(1), 0)),
+        ];
+        let mut kept = parent();
+        let root = fold_bal(&mut kept, &emptied, pre161).unwrap();
+        assert_eq!(
+            kept.account(&Address::repeat_byte(1)).map(|a| a.nonce),
+            Some(0)
+        );
+        assert_ne!(root, before);
     }
 }

@@ -27,7 +27,7 @@ mod state;
 mod trie;
 
 pub use alloy_primitives::{Address, B256, U256};
-pub use bal_fold::{Inexpressible, bal_updates, fold_bal};
+pub use bal_fold::{FoldRules, Inexpressible, bal_updates, fold_bal};
 pub use pipeline::{
     BlockRequest, BlockResult, Calculator, CancelToken, CommitError, Config, Divergence, ExecEvent,
     FoldMode, Verdict,

@@ -13,7 +13,7 @@ use bal::{
 };
 use commitment::{
     AccountUpdate, BlockRequest, BlockResult, Calculator, CancelToken, CommitError, Config,
-    Divergence, ExecEvent, FoldMode, Inexpressible, StateTrie, TrieAccount, Verdict,
+    Divergence, ExecEvent, FoldMode, FoldRules, Inexpressible, StateTrie, TrieAccount, Verdict,
     pipeline::AccountField,
 };
 
@@ -99,6 +99,7 @@ fn block(n: u8, parent: B256, reference: &mut StateTrie) -> TestBlock {
             access_list: Some(Arc::new(bal)),
             expected_root: Some(root),
             tx_count: 1,
+            rules: FoldRules::default(),
             cancel: CancelToken::new(),
         },
         updates,

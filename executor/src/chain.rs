@@ -237,6 +237,15 @@ fn parse_activation(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+impl ChainSpec {
+    /// What the fork at block `number` means for folding a state root from a BAL.
+    pub fn fold_rules(&self, number: u64) -> commitment::FoldRules {
+        commitment::FoldRules {
+            eip161: self.is_spurious_dragon_active_at_block(number),
+        }
+    }
+}
+
 impl EthereumHardforks for ChainSpec {
     fn ethereum_fork_activation(&self, fork: EthereumHardfork) -> ForkCondition {
         self.forks.ethereum_fork_activation(fork)

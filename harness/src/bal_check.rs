@@ -128,7 +128,7 @@ fn check_block(parent: &StateTrie, fields: &BlockFields) -> Verdict {
         return Verdict::Rejected(Broken::Hash, reason);
     }
     let mut next = parent.clone();
-    match commitment::fold_bal(&mut next, &bal) {
+    match commitment::fold_bal(&mut next, &bal, commitment::FoldRules::default()) {
         Err(why) => Verdict::Inexpressible(why),
         Ok(root) if root == header.state_root => Verdict::Consistent(next),
         Ok(root) => {

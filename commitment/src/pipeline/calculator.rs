@@ -17,7 +17,7 @@ use super::{
     metrics::SharedMetrics,
     shadow::{BalFold, shadow_root},
 };
-use crate::{AccountUpdate, Inexpressible, StateTrie, bal_updates};
+use crate::{AccountUpdate, FoldRules, Inexpressible, StateTrie, bal_updates};
 
 /// The calculator's thread has stopped (it panicked, or was shut down).
 #[derive(Clone, Copy, Debug, thiserror::Error)]
@@ -207,7 +207,8 @@ impl Worker {
                 return;
             };
             let started = Instant::now();
-            let fold = match fold_bal(&mut self.trie, &bal) {
+            let rules = pending.request.rules;
+            let fold = match fold_bal(&mut self.trie, &bal, rules) {
                 Ok(fold) => fold,
                 Err(why) => {
                     pending.fallback = Some(why);
@@ -259,7 +260,7 @@ impl Worker {
             (&ahead, bal, self.config.bal_driven, &pending.fallback)
         {
             let started = Instant::now();
-            match fold_bal(&mut self.trie, bal) {
+            match fold_bal(&mut self.trie, bal, request.rules) {
                 Ok(fold) => {
                     ahead = Some(Ahead {
                         hash: result.hash,
@@ -370,8 +371,12 @@ impl Worker {
 }
 
 /// Folds `bal` into the trie reversibly and hashes it.
-fn fold_bal(trie: &mut StateTrie, bal: &[bal::AccountChanges]) -> Result<BalFold, Inexpressible> {
-    let updates = bal_updates(trie, bal)?;
+fn fold_bal(
+    trie: &mut StateTrie,
+    bal: &[bal::AccountChanges],
+    rules: FoldRules,
+) -> Result<BalFold, Inexpressible> {
+    let updates = bal_updates(trie, bal, rules)?;
     let undo = trie.apply_reversible(&updates);
     let root = trie.root();
     Ok(BalFold {

@@ -7,7 +7,7 @@ use alloy_primitives::B256;
 use bal::BlockAccessList;
 
 use super::{CancelToken, Divergence};
-use crate::{AccountUpdate, Inexpressible};
+use crate::{AccountUpdate, FoldRules, Inexpressible};
 
 /// A block, announced the moment it arrives and before it executes, so its BAL can be folded
 /// while it runs.
@@ -22,6 +22,8 @@ pub struct BlockRequest {
     /// the roots are still folded, and compared between paths, but not with a header.
     pub expected_root: Option<B256>,
     pub tx_count: usize,
+    /// The fork rules the BAL fold depends on.
+    pub rules: FoldRules,
     /// Cancelled by the calculator when the block can no longer commit.
     pub cancel: CancelToken,
 }

@@ -88,6 +88,7 @@ impl ChainStore {
             access_list: input.access_list.cloned(),
             expected_root: Some(header.state_root),
             tx_count: input.block.body.transactions.len(),
+            rules: self.chain.fold_rules(header.number),
             cancel: cancel.clone(),
         };
         self.calculator().announce(request)?;

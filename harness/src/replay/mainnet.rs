@@ -97,6 +97,7 @@ fn replay_one(
             access_list: listed.clone(),
             expected_root: None,
             tx_count: rec.block.body.transactions.len(),
+            rules: chain.fold_rules(header.number),
             cancel: cancel.clone(),
         })
         .map_err(|e| e.to_string())?;
