@@ -192,11 +192,14 @@ fn bal_driven_folds_ahead_of_the_result() {
     std::thread::sleep(Duration::from_millis(50));
     let verdict = execute(&calc, &blocks[0]);
     assert!(verdict.is_ok());
+    // The root was ready before the result arrived (no timing bound: the machine is shared).
+    assert_eq!(verdict.mode, FoldMode::BalDriven);
     assert!(
-        verdict.fold_ahead >= Duration::from_millis(20),
+        verdict.fold_ahead > Duration::ZERO,
         "{:?}",
         verdict.fold_ahead
     );
+    assert_eq!(calc.metrics().fold_ahead, verdict.fold_ahead);
 }
 
 /// The BAL of block 3 lies about one storage value; its header root is the honest one.
@@ -394,7 +397,7 @@ fn a_side_chain_rebases_the_trie() {
 }
 
 #[test]
-fn a_dead_calculator_is_reported_not_waited_on() {
+fn dropping_the_calculator_cancels_the_blocks_still_waiting() {
     let (genesis, blocks) = chain(1);
     let calc = calculator(Config::default(), genesis);
     calc.announce(blocks[0].request.clone()).unwrap();

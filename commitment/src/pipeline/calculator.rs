@@ -17,7 +17,7 @@ use super::{
     metrics::SharedMetrics,
     shadow::{BalFold, shadow_root},
 };
-use crate::{AccountUpdate, FoldRules, Inexpressible, StateTrie, bal_updates};
+use crate::{AccountUpdate, Inexpressible, StateTrie, bal_updates};
 
 /// The calculator's thread has stopped (it panicked, or was shut down).
 #[derive(Clone, Copy, Debug, thiserror::Error)]
@@ -45,7 +45,7 @@ impl Calculator {
         let worker = Worker {
             config,
             trie,
-            head: Some(at),
+            head: at,
             gate: FoldGate::default(),
             metrics: metrics.clone(),
             verdicts: verdicts_tx,
@@ -110,9 +110,8 @@ impl Drop for Calculator {
 struct Worker {
     config: Config,
     trie: StateTrie,
-    /// The block whose committed state the trie holds (a fold ahead aside); `None` never
-    /// happens today but keeps a half-known trie from being folded onto.
-    head: Option<B256>,
+    /// The block whose committed state the trie holds (a fold ahead aside).
+    head: B256,
     gate: FoldGate,
     metrics: Arc<SharedMetrics>,
     verdicts: Sender<Verdict>,
@@ -162,7 +161,7 @@ impl Worker {
             Request::Rebase { at, accounts } => {
                 self.gate.withdraw(&mut self.trie);
                 self.trie = StateTrie::from_accounts(&accounts);
-                self.head = Some(at);
+                self.head = at;
                 self.metrics.update(|m| m.rebases += 1);
             }
         }
@@ -196,45 +195,34 @@ impl Worker {
     /// Folds the oldest eligible child of the head from its BAL. Without shadow a wrong root
     /// fails the block at once and cancels its execution.
     fn fold_ahead(&mut self) {
-        let Some(head) = self.head.filter(|_| self.config.bal_driven) else {
+        if !self.config.bal_driven {
             return;
-        };
-        while let Some(hash) = self.gate.next_to_fold(head) {
-            let Some(pending) = self.gate.get_mut(&hash) else {
-                return;
-            };
-            let Some(bal) = pending.request.access_list.clone() else {
-                return;
-            };
-            let started = Instant::now();
-            let rules = pending.request.rules;
-            let fold = match fold_bal(&mut self.trie, &bal, rules) {
-                Ok(fold) => fold,
-                Err(why) => {
+        }
+        while let Some(hash) = self.gate.next_to_fold(self.head) {
+            let pending = self
+                .gate
+                .get_mut(&hash)
+                .expect("next_to_fold names a pending block");
+            let ahead = match fold_request(&mut self.trie, &pending.request) {
+                Some(Ok(ahead)) => ahead,
+                Some(Err(why)) => {
                     pending.fallback = Some(why);
                     continue;
                 }
+                None => return,
             };
-            let took = started.elapsed();
             match pending.request.expected_root {
-                Some(expected) if expected != fold.root && !self.config.shadow => {
-                    let got = fold.root;
-                    self.trie.revert(fold.undo);
+                Some(expected) if expected != ahead.fold.root && !self.config.shadow => {
+                    let got = ahead.fold.root;
+                    self.trie.revert(ahead.fold.undo);
                     pending.request.cancel.cancel();
                     let pending = self.gate.take(&hash).expect("looked up above");
                     self.metrics.update(|m| m.early_failures += 1);
                     let outcome = Err(CommitError::RootMismatch { expected, got });
+                    let took = ahead.took;
                     self.publish(pending, FoldMode::BalDriven, outcome, took, Duration::ZERO);
                 }
-                _ => {
-                    self.gate.hold(Ahead {
-                        hash,
-                        fold,
-                        ready: Instant::now(),
-                        took,
-                    });
-                    return;
-                }
+                _ => return self.gate.hold(ahead),
             }
         }
     }
@@ -245,7 +233,7 @@ impl Worker {
         };
         let arrived = Instant::now();
         let request = &pending.request;
-        if self.head != Some(request.parent_hash) {
+        if self.head != request.parent_hash {
             let outcome = Err(CommitError::MissingParent(request.parent_hash));
             let mode = FoldMode::Incremental;
             return self.publish(pending, mode, outcome, Duration::ZERO, Duration::ZERO);
@@ -255,21 +243,12 @@ impl Worker {
             // A sibling was folded ahead instead; this block is the one that ran.
             self.gate.withdraw(&mut self.trie);
         }
-        let bal = request.access_list.as_deref();
-        if let (None, Some(bal), true, None) =
-            (&ahead, bal, self.config.bal_driven, &pending.fallback)
-        {
-            let started = Instant::now();
-            match fold_bal(&mut self.trie, bal, request.rules) {
-                Ok(fold) => {
-                    ahead = Some(Ahead {
-                        hash: result.hash,
-                        fold,
-                        ready: Instant::now(),
-                        took: started.elapsed(),
-                    })
-                }
-                Err(why) => pending.fallback = Some(why),
+        // Not folded ahead (its gate opened only now): fold now, unless it already fell back.
+        if ahead.is_none() && self.config.bal_driven && pending.fallback.is_none() {
+            match fold_request(&mut self.trie, request) {
+                Some(Ok(folded)) => ahead = Some(folded),
+                Some(Err(why)) => pending.fallback = Some(why),
+                None => {}
             }
         }
         let expected = pending.request.expected_root;
@@ -295,7 +274,7 @@ impl Worker {
             }
         };
         if outcome.is_ok() {
-            self.head = Some(result.hash);
+            self.head = result.hash;
         }
         self.publish(pending, mode, outcome, fold, fold_ahead);
     }
@@ -370,18 +349,25 @@ impl Worker {
     }
 }
 
-/// Folds `bal` into the trie reversibly and hashes it.
-fn fold_bal(
+/// Folds a block's BAL into the trie reversibly and hashes it; `None` without a BAL.
+fn fold_request(
     trie: &mut StateTrie,
-    bal: &[bal::AccountChanges],
-    rules: FoldRules,
-) -> Result<BalFold, Inexpressible> {
-    let updates = bal_updates(trie, bal, rules)?;
-    let undo = trie.apply_reversible(&updates);
-    let root = trie.root();
-    Ok(BalFold {
-        root,
-        updates,
-        undo,
-    })
+    request: &BlockRequest,
+) -> Option<Result<Ahead, Inexpressible>> {
+    let bal = request.access_list.as_deref()?;
+    let started = Instant::now();
+    Some(bal_updates(trie, bal, request.rules).map(|updates| {
+        let undo = trie.apply_reversible(&updates);
+        let root = trie.root();
+        Ahead {
+            hash: request.hash,
+            fold: BalFold {
+                root,
+                updates,
+                undo,
+            },
+            ready: Instant::now(),
+            took: started.elapsed(),
+        }
+    }))
 }

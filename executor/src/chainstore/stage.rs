@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Instant};
 use alloy_primitives::B256;
 use bal::BlockAccessList;
 use commitment::{
-    BlockRequest, BlockResult, Calculator, CancelToken, CommitError, ExecEvent, StateTrie, Verdict,
+    BlockRequest, BlockResult, Calculator, CancelToken, CommitError, ExecEvent, Verdict,
 };
 
 use super::{ChainStore, ExecMode, Imported, StoredBlock};
@@ -58,16 +58,14 @@ impl ChainStore {
             .collect()
     }
 
+    /// The calculator, spawned at the first use with the trie `new` built for the genesis.
     fn calculator(&mut self) -> &Calculator {
-        let head = self.committed;
-        if self.calculator.is_none() {
-            let trie = self.genesis_trie.take().unwrap_or_else(|| {
-                let world = self.world(&head).expect("the committed state is held");
-                StateTrie::from_accounts(&world.trie_updates())
-            });
-            self.calculator = Some(Calculator::spawn(trie, head, self.config));
+        if let Some(trie) = self.genesis_trie.take() {
+            self.calculator = Some(Calculator::spawn(trie, self.committed, self.config));
         }
-        self.calculator.as_ref().expect("spawned above")
+        self.calculator
+            .as_ref()
+            .expect("spawned from the genesis trie at the first use")
     }
 
     /// Sends the block's request unless it is already waiting for its import.
