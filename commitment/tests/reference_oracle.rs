@@ -285,8 +285,8 @@ fn removing_an_absent_key_changes_nothing() {
     let mut trie = Trie::new();
     trie.remove(b"nothing");
     assert_eq!(trie.root(), EMPTY_ROOT);
-    trie.insert(b"do", b"verb".to_vec());
-    trie.insert(b"dog", b"puppy".to_vec());
+    trie.insert(b"do", b"verb");
+    trie.insert(b"dog", b"puppy");
     let root = trie.root();
     for absent in [&b""[..], b"d", b"dogs", b"cat", b"doe"] {
         trie.remove(absent);

@@ -2,34 +2,320 @@
 //!
 //! Leaves sorted by key form contiguous groups per nibble, so the trie can be built top-down
 //! without ever walking an existing path: each node is created once, after its children, and
-//! hashed right away. The top-level groups are built on separate arenas in parallel and then
-//! moved into the trie's store.
+//! hashed right away from the references they returned.
+//!
+//! A first pass sizes every top-level subtrie exactly (nodes and arena bytes). The store's two
+//! vectors are then allocated once and cut into disjoint regions, and the subtries are built
+//! and hashed into their regions in parallel, already under their final ids: nothing is copied
+//! or renumbered afterwards, and no node owns a heap allocation of its own besides a branch's
+//! child table.
+
+use std::ops::AddAssign;
 
 use rayon::prelude::*;
 
 use super::{
     Trie,
-    store::{MemoryStore, Node, NodeId, NodeStore, Slot},
+    encode::{NodeRef, encode_branch, encode_extension, encode_key_leaf},
+    nibbles::{nibble, unpack_into},
+    store::{MemoryStore, Node, NodeId, Slot, Span},
 };
 
-/// Below this many leaves a group is built on the calling thread.
+/// Below this many leaves a trie is built on the calling thread.
 const PARALLEL_MIN_LEAVES: usize = 4096;
 
 type Leaf<'a> = (&'a [u8], &'a [u8]);
 
-/// Nibble `i` of a packed key.
-fn nibble(key: &[u8], i: usize) -> u8 {
-    let byte = key[i / 2];
-    if i.is_multiple_of(2) {
-        byte >> 4
-    } else {
-        byte & 0x0f
+/// Subtries this small have their values touched before they are built.
+const WARM_LEAVES: usize = 64;
+
+/// Reads the first byte of every value. The loads are independent, so the CPU overlaps
+/// their cache misses; copying the values one leaf at a time would wait for each in turn.
+fn warm(leaves: &[Leaf<'_>]) {
+    let touched = leaves
+        .iter()
+        .fold(0u8, |acc, (_, v)| acc ^ v.first().copied().unwrap_or(0));
+    std::hint::black_box(touched);
+}
+
+/// How the top of the subtrie over sorted `leaves` (sharing their first `depth` nibbles) looks.
+/// A short-lived stack value, so the size of `Split` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
+enum Shape<'l, 'k> {
+    Leaf(Leaf<'k>),
+    /// `shared` more nibbles common to all keys (an extension if non-zero), then a branch with
+    /// the value of the key ending there and the leaves grouped by their next nibble.
+    Split {
+        shared: usize,
+        value: Option<&'k [u8]>,
+        groups: [&'l [Leaf<'k>]; 16],
+    },
+}
+
+fn shape<'l, 'k>(leaves: &'l [Leaf<'k>], depth: usize) -> Shape<'l, 'k> {
+    if let [leaf] = leaves {
+        return Shape::Leaf(*leaf);
+    }
+    let (first, last) = (leaves[0].0, leaves[leaves.len() - 1].0);
+    // Sorted input: what the first and last keys share, every key shares.
+    let end = first.len().min(last.len()) * 2;
+    let shared = (depth..end)
+        .take_while(|&i| nibble(first, i) == nibble(last, i))
+        .count();
+    let at = depth + shared;
+    let (value, mut rest) = match leaves.split_first() {
+        Some(((key, value), rest)) if key.len() * 2 == at => (Some(*value), rest),
+        _ => (None, leaves),
+    };
+    let mut groups: [&[Leaf<'k>]; 16] = [&[]; 16];
+    while let Some((key, _)) = rest.first() {
+        let n = nibble(key, at);
+        // A forward scan, not a binary search: the keys are read in order, which the
+        // prefetcher follows, and every one of them is hashed soon anyway.
+        let len = rest.iter().take_while(|(k, _)| nibble(k, at) == n).count();
+        (groups[n as usize], rest) = rest.split_at(len);
+    }
+    Shape::Split {
+        shared,
+        value,
+        groups,
     }
 }
 
-/// Nibbles `from..to` of a packed key.
-fn nibbles(key: &[u8], from: usize, to: usize) -> Vec<u8> {
-    (from..to).map(|i| nibble(key, i)).collect()
+/// Nodes and arena bytes a subtrie takes.
+#[derive(Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl AddAssign for Size {
+    fn add_assign(&mut self, other: Size) {
+        self.nodes += other.nodes;
+        self.bytes += other.bytes;
+    }
+}
+
+/// The size of the branch (and extension) at the top of a split, without its children.
+fn split_top(shared: usize, value: Option<&[u8]>) -> Size {
+    Size {
+        nodes: 1 + usize::from(shared > 0),
+        bytes: shared + value.map_or(0, <[u8]>::len),
+    }
+}
+
+fn size(leaves: &[Leaf<'_>], depth: usize) -> Size {
+    match shape(leaves, depth) {
+        Shape::Leaf((key, value)) => Size {
+            nodes: 1,
+            bytes: key.len() * 2 - depth + value.len(),
+        },
+        Shape::Split {
+            shared,
+            value,
+            groups,
+        } => {
+            let mut total = split_top(shared, value);
+            for group in groups.iter().filter(|g| !g.is_empty()) {
+                total += size(group, depth + shared + 1);
+            }
+            total
+        }
+    }
+}
+
+/// A disjoint part of the store's two vectors, filled front to back by one thread.
+struct Region<'s> {
+    slots: &'s mut [Slot],
+    bytes: &'s mut [u8],
+    /// Global id of `slots[0]` and global offset of `bytes[0]`.
+    first_id: usize,
+    first_byte: usize,
+    next_slot: usize,
+    next_byte: usize,
+}
+
+impl<'s> Region<'s> {
+    fn new(slots: &'s mut [Slot], bytes: &'s mut [u8], first_id: usize, first_byte: usize) -> Self {
+        Self {
+            slots,
+            bytes,
+            first_id,
+            first_byte,
+            next_slot: 0,
+            next_byte: 0,
+        }
+    }
+
+    /// Cuts the first `size` off this region.
+    fn split_off_front(&mut self, size: Size) -> Region<'s> {
+        let slots = std::mem::take(&mut self.slots);
+        let bytes = std::mem::take(&mut self.bytes);
+        let (front_slots, slots) = slots.split_at_mut(size.nodes);
+        let (front_bytes, bytes) = bytes.split_at_mut(size.bytes);
+        let front = Region::new(front_slots, front_bytes, self.first_id, self.first_byte);
+        *self = Region::new(
+            slots,
+            bytes,
+            self.first_id + size.nodes,
+            self.first_byte + size.bytes,
+        );
+        front
+    }
+
+    /// Reserves `len` arena bytes; returns their local range and their global span.
+    fn reserve(&mut self, len: usize) -> (std::ops::Range<usize>, Span) {
+        let start = self.next_byte;
+        self.next_byte += len;
+        (
+            start..self.next_byte,
+            MemoryStore::span_at(self.first_byte + start, len),
+        )
+    }
+
+    fn copy(&mut self, data: &[u8]) -> Span {
+        let (range, span) = self.reserve(data.len());
+        self.bytes[range].copy_from_slice(data);
+        span
+    }
+
+    /// Nibbles `from..to` of a packed key, unpacked into the arena.
+    fn nibbles(&mut self, key: &[u8], from: usize, to: usize) -> (std::ops::Range<usize>, Span) {
+        let (range, span) = self.reserve(to - from);
+        unpack_into(key, from, &mut self.bytes[range.clone()]);
+        (range, span)
+    }
+
+    /// Stores a hashed node under the next id.
+    fn put(&mut self, node: Node, reference: NodeRef) -> (NodeId, NodeRef) {
+        self.slots[self.next_slot] = Slot {
+            node,
+            cached: reference.into(),
+        };
+        let id = (self.first_id + self.next_slot) as NodeId;
+        self.next_slot += 1;
+        (id, reference)
+    }
+
+    /// Builds and hashes the subtrie over `leaves`, which share their first `depth` nibbles.
+    fn build(&mut self, leaves: &[Leaf<'_>], depth: usize) -> (NodeId, NodeRef) {
+        match shape(leaves, depth) {
+            Shape::Leaf((key, value)) => {
+                let (_, path) = self.nibbles(key, depth, key.len() * 2);
+                let (value_range, value_span) = self.reserve(value.len());
+                self.bytes[value_range].copy_from_slice(value);
+                let reference = encode_key_leaf(key, depth, value);
+                self.put(
+                    Node::Leaf {
+                        path,
+                        value: value_span,
+                    },
+                    reference,
+                )
+            }
+            Shape::Split {
+                shared,
+                value,
+                groups,
+            } => {
+                if leaves.len() <= WARM_LEAVES {
+                    warm(leaves);
+                }
+                let mut children = [None; 16];
+                for (n, group) in groups.iter().enumerate() {
+                    if !group.is_empty() {
+                        children[n] = Some(self.build(group, depth + shared + 1));
+                    }
+                }
+                self.finish_split(leaves[0].0, depth, shared, value, children)
+            }
+        }
+    }
+
+    /// The branch over already built `children`, behind an extension of `shared` nibbles of
+    /// `key` from `depth` if there is one.
+    fn finish_split(
+        &mut self,
+        key: &[u8],
+        depth: usize,
+        shared: usize,
+        value: Option<&[u8]>,
+        children: [Option<(NodeId, NodeRef)>; 16],
+    ) -> (NodeId, NodeRef) {
+        let refs = children.map(|c| c.map(|(_, r)| r));
+        let reference = encode_branch(&refs, value);
+        let value = value.map(|v| self.copy(v));
+        let branch = self.put(
+            Node::Branch {
+                children: Box::new(children.map(|c| c.map(|(id, _)| id))),
+                value,
+            },
+            reference,
+        );
+        if shared == 0 {
+            return branch;
+        }
+        let (range, path) = self.nibbles(key, depth, depth + shared);
+        let reference = encode_extension(&self.bytes[range], &branch.1);
+        self.put(
+            Node::Extension {
+                path,
+                child: branch.0,
+            },
+            reference,
+        )
+    }
+}
+
+/// The store's vectors, sized exactly.
+fn allocate(size: Size) -> (Vec<Slot>, Vec<u8>) {
+    let mut slots = Vec::with_capacity(size.nodes);
+    slots.par_extend(rayon::iter::repeat_n(Slot::dirty(Node::Vacant), size.nodes));
+    (slots, vec![0; size.bytes])
+}
+
+/// One thread: size the whole trie, then build it into one region.
+fn build_serial(leaves: &[Leaf<'_>]) -> (MemoryStore, NodeId) {
+    let (mut slots, mut bytes) = allocate(size(leaves, 0));
+    let (root, _) = Region::new(&mut slots, &mut bytes, 0, 0).build(leaves, 0);
+    (MemoryStore::from_parts(slots, bytes), root)
+}
+
+/// The top split's subtries sized and built in parallel, each into its own region; the top
+/// branch (and extension) last, into the region left over.
+fn build_parallel(leaves: &[Leaf<'_>]) -> (MemoryStore, NodeId) {
+    let Shape::Split {
+        shared,
+        value,
+        groups,
+    } = shape(leaves, 0)
+    else {
+        return build_serial(leaves);
+    };
+    let depth = shared + 1;
+    let sizes: Vec<Size> = groups
+        .par_iter()
+        .map(|g| {
+            if g.is_empty() {
+                Size::default()
+            } else {
+                size(g, depth)
+            }
+        })
+        .collect();
+    let mut total = split_top(shared, value);
+    sizes.iter().for_each(|s| total += *s);
+    let (mut slots, mut bytes) = allocate(total);
+    let mut rest = Region::new(&mut slots, &mut bytes, 0, 0);
+    let regions: Vec<Region<'_>> = sizes.iter().map(|s| rest.split_off_front(*s)).collect();
+    let built: Vec<Option<(NodeId, NodeRef)>> = regions
+        .into_par_iter()
+        .zip(groups)
+        .map(|(mut region, group)| (!group.is_empty()).then(|| region.build(group, depth)))
+        .collect();
+    let children = std::array::from_fn(|n| built[n]);
+    let (root, _) = rest.finish_split(leaves[0].0, 0, shared, value, children);
+    (MemoryStore::from_parts(slots, bytes), root)
 }
 
 impl Trie {
@@ -48,98 +334,18 @@ impl Trie {
             refs.reverse();
         }
         refs.retain(|(_, v)| !v.is_empty());
-        let mut trie = Trie::new();
-        if !refs.is_empty() {
-            trie.len = refs.len();
-            let root = trie.build(&refs, 0);
-            trie.root = Some(root);
+        if refs.is_empty() {
+            return Trie::new();
         }
-        trie
-    }
-}
-
-impl<S: NodeStore> Trie<S> {
-    /// Builds the subtrie for `leaves`, all of which share their first `depth` nibbles.
-    fn build(&mut self, leaves: &[Leaf<'_>], depth: usize) -> NodeId {
-        let (first, _) = leaves[0];
-        if let [(key, value)] = leaves {
-            return self.add(Node::Leaf {
-                path: nibbles(key, depth, key.len() * 2),
-                value: value.to_vec(),
-            });
-        }
-        let (last, _) = leaves[leaves.len() - 1];
-        // Sorted input: what the first and last keys share, every key shares.
-        let end = first.len().min(last.len()) * 2;
-        let shared = (depth..end)
-            .take_while(|&i| nibble(first, i) == nibble(last, i))
-            .count();
-        if shared == 0 {
-            return self.build_branch(leaves, depth);
-        }
-        let child = self.build_branch(leaves, depth + shared);
-        self.add(Node::Extension {
-            path: nibbles(first, depth, depth + shared),
-            child,
-        })
-    }
-
-    /// A branch at `depth`: a key ending here becomes its value, the rest group by nibble.
-    fn build_branch(&mut self, leaves: &[Leaf<'_>], depth: usize) -> NodeId {
-        let (value, rest) = match leaves.split_first() {
-            Some(((key, value), rest)) if key.len() * 2 == depth => (Some(value.to_vec()), rest),
-            _ => (None, leaves),
-        };
-        let mut groups: Vec<(u8, &[Leaf<'_>])> = Vec::with_capacity(16);
-        let mut start = 0;
-        while start < rest.len() {
-            let n = nibble(rest[start].0, depth);
-            let len = rest[start..]
-                .iter()
-                .take_while(|(k, _)| nibble(k, depth) == n)
-                .count();
-            groups.push((n, &rest[start..start + len]));
-            start += len;
-        }
-        let mut children: Box<[Option<NodeId>; 16]> = Box::new([None; 16]);
-        if rest.len() >= PARALLEL_MIN_LEAVES && groups.len() > 1 {
-            let built: Vec<(u8, Trie, NodeId)> = groups
-                .par_iter()
-                .map(|(n, group)| {
-                    let mut sub = Trie::new();
-                    let root = sub.build(group, depth + 1);
-                    (*n, sub, root)
-                })
-                .collect();
-            for (n, sub, root) in built {
-                children[n as usize] = Some(self.absorb(sub.store, root));
-            }
+        let (store, root) = if refs.len() >= PARALLEL_MIN_LEAVES {
+            build_parallel(&refs)
         } else {
-            for (n, group) in groups {
-                children[n as usize] = Some(self.build(group, depth + 1));
-            }
+            build_serial(&refs)
+        };
+        Trie {
+            store,
+            root: Some(root),
+            len: refs.len(),
         }
-        self.add(Node::Branch { children, value })
-    }
-
-    /// Stores a node whose children are already hashed, and hashes it.
-    fn add(&mut self, node: Node) -> NodeId {
-        let id = self.store.alloc(Slot { node, cached: None });
-        self.reference_serial(id);
-        id
-    }
-
-    /// Moves a separately built arena into this store; returns the new id of its `root`.
-    /// The builder allocates children before parents, so one pass can remap every link.
-    fn absorb(&mut self, sub: MemoryStore, root: NodeId) -> NodeId {
-        let mut map = Vec::new();
-        for slot in sub.into_slots() {
-            let node = slot.node.remapped(|c| map[c as usize]);
-            map.push(self.store.alloc(Slot {
-                node,
-                cached: slot.cached,
-            }));
-        }
-        map[root as usize]
     }
 }

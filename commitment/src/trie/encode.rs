@@ -61,7 +61,7 @@ thread_local! {
 
 /// Encodes a node as an RLP list whose payload `write` appends to the buffer, and returns the
 /// node's reference.
-pub fn encode_node(write: impl FnOnce(&mut Vec<u8>)) -> NodeRef {
+fn encode_node(write: impl FnOnce(&mut Vec<u8>)) -> NodeRef {
     SCRATCH.with_borrow_mut(|buf| {
         buf.clear();
         buf.resize(MAX_HEADER, 0);
@@ -82,14 +82,72 @@ pub fn encode_node(write: impl FnOnce(&mut Vec<u8>)) -> NodeRef {
     })
 }
 
+/// A leaf: its remaining path and its value.
+pub fn encode_leaf(path: &[u8], value: &[u8]) -> NodeRef {
+    encode_node(|buf| {
+        rlp_path(path, true, buf);
+        rlp_bytes(value, buf);
+    })
+}
+
+/// A leaf whose path is the rest of a packed `key` from nibble `from`: the hex-prefix form is
+/// then a slice of the key itself, so the bulk builder never packs unpacked nibbles again.
+pub fn encode_key_leaf(key: &[u8], from: usize, value: &[u8]) -> NodeRef {
+    encode_node(|buf| {
+        let odd = !from.is_multiple_of(2);
+        let first = if odd {
+            0x30 | (key[from / 2] & 0x0f)
+        } else {
+            0x20
+        };
+        let rest = &key[from.div_ceil(2)..];
+        if rest.is_empty() {
+            buf.push(first);
+        } else {
+            alloy_rlp::Header {
+                list: false,
+                payload_length: 1 + rest.len(),
+            }
+            .encode(buf);
+            buf.push(first);
+            buf.extend_from_slice(rest);
+        }
+        rlp_bytes(value, buf);
+    })
+}
+
+/// An extension: its shared path and its child's reference.
+pub fn encode_extension(path: &[u8], child: &NodeRef) -> NodeRef {
+    encode_node(|buf| {
+        rlp_path(path, false, buf);
+        buf.extend_from_slice(child.as_slice());
+    })
+}
+
+/// A branch: sixteen child references (empty string where absent) and its value.
+pub fn encode_branch(children: &[Option<NodeRef>; 16], value: Option<&[u8]>) -> NodeRef {
+    encode_node(|buf| {
+        for child in children {
+            match child {
+                Some(r) => buf.extend_from_slice(r.as_slice()),
+                None => buf.push(alloy_rlp::EMPTY_STRING_CODE),
+            }
+        }
+        match value {
+            Some(v) => rlp_bytes(v, buf),
+            None => buf.push(alloy_rlp::EMPTY_STRING_CODE),
+        }
+    })
+}
+
 /// Appends a byte string as RLP.
-pub fn rlp_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+fn rlp_bytes(bytes: &[u8], out: &mut Vec<u8>) {
     bytes.encode(out);
 }
 
 /// Appends the hex-prefix (compact) encoding of a nibble path as an RLP string, without an
 /// intermediate buffer. Keys are arbitrary bytes, so long paths get a long string header.
-pub fn rlp_path(path: &[u8], leaf: bool, out: &mut Vec<u8>) {
+fn rlp_path(path: &[u8], leaf: bool, out: &mut Vec<u8>) {
     let flag = if leaf { 0x20 } else { 0x00 };
     let odd = path.len() % 2 == 1;
     let first = if odd { flag | 0x10 | path[0] } else { flag };
@@ -131,6 +189,26 @@ mod tests {
                 let mut got = Vec::new();
                 rlp_path(path, leaf, &mut got);
                 assert_eq!(got, expected, "{path:?} leaf={leaf}");
+            }
+        }
+    }
+
+    #[test]
+    fn key_leaves_encode_as_unpacked_leaves() {
+        for key in [
+            &[][..],
+            &[0xab],
+            &[0x12, 0x34, 0x56],
+            &[0x5a; 40],
+            &[0x01; 70],
+        ] {
+            let nibbles = crate::trie::nibbles::unpack(key);
+            for from in 0..=nibbles.len() {
+                assert_eq!(
+                    encode_key_leaf(key, from, b"value"),
+                    encode_leaf(&nibbles[from..], b"value"),
+                    "{key:?} from {from}"
+                );
             }
         }
     }

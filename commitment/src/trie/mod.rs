@@ -13,8 +13,8 @@ mod store;
 
 use alloy_primitives::B256;
 
-use nibbles::{common_prefix, unpack};
-pub use store::{MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot};
+use nibbles::{common_prefix, with_nibbles};
+pub use store::{MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot, Span};
 
 /// keccak256(rlp("")): the root of an empty trie.
 pub const EMPTY_ROOT: B256 =
@@ -22,7 +22,7 @@ pub const EMPTY_ROOT: B256 =
 
 /// What hangs below a new branch: a value (becoming a leaf) or an existing subtree.
 enum Hang {
-    Value(Vec<u8>),
+    Value(Span),
     Subtree(NodeId),
 }
 
@@ -51,13 +51,16 @@ impl<S: NodeStore> Trie<S> {
     }
 
     /// Sets `key` to `value`; an empty value deletes the key (as the ethereum/tests do).
-    pub fn insert(&mut self, key: &[u8], value: Vec<u8>) {
+    pub fn insert(&mut self, key: &[u8], value: impl AsRef<[u8]>) {
+        let value = value.as_ref();
         if value.is_empty() {
             return self.remove(key);
         }
-        let path = unpack(key);
+        self.store.maintain();
         let mut added = false;
-        let root = self.insert_at(self.root, &path, value, &mut added);
+        let root = with_nibbles(key, |path| {
+            self.insert_at(self.root, path, value, &mut added)
+        });
         self.root = Some(root);
         self.len += usize::from(added);
     }
@@ -65,27 +68,30 @@ impl<S: NodeStore> Trie<S> {
     /// Deletes `key` if present.
     pub fn remove(&mut self, key: &[u8]) {
         let Some(root) = self.root else { return };
-        let path = unpack(key);
+        self.store.maintain();
         let mut removed = false;
-        self.root = self.remove_at(root, &path, &mut removed);
+        self.root = with_nibbles(key, |path| self.remove_at(root, path, &mut removed));
         self.len -= usize::from(removed);
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        let path = unpack(key);
-        let mut rest: &[u8] = &path;
+        with_nibbles(key, |path| self.get_at(path))
+    }
+
+    fn get_at(&self, path: &[u8]) -> Option<&[u8]> {
+        let mut rest = path;
         let mut id = self.root?;
         loop {
             match &self.store.get(id).node {
                 Node::Leaf { path, value } => {
-                    return (path.as_slice() == rest).then_some(value.as_slice());
+                    return (self.store.bytes(*path) == rest).then(|| self.store.bytes(*value));
                 }
                 Node::Extension { path, child } => {
-                    rest = rest.strip_prefix(path.as_slice())?;
+                    rest = rest.strip_prefix(self.store.bytes(*path))?;
                     id = *child;
                 }
                 Node::Branch { children, value } => match rest.split_first() {
-                    None => return value.as_deref(),
+                    None => return value.map(|v| self.store.bytes(v)),
                     Some((nibble, tail)) => {
                         id = children[*nibble as usize]?;
                         rest = tail;
@@ -119,7 +125,7 @@ impl<S: NodeStore> Trie<S> {
     }
 
     fn alloc(&mut self, node: Node) -> NodeId {
-        self.store.alloc(Slot { node, cached: None })
+        self.store.alloc(Slot::dirty(node))
     }
 
     fn release(&mut self, id: NodeId) {
@@ -129,7 +135,7 @@ impl<S: NodeStore> Trie<S> {
     /// Takes a node out for rewriting; its cache is cleared because it is about to change.
     fn take(&mut self, id: NodeId) -> Node {
         let slot = self.store.get_mut(id);
-        slot.cached = None;
+        slot.cached.take();
         std::mem::replace(&mut slot.node, Node::Vacant)
     }
 
@@ -137,24 +143,37 @@ impl<S: NodeStore> Trie<S> {
         self.store.get_mut(id).node = node;
     }
 
+    /// `value` stored where `old` was when it fits exactly (a storage slot rewritten with a
+    /// value of the same width leaves no dead bytes), otherwise appended.
+    fn store_value(&mut self, old: Option<Span>, value: &[u8]) -> Span {
+        match old {
+            Some(old) if old.len() == value.len() => {
+                self.store.overwrite(old, value);
+                old
+            }
+            _ => self.store.push_bytes(value),
+        }
+    }
+
     /// A branch holding two entries whose remaining paths differ in their first nibble (or one
     /// of which is empty and becomes the branch's value).
-    fn branch_of(&mut self, entries: [(Vec<u8>, Hang); 2]) -> Node {
+    fn branch_of(&mut self, entries: [(Span, Hang); 2]) -> Node {
         let mut children: Box<[Option<NodeId>; 16]> = Box::new([None; 16]);
         let mut branch_value = None;
         for (path, hang) in entries {
-            match (path.split_first(), hang) {
+            let first = self.store.bytes(path).first().map(|n| *n as usize);
+            match (first, hang) {
                 (None, Hang::Value(v)) => branch_value = Some(v),
-                (Some((n, rest)), Hang::Value(v)) => {
-                    children[*n as usize] = Some(self.alloc(Node::Leaf {
-                        path: rest.to_vec(),
+                (Some(n), Hang::Value(v)) => {
+                    children[n] = Some(self.alloc(Node::Leaf {
+                        path: path.skip(1),
                         value: v,
                     }))
                 }
-                (Some((n, [])), Hang::Subtree(child)) => children[*n as usize] = Some(child),
-                (Some((n, rest)), Hang::Subtree(child)) => {
-                    children[*n as usize] = Some(self.alloc(Node::Extension {
-                        path: rest.to_vec(),
+                (Some(n), Hang::Subtree(child)) if path.len() == 1 => children[n] = Some(child),
+                (Some(n), Hang::Subtree(child)) => {
+                    children[n] = Some(self.alloc(Node::Extension {
+                        path: path.skip(1),
                         child,
                     }))
                 }
@@ -170,7 +189,7 @@ impl<S: NodeStore> Trie<S> {
     }
 
     /// Wraps `node` behind a shared prefix, reusing slot `id` for the top node.
-    fn install(&mut self, id: NodeId, prefix: &[u8], node: Node) -> NodeId {
+    fn install(&mut self, id: NodeId, prefix: Span, node: Node) -> NodeId {
         if prefix.is_empty() {
             self.put(id, node);
         } else {
@@ -178,7 +197,7 @@ impl<S: NodeStore> Trie<S> {
             self.put(
                 id,
                 Node::Extension {
-                    path: prefix.to_vec(),
+                    path: prefix,
                     child,
                 },
             );
@@ -190,22 +209,39 @@ impl<S: NodeStore> Trie<S> {
         &mut self,
         at: Option<NodeId>,
         path: &[u8],
-        value: Vec<u8>,
+        value: &[u8],
         added: &mut bool,
     ) -> NodeId {
         let Some(id) = at else {
             *added = true;
-            return self.alloc(Node::Leaf {
-                path: path.to_vec(),
-                value,
-            });
+            let node = Node::Leaf {
+                path: self.store.push_bytes(path),
+                value: self.store.push_bytes(value),
+            };
+            return self.alloc(node);
         };
+        // Passing through a branch (the common case) edits one child link in place.
+        if let (Node::Branch { children, .. }, Some((n, rest))) =
+            (&self.store.get(id).node, path.split_first())
+        {
+            let n = *n as usize;
+            let child = self.insert_at(children[n], rest, value, added);
+            let slot = self.store.get_mut(id);
+            slot.cached.take();
+            if let Node::Branch { children, .. } = &mut slot.node {
+                children[n] = Some(child);
+            }
+            return id;
+        }
         match self.take(id) {
             Node::Leaf {
                 path: leaf_path,
                 value: leaf_value,
             } => {
-                if leaf_path == path {
+                let old = self.store.bytes(leaf_path);
+                let common = common_prefix(old, path);
+                if common == old.len() && common == path.len() {
+                    let value = self.store_value(Some(leaf_value), value);
                     self.put(
                         id,
                         Node::Leaf {
@@ -216,18 +252,19 @@ impl<S: NodeStore> Trie<S> {
                     return id;
                 }
                 *added = true;
-                let common = common_prefix(&leaf_path, path);
+                let new_path = self.store.push_bytes(&path[common..]);
+                let new_value = self.store.push_bytes(value);
                 let branch = self.branch_of([
-                    (leaf_path[common..].to_vec(), Hang::Value(leaf_value)),
-                    (path[common..].to_vec(), Hang::Value(value)),
+                    (leaf_path.skip(common), Hang::Value(leaf_value)),
+                    (new_path, Hang::Value(new_value)),
                 ]);
-                self.install(id, &path[..common], branch)
+                self.install(id, leaf_path.head(common), branch)
             }
             Node::Extension {
                 path: ext_path,
                 child,
             } => {
-                let common = common_prefix(&ext_path, path);
+                let common = common_prefix(self.store.bytes(ext_path), path);
                 if common == ext_path.len() {
                     let child = self.insert_at(Some(child), &path[common..], value, added);
                     self.put(
@@ -240,11 +277,13 @@ impl<S: NodeStore> Trie<S> {
                     return id;
                 }
                 *added = true;
+                let new_path = self.store.push_bytes(&path[common..]);
+                let new_value = self.store.push_bytes(value);
                 let branch = self.branch_of([
-                    (ext_path[common..].to_vec(), Hang::Subtree(child)),
-                    (path[common..].to_vec(), Hang::Value(value)),
+                    (ext_path.skip(common), Hang::Subtree(child)),
+                    (new_path, Hang::Value(new_value)),
                 ]);
-                self.install(id, &path[..common], branch)
+                self.install(id, ext_path.head(common), branch)
             }
             Node::Branch {
                 mut children,
@@ -253,7 +292,7 @@ impl<S: NodeStore> Trie<S> {
                 let branch_value = match path.split_first() {
                     None => {
                         *added |= branch_value.is_none();
-                        Some(value)
+                        Some(self.store_value(branch_value, value))
                     }
                     Some((n, rest)) => {
                         let slot = &mut children[*n as usize];
@@ -281,7 +320,7 @@ impl<S: NodeStore> Trie<S> {
             Node::Leaf {
                 path: leaf_path, ..
             } => {
-                if leaf_path.as_slice() != path {
+                if self.store.bytes(*leaf_path) != path {
                     return Some(id);
                 }
                 *removed = true;
@@ -293,11 +332,10 @@ impl<S: NodeStore> Trie<S> {
                 child,
             } => {
                 let child = *child;
-                let Some(rest) = path.strip_prefix(ext_path.as_slice()) else {
+                let Some(rest) = path.strip_prefix(self.store.bytes(*ext_path)) else {
                     return Some(id);
                 };
-                let rest = rest.to_vec();
-                let new_child = self.remove_at(child, &rest, removed);
+                let new_child = self.remove_at(child, rest, removed);
                 if !*removed {
                     return Some(id);
                 }
@@ -310,7 +348,7 @@ impl<S: NodeStore> Trie<S> {
                         None
                     }
                     Some(c) => {
-                        let node = self.prefix_node(ext_path, c);
+                        let node = self.prefix_node(ext_path, &[], c);
                         self.put(id, node);
                         Some(id)
                     }
@@ -364,7 +402,7 @@ impl<S: NodeStore> Trie<S> {
     fn normalize_branch(
         &mut self,
         children: Box<[Option<NodeId>; 16]>,
-        value: Option<Vec<u8>>,
+        value: Option<Span>,
     ) -> Option<Node> {
         let mut live = children
             .iter()
@@ -375,43 +413,42 @@ impl<S: NodeStore> Trie<S> {
         match (first, value, more) {
             (None, None, _) => None,
             (None, Some(value), _) => Some(Node::Leaf {
-                path: Vec::new(),
+                path: Span::default(),
                 value,
             }),
-            (Some((nibble, child)), None, false) => Some(self.prefix_node(vec![nibble], child)),
+            (Some((nibble, child)), None, false) => {
+                Some(self.prefix_node(Span::default(), &[nibble], child))
+            }
             (_, value, _) => Some(Node::Branch { children, value }),
         }
     }
 
-    /// `prefix` followed by node `child`: merges into a leaf or extension child (freeing it),
-    /// or becomes an extension over a branch.
-    fn prefix_node(&mut self, mut prefix: Vec<u8>, child: NodeId) -> Node {
-        match &self.store.get(child).node {
-            Node::Branch { .. } => Node::Extension {
-                path: prefix,
-                child,
-            },
-            _ => {
-                let node = self.take(child);
-                self.release(child);
-                match node {
-                    Node::Leaf { path, value } => {
-                        prefix.extend_from_slice(&path);
-                        Node::Leaf {
-                            path: prefix,
-                            value,
-                        }
-                    }
-                    Node::Extension { path, child } => {
-                        prefix.extend_from_slice(&path);
-                        Node::Extension {
-                            path: prefix,
-                            child,
-                        }
-                    }
-                    _ => unreachable!("matched above"),
-                }
+    /// The path `head ++ nibble` followed by node `child`: merges into a leaf or extension
+    /// child (freeing it), or becomes an extension over a branch.
+    fn prefix_node(&mut self, head: Span, nibble: &[u8], child: NodeId) -> Node {
+        let tail = match &self.store.get(child).node {
+            Node::Branch { .. } if nibble.is_empty() => {
+                return Node::Extension { path: head, child };
             }
+            Node::Branch { .. } => None,
+            Node::Leaf { path, .. } | Node::Extension { path, .. } => Some(*path),
+            Node::Vacant => unreachable!("vacant nodes are never linked"),
+        };
+        let mut joined = self.store.bytes(head).to_vec();
+        joined.extend_from_slice(nibble);
+        if let Some(tail) = tail {
+            joined.extend_from_slice(self.store.bytes(tail));
+        }
+        let path = self.store.push_bytes(&joined);
+        if tail.is_none() {
+            return Node::Extension { path, child };
+        }
+        let node = self.take(child);
+        self.release(child);
+        match node {
+            Node::Leaf { value, .. } => Node::Leaf { path, value },
+            Node::Extension { child, .. } => Node::Extension { path, child },
+            _ => unreachable!("matched above"),
         }
     }
 }
