@@ -20,13 +20,20 @@ use alloy_evm::{
     Evm, EvmEnv, EvmFactory,
     block::{BlockExecutionError, BlockExecutor},
     eth::{
-        EthBlockExecutionCtx, EthBlockExecutor, EthEvmFactory, receipt_builder::AlloyReceiptBuilder,
+        EthBlockExecutionCtx, EthBlockExecutor, EthEvm, EthEvmFactory,
+        receipt_builder::AlloyReceiptBuilder,
     },
+    precompiles::PrecompilesMap,
 };
 use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{B256, Bloom};
 use alloy_rlp::Decodable;
-use revm::database::{OriginalValuesKnown, State, states::bundle_state::BundleRetention};
+use revm::{
+    database::{
+        OriginalValuesKnown, State, WrapDatabaseRef, states::bundle_state::BundleRetention,
+    },
+    inspector::NoOpInspector,
+};
 
 pub use error::{BlockError, BodyError, HeaderError, OutcomeError};
 pub use watch::Watch;
@@ -193,23 +200,12 @@ fn execute_sequential(
     record_bal: bool,
     watch: Watch<'_>,
 ) -> Result<BlockOutcome, BlockError> {
-    let header = &block.header;
-    let env = evm_env(chain, header);
     let state = State::builder()
         .with_database_ref(view)
         .with_bundle_update()
         .with_bal_builder_if(record_bal)
         .build();
-    let evm = EthEvmFactory::default().create_evm(state, env);
-    let mut executor = EthBlockExecutor::new(
-        evm,
-        execution_ctx(block),
-        chain,
-        AlloyReceiptBuilder::default(),
-    );
-    executor
-        .apply_pre_execution_changes()
-        .map_err(execution_error)?;
+    let mut executor = block_executor(chain, block, state)?;
     for (index, tx) in block.body.transactions.iter().enumerate() {
         watch.check()?;
         let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
@@ -222,7 +218,44 @@ fn execute_sequential(
             .map_err(execution_error)?;
         watch.executed(index);
     }
-    // Post-execution changes (withdrawals, requests) are recorded after the last transaction.
+    finish(executor, block)
+}
+
+/// The state a block executes on: the parent world through a [`StateView`], with revm's
+/// bundle (the block's writes) and, when asked, its BAL reader and builder.
+type BlockState<'v> = State<WrapDatabaseRef<StateView<'v>>>;
+
+/// alloy-evm's block executor, which both schedules use for everything around the
+/// transactions and for committing them.
+type Executor<'a, 'v> = EthBlockExecutor<
+    'a,
+    EthEvm<BlockState<'v>, NoOpInspector, PrecompilesMap>,
+    &'a ChainSpec,
+    AlloyReceiptBuilder,
+>;
+
+/// The block executor over `state`, with the block's pre-execution system calls applied.
+fn block_executor<'a, 'v>(
+    chain: &'a ChainSpec,
+    block: &'a Block,
+    state: BlockState<'v>,
+) -> Result<Executor<'a, 'v>, BlockError> {
+    let evm = EthEvmFactory::default().create_evm(state, evm_env(chain, &block.header));
+    let mut executor = EthBlockExecutor::new(
+        evm,
+        execution_ctx(block),
+        chain,
+        AlloyReceiptBuilder::default(),
+    );
+    executor
+        .apply_pre_execution_changes()
+        .map_err(execution_error)?;
+    Ok(executor)
+}
+
+/// Applies the post-transaction changes (withdrawals, requests), recorded in the BAL after
+/// the last transaction, and collects what the block produced.
+fn finish(mut executor: Executor<'_, '_>, block: &Block) -> Result<BlockOutcome, BlockError> {
     let post_index = block.body.transactions.len() as u64 + 1;
     executor
         .evm_mut()

@@ -10,31 +10,31 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use alloy_consensus::Transaction;
 use alloy_consensus::transaction::SignerRecoverable;
+use alloy_consensus::{Transaction, TxEnvelope};
 use alloy_evm::{
     Evm, EvmFactory, FromRecoveredTx,
-    block::{BlockExecutor, GasOutput},
-    eth::{EthBlockExecutor, EthEvmFactory, EthTxResult, receipt_builder::AlloyReceiptBuilder},
+    block::{BlockExecutor, BlockValidationError, GasOutput},
+    eth::{EthEvmFactory, EthTxResult},
 };
 use alloy_primitives::{Address, B256, U256, keccak256};
 use bal::{AccountChanges, BlockAccessIndex, BlockAccessList};
 use rayon::prelude::*;
 use revm::{
     context::{
-        TxEnv,
+        Block as _, Cfg as _, TxEnv,
         result::{EVMError, ResultAndState},
     },
-    database::{OriginalValuesKnown, State, states::bundle_state::BundleRetention},
+    database::State,
     database_interface::bal::EvmDatabaseError,
     state::bal::{Bal, BalError as RevmBalError},
 };
 
-use super::{Block, BlockError, BlockOutcome, Watch, evm_env, execution_ctx, execution_error};
-use crate::{
-    chain::ChainSpec,
-    world::{BlockWrites, StateView},
+use super::{
+    Block, BlockError, BlockOutcome, Executor, Watch, block_executor, evm_env, execution_error,
+    finish,
 };
+use crate::{chain::ChainSpec, world::StateView};
 
 /// One field of an account a BAL can record a write to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -306,28 +306,12 @@ pub fn execute_parallel_watched(
         .with_bal(revm_bal)
         .with_bal_builder()
         .build();
-    let evm = EthEvmFactory::default().create_evm(state, env);
-    let mut executor = EthBlockExecutor::new(
-        evm,
-        execution_ctx(block),
-        chain,
-        AlloyReceiptBuilder::default(),
-    );
-    executor
-        .apply_pre_execution_changes()
-        .map_err(execution_error)?;
+    let mut executor = block_executor(chain, block, state)?;
     for (tx_index, run) in runs.into_iter().enumerate() {
         watch.check()?;
         let run = run?;
         check_tx_writes(tx_index, &run.writes, &listed, &listed_by_index)?;
-        let tx = &block.body.transactions[tx_index];
-        let available = header.gas_limit - executor.cumulative_tx_gas_used;
-        if tx.gas_limit() > available {
-            return Err(BlockError::Execution(format!(
-                "tx {tx_index}: gas limit {} above the block's remaining {available}",
-                tx.gas_limit()
-            )));
-        }
+        check_block_gas(&executor, &block.body.transactions[tx_index])?;
         executor
             .evm_mut()
             .db_mut()
@@ -335,27 +319,47 @@ pub fn execute_parallel_watched(
         let _: GasOutput = executor.commit_transaction(run.output);
         watch.executed(tx_index);
     }
-    let post_index = block.body.transactions.len() as u64 + 1;
-    executor
-        .evm_mut()
-        .db_mut()
-        .set_bal_index(BlockAccessIndex::new(post_index));
-    let (evm, result) = executor.finish().map_err(execution_error)?;
-    let (mut state, _env) = evm.finish();
-    let recorded = state.take_built_alloy_bal().unwrap_or_default();
-    if &recorded != access_list {
+    let outcome = finish(executor, block)?;
+    if outcome.access_list.as_ref() != Some(access_list) {
+        let recorded = outcome.access_list.unwrap_or_default();
         let diff = bal::first_bal_divergence(&recorded, access_list);
         return Err(BlockError::from(LyingBal::Differs(diff.to_string())));
     }
-    state.merge_transitions(BundleRetention::PlainState);
-    let writes =
-        BlockWrites::from_changeset(state.take_bundle().to_plain_state(OriginalValuesKnown::Yes));
-    Ok(BlockOutcome {
-        receipts: result.receipts,
-        gas_used: result.gas_used,
-        blob_gas_used: result.blob_gas_used,
-        requests: result.requests,
-        writes,
-        access_list: Some(recorded),
-    })
+    Ok(outcome)
+}
+
+/// The block-gas admission check alloy-evm makes before executing a transaction
+/// (`execute_transaction_without_commit`), which a transaction executed ahead of its turn has
+/// skipped: its gas limit, capped at the fork's per-transaction cap, must fit what the block
+/// has left, counted in regular gas from Amsterdam (EIP-8037) on, where the uncapped limit
+/// must also fit the block's state-gas budget. The error is alloy-evm's own, so a block
+/// rejected here reads exactly as it does when executed sequentially.
+fn check_block_gas(executor: &Executor<'_, '_>, tx: &TxEnvelope) -> Result<(), BlockError> {
+    let cfg = executor.evm().cfg_env();
+    let block_gas_limit = executor.evm().block().gas_limit();
+    let used = if cfg.enable_amsterdam_eip8037 {
+        executor.block_regular_gas_used
+    } else {
+        executor.cumulative_tx_gas_used
+    };
+    let mut budgets = vec![(
+        tx.gas_limit().min(cfg.tx_gas_limit_cap()),
+        block_gas_limit - used,
+    )];
+    if cfg.enable_amsterdam_eip8037 && !executor.skip_state_gas_capacity_check {
+        budgets.push((
+            tx.gas_limit(),
+            block_gas_limit - executor.block_state_gas_used,
+        ));
+    }
+    match budgets.into_iter().find(|(need, left)| need > left) {
+        None => Ok(()),
+        Some((_, block_available_gas)) => Err(execution_error(
+            BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas {
+                transaction_gas_limit: tx.gas_limit(),
+                block_available_gas,
+            }
+            .into(),
+        )),
+    }
 }
