@@ -8,18 +8,26 @@
 //! its run, each transaction's own writes are compared with the BAL's entries at its index, and
 //! the BAL recorded while committing must equal the one given.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{Transaction, TxEnvelope};
 use alloy_evm::{
-    Evm, EvmFactory, FromRecoveredTx,
+    Evm, EvmEnv, EvmFactory, FromRecoveredTx,
     block::{BlockExecutor, BlockValidationError, GasOutput},
-    eth::{EthEvmFactory, EthTxResult},
+    eth::{EthEvm, EthEvmFactory, EthTxResult},
+    precompiles::PrecompilesMap,
 };
 use alloy_primitives::{Address, B256, U256, keccak256};
 use bal::{AccountChanges, BlockAccessIndex, BlockAccessList};
-use rayon::prelude::*;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use revm::{
     context::{
         Block as _, Cfg as _, TxEnv,
@@ -27,12 +35,13 @@ use revm::{
     },
     database::State,
     database_interface::bal::EvmDatabaseError,
+    inspector::NoOpInspector,
     state::bal::{Bal, BalError as RevmBalError},
 };
 
 use super::{
-    Block, BlockError, BlockOutcome, Executor, Watch, block_executor, evm_env, execution_error,
-    finish,
+    Block, BlockError, BlockOutcome, BlockState, Executor, Watch, block_executor, evm_env,
+    execution_error, finish,
 };
 use crate::{chain::ChainSpec, world::StateView};
 
@@ -220,51 +229,48 @@ pub fn execute_parallel(
     execute_parallel_watched(chain, block, view, access_list, Watch::NONE)
 }
 
-/// [`execute_parallel`], with transactions that have not started skipped once `watch` is
-/// cancelled, and each transaction reported as it commits.
-pub fn execute_parallel_watched(
-    chain: &ChainSpec,
-    block: &Block,
-    view: StateView<'_>,
-    access_list: &BlockAccessList,
-    watch: Watch<'_>,
-) -> Result<BlockOutcome, BlockError> {
-    let header = &block.header;
-    let revm_bal = Arc::new(
-        Bal::try_from(access_list.clone())
-            .map_err(|e| BlockError::from(LyingBal::BadCode(e.to_string())))?,
-    );
-    let listed = writes_of(access_list);
-    let listed_by_index = by_index(&listed);
-    let env = evm_env(chain, header);
+/// What every transaction run of one block shares.
+struct RunCtx<'a> {
+    block: &'a Block,
+    view: StateView<'a>,
+    bal: Arc<Bal>,
+    env: EvmEnv,
+    watch: Watch<'a>,
+}
 
-    let runs: Vec<Result<TxRun, BlockError>> = block
-        .body
-        .transactions
-        .par_iter()
-        .enumerate()
-        .map(|(tx_index, tx)| {
-            watch.check()?;
-            let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
-                index: tx_index,
-                reason: e.to_string(),
-            })?;
-            let mut state = State::builder()
-                .with_database_ref(StateView {
-                    world: view.world,
-                    hashes: view.hashes,
-                })
-                .with_bal(revm_bal.clone())
-                .with_bal_builder()
-                .build();
-            state.set_bal_index(BlockAccessIndex::new(tx_index as u64 + 1));
-            let mut evm = EthEvmFactory::default().create_evm(state, env.clone());
-            let tx_env = TxEnv::from_recovered_tx(tx, signer);
-            let result = evm.transact(tx_env).map_err(|e| match e {
+impl<'a> RunCtx<'a> {
+    /// The state transaction `index` reads: the parent world, overlaid by revm with the BAL's
+    /// changes before the transaction's block access index, recording what it touches.
+    fn state_for(&self, index: usize) -> BlockState<'a> {
+        let mut state = State::builder()
+            .with_database_ref(StateView {
+                world: self.view.world,
+                hashes: self.view.hashes,
+            })
+            .with_bal(self.bal.clone())
+            .with_bal_builder()
+            .build();
+        state.set_bal_index(BlockAccessIndex::new(index as u64 + 1));
+        state
+    }
+
+    /// Runs transaction `index` on `evm` (a worker's, reused across its transactions with a
+    /// fresh state each time) and records what it wrote.
+    fn run(&self, evm: &mut TxEvm<'a>, index: usize) -> Result<TxRun, BlockError> {
+        self.watch.check()?;
+        let tx = &self.block.body.transactions[index];
+        let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
+            index,
+            reason: e.to_string(),
+        })?;
+        *evm.db_mut() = self.state_for(index);
+        let result = evm
+            .transact(TxEnv::from_recovered_tx(tx, signer))
+            .map_err(|e| match e {
                 EVMError::Database(EvmDatabaseError::Bal(RevmBalError::AccountNotFound {
                     address,
                 })) => BlockError::from(LyingBal::UndeclaredRead {
-                    tx: tx_index,
+                    tx: index,
                     address,
                     slot: None,
                 }),
@@ -272,44 +278,146 @@ pub fn execute_parallel_watched(
                     address,
                     slot,
                 })) => BlockError::from(LyingBal::UndeclaredRead {
-                    tx: tx_index,
+                    tx: index,
                     address,
                     slot: Some(slot),
                 }),
-                other => BlockError::Execution(format!("tx {tx_index}: {other}")),
+                other => BlockError::Execution(format!("tx {index}: {other}")),
             })?;
-            let ResultAndState {
-                result,
-                state: changes,
-            } = result;
-            let db = evm.db_mut();
-            revm::DatabaseCommit::commit(db, changes.clone());
-            let recorded = db.take_built_alloy_bal().unwrap_or_default();
-            Ok(TxRun {
-                output: EthTxResult {
-                    result: ResultAndState {
-                        result,
-                        state: changes,
-                    },
-                    blob_gas_used: tx.blob_gas_used().unwrap_or_default(),
-                    tx_type: tx.tx_type(),
+        let ResultAndState {
+            result,
+            state: changes,
+        } = result;
+        let db = evm.db_mut();
+        revm::DatabaseCommit::commit(db, changes.clone());
+        let recorded = db.take_built_alloy_bal().unwrap_or_default();
+        Ok(TxRun {
+            output: EthTxResult {
+                result: ResultAndState {
+                    result,
+                    state: changes,
                 },
-                writes: writes_of(&recorded),
-            })
+                blob_gas_used: tx.blob_gas_used().unwrap_or_default(),
+                tx_type: tx.tx_type(),
+            },
+            writes: writes_of(&recorded),
         })
-        .collect();
+    }
+}
 
-    // Commit in block order through the sequential block executor.
+/// The EVM a worker runs its transactions on.
+type TxEvm<'v> = EthEvm<BlockState<'v>, NoOpInspector, PrecompilesMap>;
+
+/// [`execute_parallel`], with transactions that have not started skipped once `watch` is
+/// cancelled, and each transaction reported as it commits.
+///
+/// Execution and commitment are pipelined: one worker per pool thread takes the next
+/// transaction index from a shared counter, so runs finish roughly in block order, and this
+/// thread commits each run as soon as every run before it is committed. The serial commit
+/// therefore overlaps the parallel runs instead of waiting for the last of them.
+pub fn execute_parallel_watched(
+    chain: &ChainSpec,
+    block: &Block,
+    view: StateView<'_>,
+    access_list: &BlockAccessList,
+    watch: Watch<'_>,
+) -> Result<BlockOutcome, BlockError> {
+    let bal = Arc::new(
+        Bal::try_from(access_list.clone())
+            .map_err(|e| BlockError::from(LyingBal::BadCode(e.to_string())))?,
+    );
+    let ctx = RunCtx {
+        block,
+        view: StateView {
+            world: view.world,
+            hashes: view.hashes,
+        },
+        bal: bal.clone(),
+        env: evm_env(chain, &block.header),
+        watch,
+    };
+    let count = block.body.transactions.len();
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (runs_tx, runs) = crossbeam_channel::unbounded();
+    rayon::in_place_scope(|scope| {
+        for _ in 0..rayon::current_num_threads().min(count) {
+            let runs_tx = runs_tx.clone();
+            let (ctx, next, stop) = (&ctx, &next, &stop);
+            scope.spawn(move |_| {
+                let state = ctx.state_for(0);
+                let mut evm = EthEvmFactory::default().create_evm(state, ctx.env.clone());
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= count || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if runs_tx.send((index, ctx.run(&mut evm, index))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(runs_tx);
+        let committed = commit_in_order(chain, block, view, access_list, bal, &ctx, &runs);
+        // A failed block stops the workers after the transaction each is running.
+        stop.store(true, Ordering::Relaxed);
+        committed
+    })
+}
+
+/// The next finished run. Called from a pool thread (a block executed inside a parallel
+/// job), waiting must keep running pool jobs, or this block's own workers could sit queued
+/// behind it.
+fn next_run(
+    runs: &Receiver<(usize, Result<TxRun, BlockError>)>,
+) -> (usize, Result<TxRun, BlockError>) {
+    const POLL: Duration = Duration::from_micros(100);
+    loop {
+        let waited = match rayon::yield_now() {
+            None => runs.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(rayon::Yield::Executed) => runs.try_recv().map_err(|_| RecvTimeoutError::Timeout),
+            Some(rayon::Yield::Idle) => runs.recv_timeout(POLL),
+        };
+        match waited {
+            Ok(run) => return run,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                unreachable!("every index taken by a worker is sent before it stops")
+            }
+        }
+    }
+}
+
+/// Commits the runs arriving on `runs` in block order through alloy-evm's block executor,
+/// checking each against the BAL first, then finishes the block.
+fn commit_in_order(
+    chain: &ChainSpec,
+    block: &Block,
+    view: StateView<'_>,
+    access_list: &BlockAccessList,
+    bal: Arc<Bal>,
+    ctx: &RunCtx<'_>,
+    runs: &Receiver<(usize, Result<TxRun, BlockError>)>,
+) -> Result<BlockOutcome, BlockError> {
+    let listed = writes_of(access_list);
+    let listed_by_index = by_index(&listed);
     let state = State::builder()
         .with_database_ref(view)
         .with_bundle_update()
-        .with_bal(revm_bal)
+        .with_bal(bal)
         .with_bal_builder()
         .build();
     let mut executor = block_executor(chain, block, state)?;
-    for (tx_index, run) in runs.into_iter().enumerate() {
-        watch.check()?;
-        let run = run?;
+    let count = block.body.transactions.len();
+    let mut arrived: Vec<Option<Result<TxRun, BlockError>>> = (0..count).map(|_| None).collect();
+    for tx_index in 0..count {
+        while arrived[tx_index].is_none() {
+            let (index, run) = next_run(runs);
+            arrived[index] = Some(run);
+        }
+        let run = arrived[tx_index].take().expect("arrived above")?;
+        ctx.watch.check()?;
         check_tx_writes(tx_index, &run.writes, &listed, &listed_by_index)?;
         check_block_gas(&executor, &block.body.transactions[tx_index])?;
         executor
@@ -317,7 +425,7 @@ pub fn execute_parallel_watched(
             .db_mut()
             .set_bal_index(BlockAccessIndex::new(tx_index as u64 + 1));
         let _: GasOutput = executor.commit_transaction(run.output);
-        watch.executed(tx_index);
+        ctx.watch.executed(tx_index);
     }
     let outcome = finish(executor, block)?;
     if outcome.access_list.as_ref() != Some(access_list) {
