@@ -1,8 +1,9 @@
 //! BAL-parallel execution: with a block access list every transaction can run at once, each
 //! against the parent state overlaid with the BAL's changes before its index (revm positions
-//! its reads with `State::with_bal` and a BAL index). The results are then committed in block
-//! order through alloy-evm's block executor, so receipts, gas accounting and the system calls
-//! and withdrawals around the transactions are exactly those of sequential execution.
+//! its reads with `State::with_bal` and a BAL index). The results are committed in block order
+//! through alloy-evm's block executor, so receipts, gas accounting and the system calls and
+//! withdrawals around the transactions are exactly those of sequential execution; the commits
+//! run on the calling thread while the pool is still executing later transactions.
 //!
 //! The BAL is trusted for nothing: a transaction reading state the BAL does not declare fails
 //! its run, each transaction's own writes are compared with the BAL's entries at its index, and
