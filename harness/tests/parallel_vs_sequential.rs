@@ -1,6 +1,8 @@
 //! BAL-parallel execution against sequential execution on every valid BlockchainTests block:
 //! the BAL recorded sequentially drives the parallel run, which must give the same gas,
-//! receipts, logs bloom, BAL and state writes.
+//! receipts, logs bloom, BAL and state writes. The multi-transaction blocks are then executed
+//! again, many at once from inside the rayon pool that also runs their transactions: a block
+//! waiting for its runs must keep that pool working.
 
 use std::collections::HashMap;
 
@@ -11,6 +13,7 @@ use executor::{
     chain::ChainSpec,
 };
 use harness::fixtures::{self, blockchain_test::BlockchainTest, decode_hex};
+use rayon::prelude::*;
 
 #[test]
 fn parallel_matches_sequential_on_blockchain_tests() {
@@ -22,6 +25,7 @@ fn parallel_matches_sequential_on_blockchain_tests() {
     );
     let mut blocks_checked = 0;
     let mut txs_checked = 0;
+    let mut nested = Vec::new();
     for file in fixtures::json_files(&[dir]).unwrap() {
         let tests: std::collections::BTreeMap<String, BlockchainTest> =
             fixtures::read_json(&file).unwrap();
@@ -67,6 +71,17 @@ fn parallel_matches_sequential_on_blockchain_tests() {
                     world.updates_for(&seq.writes),
                     "{at}: writes"
                 );
+                if block.body.transactions.len() > 1 && nested.len() < 32 {
+                    let hashes = hashes.clone();
+                    nested.push((
+                        chain.clone(),
+                        world.clone(),
+                        hashes,
+                        block.clone(),
+                        bal,
+                        par,
+                    ));
+                }
                 world.apply(&seq.writes);
                 parent = block.header.hash_slow();
                 hashes.insert(block.header.number, parent);
@@ -77,4 +92,24 @@ fn parallel_matches_sequential_on_blockchain_tests() {
     }
     println!("{blocks_checked} blocks, {txs_checked} transactions: parallel == sequential");
     assert!(blocks_checked > 500, "only {blocks_checked} blocks checked");
+
+    assert!(
+        nested.len() > 4,
+        "only {} multi-transaction blocks",
+        nested.len()
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        nested
+            .par_iter()
+            .for_each(|(chain, world, hashes, block, bal, expected)| {
+                let view = StateView { world, hashes };
+                let again = execute_parallel(chain, block, view, bal).unwrap();
+                assert_eq!(again.receipts_root(), expected.receipts_root());
+                assert_eq!(again.access_list, expected.access_list);
+            })
+    });
 }
