@@ -64,8 +64,6 @@ pub(crate) fn shadow_root(
     fold: BalFold,
     executed: &[AccountUpdate],
 ) -> Result<(B256, Undo), Box<Divergence>> {
-    let touched = touched(&fold.updates, executed);
-    let bal_side = snapshot(trie, &touched);
     trie.revert(fold.undo);
     let undo = trie.apply_reversible(executed);
     // The serial path on purpose: the shadow must not share the parallel root's code.
@@ -73,8 +71,14 @@ pub(crate) fn shadow_root(
     if root == fold.root {
         return Ok((root, undo));
     }
+    // Only a divergence pays for naming it: both post-states are read back, the BAL's by
+    // applying its updates once more.
+    let touched = touched(&fold.updates, executed);
     let executed_side = snapshot(trie, &touched);
     trie.revert(undo);
+    let bal_undo = trie.apply_reversible(&fold.updates);
+    let bal_side = snapshot(trie, &touched);
+    trie.revert(bal_undo);
     let divergence = first_divergence(&bal_side, &executed_side).unwrap_or(Divergence::Root {
         bal: fold.root,
         executed: root,
