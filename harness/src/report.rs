@@ -51,17 +51,12 @@ pub struct BlockLine {
 }
 
 /// The calculator's configuration and counters, summed over the run.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct CommitmentSummary {
-    pub bal_driven: bool,
-    pub shadow: bool,
-    pub bal_folds: u64,
-    pub incremental_folds: u64,
-    pub fallbacks: u64,
-    pub divergences: u64,
-    pub early_failures: u64,
-    pub rebases: u64,
-    pub fold_ahead_ms: f64,
+    #[serde(flatten)]
+    pub config: Config,
+    #[serde(flatten)]
+    pub metrics: Metrics,
 }
 
 /// The outcome of one subcommand run.
@@ -170,18 +165,11 @@ impl Report {
 
     /// Adds one calculator's counters (a replay may run one per test case).
     pub fn add_commitment(&mut self, config: Config, metrics: &Metrics) {
-        let summary = self.commitment.get_or_insert_with(|| CommitmentSummary {
-            bal_driven: config.bal_driven,
-            shadow: config.shadow,
-            ..Default::default()
+        let summary = self.commitment.get_or_insert(CommitmentSummary {
+            config,
+            metrics: Metrics::default(),
         });
-        summary.bal_folds += metrics.bal_folds;
-        summary.incremental_folds += metrics.incremental_folds;
-        summary.fallbacks += metrics.fallbacks;
-        summary.divergences += metrics.divergences;
-        summary.early_failures += metrics.early_failures;
-        summary.rebases += metrics.rebases;
-        summary.fold_ahead_ms += metrics.fold_ahead.as_secs_f64() * 1e3;
+        summary.metrics += *metrics;
         self.divergences += metrics.divergences;
     }
 
@@ -207,16 +195,14 @@ impl Report {
         for n in &self.notes {
             println!("note: {n}");
         }
-        if let Some(c) = &self.commitment {
+        if let Some(CommitmentSummary { config, metrics: m }) = &self.commitment {
             println!(
-                "commitment: bal-driven {} shadow {}: {} bal folds, {} incremental, {} fallbacks, {} early failures, fold ahead {:.1} ms",
-                c.bal_driven,
-                c.shadow,
-                c.bal_folds,
-                c.incremental_folds,
-                c.fallbacks,
-                c.early_failures,
-                c.fold_ahead_ms
+                "commitment: {config}: {} bal folds, {} incremental, {} fallbacks, {} early failures, fold ahead {:.1} ms",
+                m.bal_folds,
+                m.incremental_folds,
+                m.fallbacks,
+                m.early_failures,
+                m.fold_ahead.as_secs_f64() * 1e3
             );
         }
         println!(

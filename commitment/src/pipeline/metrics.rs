@@ -4,6 +4,7 @@ use std::{sync::Mutex, time::Duration};
 
 /// What the calculator did, summed over all blocks so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Metrics {
     /// Blocks committed from a BAL-driven fold.
     pub bal_folds: u64,
@@ -19,7 +20,29 @@ pub struct Metrics {
     /// Times the trie was rebuilt at another block's state (side chains).
     pub rebases: u64,
     /// Summed time the BAL-driven roots were ready before their blocks' results.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "fold_ahead_ms", serialize_with = "as_millis")
+    )]
     pub fold_ahead: Duration,
+}
+
+impl std::ops::AddAssign for Metrics {
+    /// Sums the counters of several calculators (a replay may run one per test case).
+    fn add_assign(&mut self, other: Metrics) {
+        self.bal_folds += other.bal_folds;
+        self.incremental_folds += other.incremental_folds;
+        self.fallbacks += other.fallbacks;
+        self.divergences += other.divergences;
+        self.early_failures += other.early_failures;
+        self.rebases += other.rebases;
+        self.fold_ahead += other.fold_ahead;
+    }
+}
+
+#[cfg(feature = "serde")]
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1e3)
 }
 
 /// The calculator's live counters behind a lock taken once per block.
