@@ -281,6 +281,7 @@ impl BlockHashes for HashMap<u64, B256> {
 }
 
 /// A read-only view of the world for revm: state plus the block hashes visible to the block.
+#[derive(Clone, Copy)]
 pub struct StateView<'a> {
     pub world: &'a WorldState,
     pub hashes: &'a dyn BlockHashes,

@@ -169,7 +169,7 @@ impl<'s> Region<'s> {
         self.next_byte += len;
         (
             start..self.next_byte,
-            MemoryStore::span_at(self.first_byte + start, len),
+            Span::new(self.first_byte + start, len),
         )
     }
 
@@ -202,8 +202,7 @@ impl<'s> Region<'s> {
         match shape(leaves, depth) {
             Shape::Leaf((key, value)) => {
                 let (_, path) = self.nibbles(key, depth, key.len() * 2);
-                let (value_range, value_span) = self.reserve(value.len());
-                self.bytes[value_range].copy_from_slice(value);
+                let value_span = self.copy(value);
                 let reference = encode_key_leaf(key, depth, value);
                 self.put(
                     Node::Leaf {

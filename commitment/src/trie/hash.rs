@@ -17,8 +17,8 @@ use super::{
 const PARALLEL_MIN_DIRTY: usize = 2;
 
 impl<S: NodeStore> Trie<S> {
-    /// The reference of `id`, computing and caching it if the node is dirty.
-    fn reference(&self, id: NodeId) -> NodeRef {
+    /// The reference of `id`, computing and caching it if the node is dirty (on this thread).
+    pub(super) fn reference(&self, id: NodeId) -> NodeRef {
         let slot = self.store.get(id);
         *slot.cached.get_or_init(|| self.compute(id))
     }
@@ -38,11 +38,6 @@ impl<S: NodeStore> Trie<S> {
             }
             Node::Vacant => unreachable!("vacant nodes are never linked"),
         }
-    }
-
-    /// The reference of `id` on this thread only.
-    pub(super) fn reference_serial(&mut self, id: NodeId) -> NodeRef {
-        self.reference(id)
     }
 
     /// The reference of `id`, hashing the dirty children of a branch root in parallel.

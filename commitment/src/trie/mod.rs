@@ -115,7 +115,7 @@ impl<S: NodeStore> Trie<S> {
     pub fn root_serial(&mut self) -> B256 {
         match self.root {
             None => EMPTY_ROOT,
-            Some(id) => self.reference_serial(id).node_hash(),
+            Some(id) => self.reference(id).node_hash(),
         }
     }
 

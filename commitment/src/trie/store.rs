@@ -21,6 +21,11 @@ pub struct Span {
 }
 
 impl Span {
+    /// `len` bytes from arena offset `start` (the bulk builder lays out spans itself).
+    pub(crate) fn new(start: usize, len: usize) -> Span {
+        Span { start, len }
+    }
+
     pub fn len(self) -> usize {
         self.len
     }
@@ -146,11 +151,6 @@ impl MemoryStore {
             bytes,
         }
     }
-
-    /// Spans of `bytes` as a store starting at `offset` in a larger arena would name them.
-    pub(crate) fn span_at(offset: usize, len: usize) -> Span {
-        Span { start: offset, len }
-    }
 }
 
 impl NodeStore for MemoryStore {
@@ -227,5 +227,16 @@ impl NodeStore for MemoryStore {
             + self.free.capacity() * std::mem::size_of::<NodeId>()
             + self.bytes.capacity()
             + branch_tables
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory figure in the crate docs counts an 80-byte slot per node.
+    #[test]
+    fn a_slot_is_eighty_bytes() {
+        assert_eq!(std::mem::size_of::<Slot>(), 80);
     }
 }

@@ -163,6 +163,46 @@ pub fn execute_recording(
     execute_watched(chain, block, view, schedule, Watch::NONE)
 }
 
+/// How a block's transactions run when the block comes with an access list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExecMode {
+    /// One after another; a given access list is compared with the one recorded.
+    #[default]
+    Sequential,
+    /// All at once against the access list (verified while committing).
+    Parallel,
+}
+
+/// Executes `block` with the access list that travels with it (if any) as `exec` says, and
+/// checks everything its header commits to except the state root. The list is verified
+/// whichever schedule ran: parallel execution checks it while committing, and sequential
+/// execution records its own and compares. A list that goes on to drive a BAL-driven fold
+/// has therefore always been checked against execution.
+pub fn execute_verified(
+    chain: &ChainSpec,
+    block: &Block,
+    view: StateView<'_>,
+    listed: Option<&bal::BlockAccessList>,
+    exec: ExecMode,
+    watch: Watch<'_>,
+) -> Result<BlockOutcome, BlockError> {
+    let schedule = match (exec, listed) {
+        (ExecMode::Parallel, Some(list)) => Schedule::Parallel(list),
+        (_, listed) => Schedule::Sequential {
+            record_bal: listed.is_some(),
+        },
+    };
+    let outcome = execute_watched(chain, block, view, schedule, watch)?;
+    // A chain with full state can check every receipts root, pre-Byzantium too, once the
+    // intermediate roots are computed; until then those blocks skip that one check.
+    let has_status = receipts_have_status(chain, block.header.number);
+    outcome.verify(chain, &block.header, has_status)?;
+    if let (Schedule::Sequential { .. }, Some(list)) = (schedule, listed) {
+        parallel::same_as_recorded(outcome.access_list.as_ref(), list)?;
+    }
+    Ok(outcome)
+}
+
 /// How a block's transactions are scheduled.
 #[derive(Clone, Copy, Debug)]
 pub enum Schedule<'a> {

@@ -244,10 +244,7 @@ impl<'a> RunCtx<'a> {
     /// changes before the transaction's block access index, recording what it touches.
     fn state_for(&self, index: usize) -> BlockState<'a> {
         let mut state = State::builder()
-            .with_database_ref(StateView {
-                world: self.view.world,
-                hashes: self.view.hashes,
-            })
+            .with_database_ref(self.view)
             .with_bal(self.bal.clone())
             .with_bal_builder()
             .build();
@@ -329,10 +326,7 @@ pub fn execute_parallel_watched(
     );
     let ctx = RunCtx {
         block,
-        view: StateView {
-            world: view.world,
-            hashes: view.hashes,
-        },
+        view,
         bal: bal.clone(),
         env: evm_env(chain, &block.header),
         watch,
@@ -429,12 +423,22 @@ fn commit_in_order(
         ctx.watch.executed(tx_index);
     }
     let outcome = finish(executor, block)?;
-    if outcome.access_list.as_ref() != Some(access_list) {
-        let recorded = outcome.access_list.unwrap_or_default();
-        let diff = bal::first_bal_divergence(&recorded, access_list);
-        return Err(BlockError::from(LyingBal::Differs(diff.to_string())));
-    }
+    same_as_recorded(outcome.access_list.as_ref(), access_list)?;
     Ok(outcome)
+}
+
+/// The access list recorded while executing must be the one given, entry for entry.
+pub(super) fn same_as_recorded(
+    recorded: Option<&BlockAccessList>,
+    given: &BlockAccessList,
+) -> Result<(), BlockError> {
+    match recorded {
+        Some(recorded) if recorded == given => Ok(()),
+        recorded => {
+            let diff = bal::first_bal_divergence(recorded.unwrap_or(&Vec::new()), given);
+            Err(LyingBal::Differs(diff.to_string()).into())
+        }
+    }
 }
 
 /// The block-gas admission check alloy-evm makes before executing a transaction

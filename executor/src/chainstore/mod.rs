@@ -24,9 +24,10 @@ use alloy_consensus::Header;
 use alloy_primitives::B256;
 use commitment::{Calculator, CancelToken, Config, StateTrie, Verdict, pipeline::Metrics};
 
+pub use crate::block::ExecMode;
 use crate::{block::BlockOutcome, chain::ChainSpec, world::WorldState};
 
-pub use stage::BlockInput;
+pub use stage::{BlockInput, block_request};
 
 /// How many ancestors BLOCKHASH can see.
 const BLOCKHASH_WINDOW: u64 = 256;
@@ -52,16 +53,6 @@ pub struct Imported {
     /// how far the fold ran ahead, and any fallback.
     pub verdict: Verdict,
     pub outcome: BlockOutcome,
-}
-
-/// How a block's transactions run when the block comes with an access list.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ExecMode {
-    /// One after another; a given access list is compared with the one recorded.
-    #[default]
-    Sequential,
-    /// All at once against the access list (verified while committing).
-    Parallel,
 }
 
 struct StoredBlock {

@@ -9,9 +9,10 @@ use commitment::{
     BlockRequest, BlockResult, Calculator, CancelToken, CommitError, ExecEvent, Verdict,
 };
 
-use super::{ChainStore, ExecMode, Imported, StoredBlock};
+use super::{ChainStore, Imported, StoredBlock};
 use crate::{
-    block::{self, Block, BlockError, BlockOutcome, Schedule, Watch, parallel::LyingBal, validate},
+    block::{self, Block, BlockError, BlockOutcome, Watch, validate},
+    chain::ChainSpec,
     world::{StateView, WorldState},
 };
 
@@ -77,18 +78,10 @@ impl ChainStore {
         if self.announced.contains_key(&hash) {
             return Ok(());
         }
-        let header = &input.block.header;
-        let cancel = CancelToken::new();
-        let request = BlockRequest {
-            number: header.number,
-            hash,
-            parent_hash: header.parent_hash,
-            access_list: input.access_list.cloned(),
-            expected_root: Some(header.state_root),
-            tx_count: input.block.body.transactions.len(),
-            rules: self.chain.fold_rules(header.number),
-            cancel: cancel.clone(),
-        };
+        let expected_root = Some(input.block.header.state_root);
+        let access_list = input.access_list.cloned();
+        let request = block_request(&self.chain, input.block, hash, access_list, expected_root);
+        let cancel = request.cancel.clone();
         self.calculator().announce(request)?;
         self.announced.insert(hash, cancel);
         Ok(())
@@ -180,13 +173,6 @@ impl ChainStore {
             world: &parent_world,
             hashes: &hashes,
         };
-        let listed = input.access_list.map(Arc::as_ref);
-        let schedule = match (self.exec, listed) {
-            (ExecMode::Parallel, Some(list)) => Schedule::Parallel(list),
-            (_, listed) => Schedule::Sequential {
-                record_bal: listed.is_some(),
-            },
-        };
         let calculator = self.calculator.as_ref().expect("spawned at announce");
         let on_tx = |index| {
             // A gone calculator surfaces at the block's result; progress is best effort.
@@ -196,19 +182,8 @@ impl ChainStore {
             cancel: Some(cancel),
             on_tx: Some(&on_tx),
         };
-        let outcome = block::execute_watched(&self.chain, block, view, schedule, watch)?;
-        // A chain with full state can check every receipts root, pre-Byzantium too, once the
-        // intermediate roots are computed; until then those blocks skip that one check.
-        let has_status = block::receipts_have_status(&self.chain, block.header.number);
-        outcome.verify(&self.chain, &block.header, has_status)?;
-        // The list that drives the commitment must be the one execution produced.
-        if let (Schedule::Sequential { .. }, Some(list)) = (schedule, listed)
-            && outcome.access_list.as_ref() != Some(list)
-        {
-            let recorded = outcome.access_list.clone().unwrap_or_default();
-            let diff = bal::first_bal_divergence(&recorded, list);
-            return Err(LyingBal::Differs(diff.to_string()).into());
-        }
+        let listed = input.access_list.map(Arc::as_ref);
+        let outcome = block::execute_verified(&self.chain, block, view, listed, self.exec, watch)?;
         Ok((outcome, parent_world))
     }
 
@@ -224,6 +199,28 @@ impl ChainStore {
             }
             self.early.insert(verdict.hash, verdict);
         }
+    }
+}
+
+/// The calculator's announcement of `block` (whose hash is `hash`), with a fresh cancellation
+/// token. `expected_root` is `None` where the state is partial and no header root applies.
+pub fn block_request(
+    chain: &ChainSpec,
+    block: &Block,
+    hash: B256,
+    access_list: Option<Arc<BlockAccessList>>,
+    expected_root: Option<B256>,
+) -> BlockRequest {
+    let header = &block.header;
+    BlockRequest {
+        number: header.number,
+        hash,
+        parent_hash: header.parent_hash,
+        access_list,
+        expected_root,
+        tx_count: block.body.transactions.len(),
+        rules: chain.fold_rules(header.number),
+        cancel: CancelToken::new(),
     }
 }
 

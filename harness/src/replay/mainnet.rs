@@ -12,11 +12,12 @@
 use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use alloy_consensus::proofs::calculate_transaction_root;
-use commitment::{BlockRequest, BlockResult, Calculator, CancelToken, ExecEvent, StateTrie};
+use commitment::{BlockResult, Calculator, ExecEvent, StateTrie};
 use executor::{
     StateView,
-    block::{self, Schedule, Watch},
+    block::{self, Watch},
     chain::ChainSpec,
+    chainstore::block_request,
 };
 
 use super::{Exec, ReplayError, ReplayOptions};
@@ -79,28 +80,14 @@ fn replay_one(
         world: &rec.world,
         hashes: &rec.block_hashes,
     };
-    let schedule = match (opts.exec, listed.as_deref()) {
-        (Exec::Parallel, Some(list)) => Schedule::Parallel(list),
-        _ => Schedule::Sequential { record_bal: false },
-    };
     // One calculator per recording: each block has its own partial pre-state. No header root
     // applies to it, so the calculator folds without one and the report keeps the root.
     let trie = StateTrie::from_accounts(&rec.world.trie_updates());
     let calculator = Calculator::spawn(trie, header.parent_hash, opts.commitment);
     let hash = header.hash_slow();
-    let cancel = CancelToken::new();
-    calculator
-        .announce(BlockRequest {
-            number: header.number,
-            hash,
-            parent_hash: header.parent_hash,
-            access_list: listed.clone(),
-            expected_root: None,
-            tx_count: rec.block.body.transactions.len(),
-            rules: chain.fold_rules(header.number),
-            cancel: cancel.clone(),
-        })
-        .map_err(|e| e.to_string())?;
+    let request = block_request(chain, &rec.block, hash, listed.clone(), None);
+    let cancel = request.cancel.clone();
+    calculator.announce(request).map_err(|e| e.to_string())?;
     let on_tx = |index| {
         let _ = calculator.report(ExecEvent::Tx { hash, index });
     };
@@ -109,11 +96,14 @@ fn replay_one(
         on_tx: Some(&on_tx),
     };
     let started = Instant::now();
-    let executed = block::execute_watched(chain, &rec.block, view, schedule, watch).and_then(|o| {
-        let has_status = block::receipts_have_status(chain, header.number);
-        o.verify(chain, header, has_status)?;
-        Ok(o)
-    });
+    let executed = block::execute_verified(
+        chain,
+        &rec.block,
+        view,
+        listed.as_deref(),
+        opts.exec.into(),
+        watch,
+    );
     let exec = started.elapsed();
     let event = match &executed {
         Ok(outcome) => ExecEvent::Block(BlockResult {
