@@ -6,11 +6,10 @@
 //! run on the calling thread while the pool is still executing later transactions.
 //!
 //! The BAL is trusted for nothing: a transaction reading state the BAL does not declare fails
-//! its run, each transaction's own writes are compared with the BAL's entries at its index, and
-//! the BAL recorded while committing must equal the one given.
+//! its run, each transaction's own writes are compared with the BAL's entries at its index as
+//! it commits ([`lying`]), and the BAL recorded while committing must equal the one given.
 
 use std::{
-    collections::BTreeMap,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -26,14 +25,10 @@ use alloy_evm::{
     eth::{EthEvm, EthEvmFactory, EthTxResult},
     precompiles::PrecompilesMap,
 };
-use alloy_primitives::{Address, B256, U256, keccak256};
-use bal::{AccountChanges, BlockAccessIndex, BlockAccessList};
+use bal::{BlockAccessIndex, BlockAccessList};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use revm::{
-    context::{
-        Block as _, Cfg as _, TxEnv,
-        result::{EVMError, ResultAndState},
-    },
+    context::{Block as _, Cfg as _, TxEnv, result::EVMError},
     database::State,
     database_interface::bal::EvmDatabaseError,
     inspector::NoOpInspector,
@@ -46,179 +41,12 @@ use super::{
 };
 use crate::{chain::ChainSpec, world::StateView};
 
-/// One field of an account a BAL can record a write to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum BalField {
-    Balance,
-    Nonce,
-    Code,
-    Storage(U256),
-}
+mod lying;
 
-/// How a BAL disagrees with what a transaction did. Each names the transaction (0-based) and
-/// the account (and field) so the lie can be traced.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum LyingBal {
-    #[error("tx {tx} read {address} {slot:?}, which the BAL does not declare")]
-    UndeclaredRead {
-        tx: usize,
-        address: Address,
-        slot: Option<U256>,
-    },
-    #[error("tx {tx} wrote {field:?} of {address}, which the BAL omits")]
-    DroppedWrite {
-        tx: usize,
-        address: Address,
-        field: BalField,
-    },
-    #[error(
-        "the BAL lists a write to {field:?} of {address} at tx {tx}, which the tx did not make"
-    )]
-    ExtraWrite {
-        tx: usize,
-        address: Address,
-        field: BalField,
-    },
-    #[error(
-        "tx {tx} wrote {field:?} of {address}; the BAL records it at block access index {listed_at}"
-    )]
-    WrongIndex {
-        tx: usize,
-        address: Address,
-        field: BalField,
-        listed_at: u64,
-    },
-    #[error("tx {tx} wrote {field:?} of {address} = {actual}, the BAL says {listed}")]
-    WrongValue {
-        tx: usize,
-        address: Address,
-        field: BalField,
-        actual: B256,
-        listed: B256,
-    },
-    #[error("the BAL recorded while committing differs from the block's: {0}")]
-    Differs(String),
-    #[error("the BAL holds undecodable code: {0}")]
-    BadCode(String),
-}
-
-/// Every write a BAL lists, by (account, field), with its index and value.
-type Writes = BTreeMap<(Address, BalField), Vec<(u64, B256)>>;
-
-fn writes_of(bal: &[AccountChanges]) -> Writes {
-    let mut out = Writes::new();
-    for a in bal {
-        let mut put = |field, index: BlockAccessIndex, value: B256| {
-            out.entry((a.address, field))
-                .or_default()
-                .push((index.get(), value));
-        };
-        a.balance_changes().iter().for_each(|c| {
-            put(
-                BalField::Balance,
-                c.block_access_index,
-                c.post_balance.into(),
-            )
-        });
-        a.nonce_changes().iter().for_each(|c| {
-            put(
-                BalField::Nonce,
-                c.block_access_index,
-                U256::from(c.new_nonce).into(),
-            )
-        });
-        a.code_changes()
-            .iter()
-            .for_each(|c| put(BalField::Code, c.block_access_index, keccak256(&c.new_code)));
-        for s in a.storage_changes() {
-            s.changes.iter().for_each(|c| {
-                put(
-                    BalField::Storage(s.slot),
-                    c.block_access_index,
-                    c.new_value.into(),
-                )
-            });
-        }
-    }
-    out
-}
-
-/// The (account, field) pairs a BAL writes at each index: what a transaction must have written.
-type WritesByIndex = std::collections::HashMap<u64, Vec<(Address, BalField)>>;
-
-fn by_index(writes: &Writes) -> WritesByIndex {
-    let mut out = WritesByIndex::new();
-    for (&key, list) in writes {
-        for &(index, _) in list {
-            out.entry(index).or_default().push(key);
-        }
-    }
-    out
-}
-
-/// Compares what transaction `tx` wrote (recorded at its own index) with what the BAL lists.
-fn check_tx_writes(
-    tx: usize,
-    recorded: &Writes,
-    listed: &Writes,
-    by_index: &WritesByIndex,
-) -> Result<(), BlockError> {
-    let index = tx as u64 + 1;
-    for (&(address, field), writes) in recorded {
-        let Some(&(_, actual)) = writes.iter().find(|(i, _)| *i == index) else {
-            continue;
-        };
-        match listed
-            .get(&(address, field))
-            .map(|w| w.iter().find(|(i, _)| *i == index))
-        {
-            Some(Some(&(_, value))) if value == actual => {}
-            Some(Some(&(_, listed))) => {
-                return Err(LyingBal::WrongValue {
-                    tx,
-                    address,
-                    field,
-                    actual,
-                    listed,
-                }
-                .into());
-            }
-            Some(None) => {
-                let listed_at = listed[&(address, field)]
-                    .iter()
-                    .find(|(_, v)| *v == actual)
-                    .map(|(i, _)| *i);
-                return Err(match listed_at {
-                    Some(listed_at) => LyingBal::WrongIndex {
-                        tx,
-                        address,
-                        field,
-                        listed_at,
-                    },
-                    None => LyingBal::DroppedWrite { tx, address, field },
-                }
-                .into());
-            }
-            None => return Err(LyingBal::DroppedWrite { tx, address, field }.into()),
-        }
-    }
-    let listed_here = by_index.get(&index).map(Vec::as_slice).unwrap_or_default();
-    for &(address, field) in listed_here {
-        let made = recorded
-            .get(&(address, field))
-            .is_some_and(|w| w.iter().any(|(i, _)| *i == index));
-        if !made {
-            return Err(LyingBal::ExtraWrite { tx, address, field }.into());
-        }
-    }
-    Ok(())
-}
+pub use lying::{BalField, LyingBal};
 
 /// A transaction run on its own against the BAL-positioned parent state.
-struct TxRun {
-    output: EthTxResult<revm::context::result::HaltReason, alloy_consensus::TxType>,
-    writes: Writes,
-}
+type TxRun = EthTxResult<revm::context::result::HaltReason, alloy_consensus::TxType>;
 
 /// Executes `block` with its transactions in parallel, trusting `access_list` for nothing.
 pub fn execute_parallel(
@@ -246,14 +74,13 @@ impl<'a> RunCtx<'a> {
         let mut state = State::builder()
             .with_database_ref(self.view)
             .with_bal(self.bal.clone())
-            .with_bal_builder()
             .build();
         state.set_bal_index(BlockAccessIndex::new(index as u64 + 1));
         state
     }
 
     /// Runs transaction `index` on `evm` (a worker's, reused across its transactions with a
-    /// fresh state each time) and records what it wrote.
+    /// fresh state each time). What it wrote is checked when it commits, not here.
     fn run(&self, evm: &mut TxEvm<'a>, index: usize) -> Result<TxRun, BlockError> {
         self.watch.check()?;
         let tx = &self.block.body.transactions[index];
@@ -282,23 +109,10 @@ impl<'a> RunCtx<'a> {
                 }),
                 other => BlockError::Execution(format!("tx {index}: {other}")),
             })?;
-        let ResultAndState {
+        Ok(EthTxResult {
             result,
-            state: changes,
-        } = result;
-        let db = evm.db_mut();
-        revm::DatabaseCommit::commit(db, changes.clone());
-        let recorded = db.take_built_alloy_bal().unwrap_or_default();
-        Ok(TxRun {
-            output: EthTxResult {
-                result: ResultAndState {
-                    result,
-                    state: changes,
-                },
-                blob_gas_used: tx.blob_gas_used().unwrap_or_default(),
-                tx_type: tx.tx_type(),
-            },
-            writes: writes_of(&recorded),
+            blob_gas_used: tx.blob_gas_used().unwrap_or_default(),
+            tx_type: tx.tx_type(),
         })
     }
 }
@@ -395,16 +209,15 @@ fn commit_in_order(
     ctx: &RunCtx<'_>,
     runs: &Receiver<(usize, Result<TxRun, BlockError>)>,
 ) -> Result<BlockOutcome, BlockError> {
-    let listed = writes_of(access_list);
-    let listed_by_index = by_index(&listed);
+    let count = block.body.transactions.len();
+    let listed = lying::ListedWrites::new(access_list, count);
     let state = State::builder()
         .with_database_ref(view)
         .with_bundle_update()
-        .with_bal(bal)
+        .with_bal(bal.clone())
         .with_bal_builder()
         .build();
     let mut executor = block_executor(chain, block, state)?;
-    let count = block.body.transactions.len();
     let mut arrived: Vec<Option<Result<TxRun, BlockError>>> = (0..count).map(|_| None).collect();
     for tx_index in 0..count {
         while arrived[tx_index].is_none() {
@@ -413,13 +226,14 @@ fn commit_in_order(
         }
         let run = arrived[tx_index].take().expect("arrived above")?;
         ctx.watch.check()?;
-        check_tx_writes(tx_index, &run.writes, &listed, &listed_by_index)?;
         check_block_gas(&executor, &block.body.transactions[tx_index])?;
-        executor
-            .evm_mut()
-            .db_mut()
-            .set_bal_index(BlockAccessIndex::new(tx_index as u64 + 1));
-        let _: GasOutput = executor.commit_transaction(run.output);
+        let touched = lying::Touched::of(&run.result.state);
+        let db = executor.evm_mut().db_mut();
+        db.set_bal_index(BlockAccessIndex::new(tx_index as u64 + 1));
+        let _: GasOutput = executor.commit_transaction(run);
+        let recorded = executor.evm().db().bal_state.bal_builder.as_ref();
+        let recorded = recorded.expect("the committing state records a BAL");
+        lying::check_turn(tx_index, &touched, recorded, &bal, &listed)?;
         ctx.watch.executed(tx_index);
     }
     let outcome = finish(executor, block)?;
