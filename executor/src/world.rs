@@ -78,41 +78,54 @@ pub struct BlockWrites {
 }
 
 impl BlockWrites {
-    /// Converts revm's plain changeset (built with `OriginalValuesKnown::Yes`).
+    /// Converts revm's plain changeset (built with `OriginalValuesKnown::Yes`), which lists
+    /// each changed account at most once among the infos and once among the storages: one
+    /// sort by address and a merge, with no map, since this runs after a block's last
+    /// transaction, where nothing else overlaps it.
     pub fn from_changeset(changes: StateChangeset) -> Self {
-        let mut by_address: HashMap<Address, AccountWrite> = HashMap::new();
         let blank = |address| AccountWrite {
             address,
             info: InfoChange::Unchanged,
             wipe_storage: false,
             storage: Vec::new(),
         };
-        for (address, info) in changes.accounts {
-            by_address
-                .entry(address)
-                .or_insert_with(|| blank(address))
-                .info = match info {
-                Some(i) => InfoChange::Set(TrieAccount {
-                    nonce: i.nonce,
-                    balance: i.balance,
-                    code_hash: i.code_hash,
-                }),
-                None => InfoChange::Removed,
-            };
-        }
+        let mut accounts: Vec<_> = changes
+            .accounts
+            .into_iter()
+            .map(|(address, info)| AccountWrite {
+                info: match info {
+                    Some(i) => InfoChange::Set(TrieAccount {
+                        nonce: i.nonce,
+                        balance: i.balance,
+                        code_hash: i.code_hash,
+                    }),
+                    None => InfoChange::Removed,
+                },
+                ..blank(address)
+            })
+            .collect();
+        accounts.sort_unstable_by_key(|a| a.address);
+        let mut storage_only = Vec::new();
         for s in changes.storage {
-            let entry = by_address
-                .entry(s.address)
-                .or_insert_with(|| blank(s.address));
+            let at = accounts.binary_search_by_key(&s.address, |a| a.address);
+            let entry = match at {
+                Ok(i) => &mut accounts[i],
+                Err(_) => {
+                    storage_only.push(blank(s.address));
+                    storage_only.last_mut().expect("just pushed")
+                }
+            };
             entry.wipe_storage |= s.wipe_storage;
             entry.storage.extend(s.storage);
         }
-        let mut accounts: Vec<_> = by_address.into_values().collect();
-        accounts.sort_by_key(|a| a.address);
+        if !storage_only.is_empty() {
+            accounts.append(&mut storage_only);
+            accounts.sort_unstable_by_key(|a| a.address);
+        }
         // Canonical order, so equal write sets compare equal whatever revm's map order was.
         accounts
             .iter_mut()
-            .for_each(|a| a.storage.sort_by_key(|(slot, _)| *slot));
+            .for_each(|a| a.storage.sort_unstable_by_key(|(slot, _)| *slot));
         Self {
             accounts,
             codes: changes.contracts,

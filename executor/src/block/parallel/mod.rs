@@ -9,12 +9,9 @@
 //! its run, each transaction's own writes are compared with the BAL's entries at its index as
 //! it commits ([`lying`]), and the BAL recorded while committing must equal the one given.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
-    time::Duration,
+use std::sync::{
+    Arc, OnceLock,
+    atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 use alloy_consensus::transaction::SignerRecoverable;
@@ -26,10 +23,10 @@ use alloy_evm::{
     precompiles::PrecompilesMap,
 };
 use bal::{BlockAccessIndex, BlockAccessList};
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::Receiver;
 use revm::{
     context::{Block as _, Cfg as _, TxEnv, result::EVMError},
-    database::State,
+    database::{State, states::bundle_state::BundleRetention},
     database_interface::bal::EvmDatabaseError,
     inspector::NoOpInspector,
     state::bal::{Bal, BalError as RevmBalError},
@@ -58,75 +55,108 @@ pub fn execute_parallel(
     execute_parallel_watched(chain, block, view, access_list, Watch::NONE)
 }
 
-/// What every transaction run of one block shares.
+/// What every transaction run of one block shares, including the counter the runners take
+/// transaction indices from.
 struct RunCtx<'a> {
     block: &'a Block,
     view: StateView<'a>,
-    bal: Arc<Bal>,
+    /// Set by the committing thread once built; `None` if the block's BAL was rejected.
+    bal: OnceLock<Option<Arc<Bal>>>,
     env: EvmEnv,
     watch: Watch<'a>,
+    next: AtomicUsize,
+    stop: AtomicBool,
 }
 
 impl<'a> RunCtx<'a> {
     /// The state transaction `index` reads: the parent world, overlaid by revm with the BAL's
-    /// changes before the transaction's block access index, recording what it touches.
-    fn state_for(&self, index: usize) -> BlockState<'a> {
+    /// changes before the transaction's block access index.
+    fn state_for(&self, bal: &Arc<Bal>, index: usize) -> BlockState<'a> {
         let mut state = State::builder()
             .with_database_ref(self.view)
-            .with_bal(self.bal.clone())
+            .with_bal(bal.clone())
             .build();
         state.set_bal_index(BlockAccessIndex::new(index as u64 + 1));
         state
     }
 
-    /// Runs transaction `index` on `evm` (a worker's, reused across its transactions with a
-    /// fresh state each time). What it wrote is checked when it commits, not here.
-    fn run(&self, evm: &mut TxEvm<'a>, index: usize) -> Result<TxRun, BlockError> {
-        self.watch.check()?;
+    /// The next transaction nobody has started, unless all have or the block has failed.
+    fn claim(&self) -> Option<usize> {
+        let index = self.next.fetch_add(1, Ordering::Relaxed);
+        (index < self.block.body.transactions.len() && !self.stop.load(Ordering::Relaxed))
+            .then_some(index)
+    }
+
+    /// Runs transaction `index` on a runner's EVM, made on its first run and reused with a
+    /// fresh state each time; `None` if the block's BAL was rejected before any run. What
+    /// the transaction wrote is checked when it commits, not here.
+    fn run(&self, evm: &mut Option<TxEvm<'a>>, index: usize) -> Option<Result<TxRun, BlockError>> {
         let tx = &self.block.body.transactions[index];
-        let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
-            index,
-            reason: e.to_string(),
-        })?;
-        *evm.db_mut() = self.state_for(index);
-        let result = evm
-            .transact(TxEnv::from_recovered_tx(tx, signer))
-            .map_err(|e| match e {
-                EVMError::Database(EvmDatabaseError::Bal(RevmBalError::AccountNotFound {
-                    address,
-                })) => BlockError::from(LyingBal::UndeclaredRead {
-                    tx: index,
-                    address,
-                    slot: None,
-                }),
-                EVMError::Database(EvmDatabaseError::Bal(RevmBalError::SlotNotFound {
-                    address,
-                    slot,
-                })) => BlockError::from(LyingBal::UndeclaredRead {
-                    tx: index,
-                    address,
-                    slot: Some(slot),
-                }),
-                other => BlockError::Execution(format!("tx {index}: {other}")),
-            })?;
-        Ok(EthTxResult {
-            result,
-            blob_gas_used: tx.blob_gas_used().unwrap_or_default(),
-            tx_type: tx.tx_type(),
-        })
+        // The sender needs no BAL: a runner's first recovery overlaps building it.
+        let signer = self.watch.check().and_then(|()| {
+            tx.recover_signer().map_err(|e| BlockError::Sender {
+                index,
+                reason: e.to_string(),
+            })
+        });
+        let bal = self.bal.wait().as_ref()?;
+        let evm = evm.get_or_insert_with(|| {
+            EthEvmFactory::default().create_evm(self.state_for(bal, 0), self.env.clone())
+        });
+        Some(signer.and_then(|signer| {
+            *evm.db_mut() = self.state_for(bal, index);
+            let result = evm
+                .transact(TxEnv::from_recovered_tx(tx, signer))
+                .map_err(|e| run_error(index, e))?;
+            Ok(EthTxResult {
+                result,
+                blob_gas_used: tx.blob_gas_used().unwrap_or_default(),
+                tx_type: tx.tx_type(),
+            })
+        }))
     }
 }
 
-/// The EVM a worker runs its transactions on.
+/// A failed run: a read the BAL does not declare is a lie, anything else invalidates the block.
+fn run_error<E: std::fmt::Display>(
+    index: usize,
+    error: EVMError<EvmDatabaseError<E>>,
+) -> BlockError {
+    match error {
+        EVMError::Database(EvmDatabaseError::Bal(RevmBalError::AccountNotFound { address })) => {
+            LyingBal::UndeclaredRead {
+                tx: index,
+                address,
+                slot: None,
+            }
+            .into()
+        }
+        EVMError::Database(EvmDatabaseError::Bal(RevmBalError::SlotNotFound { address, slot })) => {
+            LyingBal::UndeclaredRead {
+                tx: index,
+                address,
+                slot: Some(slot),
+            }
+            .into()
+        }
+        other => BlockError::Execution(format!("tx {index}: {other}")),
+    }
+}
+
+/// The EVM a runner executes its transactions on.
 type TxEvm<'v> = EthEvm<BlockState<'v>, NoOpInspector, PrecompilesMap>;
+
+/// A finished run, by transaction index.
+type Arrival = (usize, Result<TxRun, BlockError>);
 
 /// [`execute_parallel`], with transactions that have not started skipped once `watch` is
 /// cancelled, and each transaction reported as it commits.
 ///
-/// Execution and commitment are pipelined: one worker per pool thread takes the next
-/// transaction index from a shared counter, so runs finish roughly in block order, and this
-/// thread commits each run as soon as every run before it is committed. The serial commit
-/// therefore overlaps the parallel runs instead of waiting for the last of them.
+/// Execution and commitment are pipelined. Runners take the next transaction index from a
+/// shared counter, so runs finish roughly in block order, and this thread commits each run as
+/// soon as every run before it is committed. When nothing is ready to commit, this thread runs
+/// the next transaction itself: with one helper fewer than the pool has threads, as many
+/// threads are busy as there are cores, whether or not the caller is one of the pool's.
 pub fn execute_parallel_watched(
     chain: &ChainSpec,
     block: &Block,
@@ -134,81 +164,111 @@ pub fn execute_parallel_watched(
     access_list: &BlockAccessList,
     watch: Watch<'_>,
 ) -> Result<BlockOutcome, BlockError> {
-    let bal = Arc::new(
-        Bal::try_from(access_list.clone())
-            .map_err(|e| BlockError::from(LyingBal::BadCode(e.to_string())))?,
-    );
     let ctx = RunCtx {
         block,
         view,
-        bal: bal.clone(),
+        bal: OnceLock::new(),
         env: evm_env(chain, &block.header),
         watch,
+        next: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
     };
     let count = block.body.transactions.len();
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
+    // Outside the pool this thread is one more than the cores the pool uses, and committing is
+    // light, so it only commits. On a pool thread it is one of those cores: it runs
+    // transactions too, and must, since a helper job may be queued behind it.
+    let caller_runs = rayon::current_thread_index().is_some();
     let (runs_tx, runs) = crossbeam_channel::unbounded();
     rayon::in_place_scope(|scope| {
-        for _ in 0..rayon::current_num_threads().min(count) {
-            let runs_tx = runs_tx.clone();
-            let (ctx, next, stop) = (&ctx, &next, &stop);
+        let helpers = rayon::current_num_threads() - usize::from(caller_runs);
+        for _ in 0..helpers.min(count) {
+            let (runs_tx, ctx) = (runs_tx.clone(), &ctx);
             scope.spawn(move |_| {
-                let state = ctx.state_for(0);
-                let mut evm = EthEvmFactory::default().create_evm(state, ctx.env.clone());
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= count || stop.load(Ordering::Relaxed) {
+                let mut evm = None;
+                while let Some(index) = ctx.claim() {
+                    let Some(run) = ctx.run(&mut evm, index) else {
                         break;
-                    }
-                    if runs_tx.send((index, ctx.run(&mut evm, index))).is_err() {
+                    };
+                    if runs_tx.send((index, run)).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(runs_tx);
-        let committed = commit_in_order(chain, block, view, access_list, bal, &ctx, &runs);
-        // A failed block stops the workers after the transaction each is running.
-        stop.store(true, Ordering::Relaxed);
+        let committed = match Bal::clone_from_alloy(access_list) {
+            Ok(bal) => {
+                let bal = Arc::new(bal);
+                ctx.bal.get_or_init(|| Some(bal.clone()));
+                let mut pending = Pending {
+                    ctx: &ctx,
+                    runs,
+                    arrived: (0..count).map(|_| None).collect(),
+                    evm: None,
+                    caller_runs,
+                };
+                commit_in_order(chain, block, view, access_list, &bal, &mut pending)
+            }
+            Err(e) => {
+                ctx.bal.get_or_init(|| None);
+                Err(LyingBal::BadCode(e.to_string()).into())
+            }
+        };
+        // A failed block stops the helpers after the transaction each is running.
+        ctx.stop.store(true, Ordering::Relaxed);
         committed
     })
 }
 
-/// The next finished run. Called from a pool thread (a block executed inside a parallel
-/// job), waiting must keep running pool jobs, or this block's own workers could sit queued
-/// behind it.
-fn next_run(
-    runs: &Receiver<(usize, Result<TxRun, BlockError>)>,
-) -> (usize, Result<TxRun, BlockError>) {
-    const POLL: Duration = Duration::from_micros(100);
-    loop {
-        let waited = match rayon::yield_now() {
-            None => runs.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(rayon::Yield::Executed) => runs.try_recv().map_err(|_| RecvTimeoutError::Timeout),
-            Some(rayon::Yield::Idle) => runs.recv_timeout(POLL),
-        };
-        match waited {
-            Ok(run) => return run,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => {
-                unreachable!("every index taken by a worker is sent before it stops")
+/// The runs waiting to be committed, as seen by the committing thread.
+struct Pending<'c, 'a> {
+    ctx: &'c RunCtx<'a>,
+    runs: Receiver<Arrival>,
+    arrived: Vec<Option<Result<TxRun, BlockError>>>,
+    /// This thread's own EVM, made the first time it runs a transaction.
+    evm: Option<TxEvm<'a>>,
+    /// Whether this thread runs transactions while none is ready to commit.
+    caller_runs: bool,
+}
+
+impl Pending<'_, '_> {
+    /// The run of transaction `index`, running unstarted transactions while it is not there
+    /// if this thread runs any.
+    fn take(&mut self, index: usize) -> Result<TxRun, BlockError> {
+        loop {
+            for (i, run) in self.runs.try_iter() {
+                self.arrived[i] = Some(run);
             }
+            if let Some(run) = self.arrived[index].take() {
+                return run;
+            }
+            let claimed = self.caller_runs.then(|| self.ctx.claim()).flatten();
+            let (i, run) = match claimed.and_then(|i| Some((i, self.ctx.run(&mut self.evm, i)?))) {
+                Some(ran) => ran,
+                // The missing run is claimed by a helper, which sends it before it stops; a
+                // helper not yet started runs on a pool thread this one does not hold up.
+                None => self.runs.recv().expect("a claimed run is always sent"),
+            };
+            self.arrived[i] = Some(run);
         }
     }
 }
 
-/// Commits the runs arriving on `runs` in block order through alloy-evm's block executor,
-/// checking each against the BAL first, then finishes the block.
+/// How many commits pass between folding the pending transitions into the block's bundle.
+/// Folding while runs are still in flight takes that work off the serial tail of the block.
+const MERGE_EVERY: usize = 64;
+
+/// Commits the block's runs in block order through alloy-evm's block executor, checking each
+/// against the BAL as it commits, then finishes the block.
 fn commit_in_order(
     chain: &ChainSpec,
     block: &Block,
     view: StateView<'_>,
     access_list: &BlockAccessList,
-    bal: Arc<Bal>,
-    ctx: &RunCtx<'_>,
-    runs: &Receiver<(usize, Result<TxRun, BlockError>)>,
+    bal: &Arc<Bal>,
+    pending: &mut Pending<'_, '_>,
 ) -> Result<BlockOutcome, BlockError> {
+    let ctx = pending.ctx;
     let count = block.body.transactions.len();
     let listed = lying::ListedWrites::new(access_list, count);
     let state = State::builder()
@@ -218,13 +278,8 @@ fn commit_in_order(
         .with_bal_builder()
         .build();
     let mut executor = block_executor(chain, block, state)?;
-    let mut arrived: Vec<Option<Result<TxRun, BlockError>>> = (0..count).map(|_| None).collect();
     for tx_index in 0..count {
-        while arrived[tx_index].is_none() {
-            let (index, run) = next_run(runs);
-            arrived[index] = Some(run);
-        }
-        let run = arrived[tx_index].take().expect("arrived above")?;
+        let run = pending.take(tx_index)?;
         ctx.watch.check()?;
         check_block_gas(&executor, &block.body.transactions[tx_index])?;
         let touched = lying::Touched::of(&run.result.state);
@@ -233,8 +288,12 @@ fn commit_in_order(
         let _: GasOutput = executor.commit_transaction(run);
         let recorded = executor.evm().db().bal_state.bal_builder.as_ref();
         let recorded = recorded.expect("the committing state records a BAL");
-        lying::check_turn(tx_index, &touched, recorded, &bal, &listed)?;
+        lying::check_turn(tx_index, &touched, recorded, bal, &listed)?;
         ctx.watch.executed(tx_index);
+        if tx_index % MERGE_EVERY == MERGE_EVERY - 1 {
+            let db = executor.evm_mut().db_mut();
+            db.merge_transitions(BundleRetention::PlainState);
+        }
     }
     let outcome = finish(executor, block)?;
     same_as_recorded(outcome.access_list.as_ref(), access_list)?;
