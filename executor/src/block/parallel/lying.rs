@@ -9,6 +9,8 @@
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use bal::{AccountChanges, BlockAccessIndex};
+
+use crate::block::BlockError;
 use revm::state::{
     EvmState,
     bal::{AccountBal, Bal, BalWrites},
@@ -134,7 +136,7 @@ pub(super) fn check_turn(
     recorded: &Bal,
     given: &Bal,
     listed: &ListedWrites,
-) -> Result<(), LyingBal> {
+) -> Result<(), BlockError> {
     let index = BlockAccessIndex::new(tx as u64 + 1);
     for (address, slots) in &touched.0 {
         let Some(made) = recorded.accounts.get(address) else {
@@ -172,7 +174,7 @@ pub(super) fn check_turn(
                     },
                 },
             };
-            return Err(lie);
+            return Err(lie.into());
         }
     }
     for &(address, field) in listed.at(index) {
@@ -181,7 +183,7 @@ pub(super) fn check_turn(
             .get(&address)
             .and_then(|a| write_at(a, field, index));
         if made.is_none() {
-            return Err(LyingBal::ExtraWrite { tx, address, field });
+            return Err(LyingBal::ExtraWrite { tx, address, field }.into());
         }
     }
     Ok(())
