@@ -6,6 +6,7 @@
 
 mod error;
 pub mod parallel;
+mod receipts;
 pub mod validate;
 mod watch;
 
@@ -19,10 +20,7 @@ use alloy_eips::eip7685::Requests;
 use alloy_evm::{
     Evm, EvmEnv, EvmFactory,
     block::{BlockExecutionError, BlockExecutor},
-    eth::{
-        EthBlockExecutionCtx, EthBlockExecutor, EthEvm, EthEvmFactory,
-        receipt_builder::AlloyReceiptBuilder,
-    },
+    eth::{EthBlockExecutionCtx, EthBlockExecutor, EthEvm, EthEvmFactory},
     precompiles::PrecompilesMap,
 };
 use alloy_hardforks::EthereumHardforks;
@@ -36,6 +34,7 @@ use revm::{
 };
 
 pub use error::{BlockError, BodyError, HeaderError, OutcomeError};
+use receipts::BloomedReceipts;
 pub use watch::Watch;
 
 use crate::{
@@ -271,7 +270,7 @@ type Executor<'a, 'v> = EthBlockExecutor<
     'a,
     EthEvm<BlockState<'v>, NoOpInspector, PrecompilesMap>,
     &'a ChainSpec,
-    AlloyReceiptBuilder,
+    BloomedReceipts,
 >;
 
 /// The block executor over `state`, with the block's pre-execution system calls applied.
@@ -281,12 +280,8 @@ fn block_executor<'a, 'v>(
     state: BlockState<'v>,
 ) -> Result<Executor<'a, 'v>, BlockError> {
     let evm = EthEvmFactory::default().create_evm(state, evm_env(chain, &block.header));
-    let mut executor = EthBlockExecutor::new(
-        evm,
-        execution_ctx(block),
-        chain,
-        AlloyReceiptBuilder::default(),
-    );
+    let mut executor =
+        EthBlockExecutor::new(evm, execution_ctx(block), chain, BloomedReceipts::default());
     executor
         .apply_pre_execution_changes()
         .map_err(execution_error)?;

@@ -22,6 +22,7 @@ use alloy_evm::{
     eth::{EthEvm, EthEvmFactory, EthTxResult},
     precompiles::PrecompilesMap,
 };
+use alloy_primitives::{Bloom, logs_bloom};
 use bal::{BlockAccessIndex, BlockAccessList};
 use crossbeam_channel::Receiver;
 use revm::{
@@ -42,8 +43,12 @@ mod lying;
 
 pub use lying::{BalField, LyingBal};
 
-/// A transaction run on its own against the BAL-positioned parent state.
-type TxRun = EthTxResult<revm::context::result::HaltReason, alloy_consensus::TxType>;
+/// A transaction run on its own against the BAL-positioned parent state, with the bloom of
+/// its logs (hashed here, in parallel, not by the committing thread).
+struct TxRun {
+    output: EthTxResult<revm::context::result::HaltReason, alloy_consensus::TxType>,
+    bloom: Bloom,
+}
 
 /// Executes `block` with its transactions in parallel, trusting `access_list` for nothing.
 pub fn execute_parallel(
@@ -108,10 +113,13 @@ impl<'a> RunCtx<'a> {
             let result = evm
                 .transact(TxEnv::from_recovered_tx(tx, signer))
                 .map_err(|e| run_error(index, e))?;
-            Ok(EthTxResult {
-                result,
-                blob_gas_used: tx.blob_gas_used().unwrap_or_default(),
-                tx_type: tx.tx_type(),
+            Ok(TxRun {
+                bloom: logs_bloom(result.result.logs()),
+                output: EthTxResult {
+                    result,
+                    blob_gas_used: tx.blob_gas_used().unwrap_or_default(),
+                    tx_type: tx.tx_type(),
+                },
             })
         }))
     }
@@ -282,10 +290,11 @@ fn commit_in_order(
         let run = pending.take(tx_index)?;
         ctx.watch.check()?;
         check_block_gas(&executor, &block.body.transactions[tx_index])?;
-        let touched = lying::Touched::of(&run.result.state);
+        let touched = lying::Touched::of(&run.output.result.state);
         let db = executor.evm_mut().db_mut();
         db.set_bal_index(BlockAccessIndex::new(tx_index as u64 + 1));
-        let _: GasOutput = executor.commit_transaction(run);
+        executor.receipt_builder.supply(run.bloom);
+        let _: GasOutput = executor.commit_transaction(run.output);
         let recorded = executor.evm().db().bal_state.bal_builder.as_ref();
         let recorded = recorded.expect("the committing state records a BAL");
         lying::check_turn(tx_index, &touched, recorded, bal, &listed)?;
