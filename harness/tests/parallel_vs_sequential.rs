@@ -113,3 +113,36 @@ fn parallel_matches_sequential_on_blockchain_tests() {
             })
     });
 }
+
+/// A transaction run ahead of its turn skips alloy-evm's block-gas admission check, so the
+/// committing side makes it: two transfers in a block whose gas limit fits only the first are
+/// rejected by parallel execution with the same error sequential execution gives.
+#[test]
+fn a_transaction_over_the_blocks_remaining_gas_is_rejected_as_sequentially() {
+    let (chain, world, mut block) =
+        harness::demo::single_block(harness::demo::Mix::Transfers, 2).unwrap();
+    let hashes = HashMap::new();
+    let view = StateView {
+        world: &world,
+        hashes: &hashes,
+    };
+    let bal = block::execute_recording(&chain, &block, view)
+        .expect("the block as built is valid")
+        .access_list
+        .expect("recorded");
+    let gas: Vec<u64> = block
+        .body
+        .transactions
+        .iter()
+        .map(alloy_consensus::Transaction::gas_limit)
+        .collect();
+    // Room for the first transaction's limit, and less than the second's after the first.
+    block.header.gas_limit = gas[0] + gas[1] - 1;
+    let sequential = block::execute(&chain, &block, view).unwrap_err();
+    let parallel = execute_parallel(&chain, &block, view, &bal).unwrap_err();
+    assert!(
+        sequential.to_string().contains("gas limit"),
+        "sequential: {sequential}"
+    );
+    assert_eq!(parallel.to_string(), sequential.to_string());
+}
