@@ -26,7 +26,13 @@ struct Case {
 }
 
 impl Case {
-    fn new(chain: ChainSpec, world: WorldState, hashes: HashMap<u64, B256>, block: Block) -> Self {
+    /// A case whose access list is recorded here by a sequential run.
+    fn recorded(
+        chain: ChainSpec,
+        world: WorldState,
+        hashes: HashMap<u64, B256>,
+        block: Block,
+    ) -> Self {
         let view = StateView {
             world: &world,
             hashes: &hashes,
@@ -54,8 +60,14 @@ impl Case {
 
 fn cases() -> Vec<(&'static str, Vec<Case>)> {
     let synthetic = |mix| {
-        let (chain, world, block) = demo::single_block(mix, 1000).expect("synthetic block builds");
-        vec![Case::new(chain, world, HashMap::new(), block)]
+        let single = demo::single_block(mix, 1000).expect("synthetic block builds");
+        vec![Case {
+            chain: single.chain,
+            world: single.world,
+            hashes: HashMap::new(),
+            block: single.block,
+            bal: single.access_list,
+        }]
     };
     let mut out = vec![
         ("transfers", synthetic(Mix::Transfers)),
@@ -66,7 +78,7 @@ fn cases() -> Vec<(&'static str, Vec<Case>)> {
         let blocks = dirs
             .iter()
             .filter_map(|d| mainnet::load(d).ok())
-            .map(|rec| Case::new(ChainSpec::mainnet(), rec.world, rec.block_hashes, rec.block))
+            .map(|rec| Case::recorded(ChainSpec::mainnet(), rec.world, rec.block_hashes, rec.block))
             .collect();
         out.push(("mainnet", blocks));
     } else {

@@ -79,9 +79,9 @@ pub struct BlockWrites {
 
 impl BlockWrites {
     /// Converts revm's plain changeset (built with `OriginalValuesKnown::Yes`), which lists
-    /// each changed account at most once among the infos and once among the storages: one
-    /// sort by address and a merge, with no map, since this runs after a block's last
-    /// transaction, where nothing else overlaps it.
+    /// each changed account at most once among the infos and once among the storages: both
+    /// lists sorted together by address, then each storage entry merged into the info entry
+    /// before it. No map: this runs after a block's last transaction, where nothing overlaps it.
     pub fn from_changeset(changes: StateChangeset) -> Self {
         let blank = |address| AccountWrite {
             address,
@@ -89,7 +89,7 @@ impl BlockWrites {
             wipe_storage: false,
             storage: Vec::new(),
         };
-        let mut accounts: Vec<_> = changes
+        let infos = changes
             .accounts
             .into_iter()
             .map(|(address, info)| AccountWrite {
@@ -102,26 +102,23 @@ impl BlockWrites {
                     None => InfoChange::Removed,
                 },
                 ..blank(address)
-            })
-            .collect();
-        accounts.sort_unstable_by_key(|a| a.address);
-        let mut storage_only = Vec::new();
-        for s in changes.storage {
-            let at = accounts.binary_search_by_key(&s.address, |a| a.address);
-            let entry = match at {
-                Ok(i) => &mut accounts[i],
-                Err(_) => {
-                    storage_only.push(blank(s.address));
-                    storage_only.last_mut().expect("just pushed")
-                }
-            };
-            entry.wipe_storage |= s.wipe_storage;
-            entry.storage.extend(s.storage);
-        }
-        if !storage_only.is_empty() {
-            accounts.append(&mut storage_only);
-            accounts.sort_unstable_by_key(|a| a.address);
-        }
+            });
+        let storages = changes.storage.into_iter().map(|s| AccountWrite {
+            wipe_storage: s.wipe_storage,
+            storage: s.storage,
+            ..blank(s.address)
+        });
+        let mut accounts: Vec<_> = infos.chain(storages).collect();
+        // Stable: an account's info entry stays ahead of its storage entry.
+        accounts.sort_by_key(|a| a.address);
+        accounts.dedup_by(|storage, info| {
+            let same = storage.address == info.address;
+            if same {
+                info.wipe_storage = storage.wipe_storage;
+                info.storage = std::mem::take(&mut storage.storage);
+            }
+            same
+        });
         // Canonical order, so equal write sets compare equal whatever revm's map order was.
         accounts
             .iter_mut()

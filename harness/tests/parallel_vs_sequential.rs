@@ -119,17 +119,17 @@ fn parallel_matches_sequential_on_blockchain_tests() {
 /// rejected by parallel execution with the same error sequential execution gives.
 #[test]
 fn a_transaction_over_the_blocks_remaining_gas_is_rejected_as_sequentially() {
-    let (chain, world, mut block) =
-        harness::demo::single_block(harness::demo::Mix::Transfers, 2).unwrap();
+    let harness::demo::SingleBlock {
+        chain,
+        world,
+        mut block,
+        access_list: bal,
+    } = harness::demo::single_block(harness::demo::Mix::Transfers, 2).unwrap();
     let hashes = HashMap::new();
     let view = StateView {
         world: &world,
         hashes: &hashes,
     };
-    let bal = block::execute_recording(&chain, &block, view)
-        .expect("the block as built is valid")
-        .access_list
-        .expect("recorded");
     let gas: Vec<u64> = block
         .body
         .transactions

@@ -326,11 +326,16 @@ impl Trie {
             .map(|(k, v)| (k.as_ref(), v.as_ref()))
             .collect();
         if !refs.windows(2).all(|w| w[0].0 < w[1].0) {
-            // Stable: among equal keys the input order survives, so keeping the last is "last wins".
+            // Stable: among equal keys the input order survives, so the one kept takes the
+            // value of the last ("last wins").
             refs.sort_by(|a, b| a.0.cmp(b.0));
-            refs.reverse();
-            refs.dedup_by(|a, b| a.0 == b.0);
-            refs.reverse();
+            refs.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    kept.1 = later.1;
+                }
+                same
+            });
         }
         refs.retain(|(_, v)| !v.is_empty());
         if refs.is_empty() {

@@ -237,9 +237,18 @@ pub enum Mix {
     Storage,
 }
 
-/// One sealed block of `txs` transactions of `mix` on top of the demo genesis: its chain, its
-/// parent state, and the block (for benchmarks of block execution).
-pub fn single_block(mix: Mix, txs: usize) -> Result<(ChainSpec, WorldState, Block), DemoError> {
+/// One sealed block of `txs` transactions of `mix` on top of the demo genesis (for benchmarks
+/// and tests of block execution).
+pub struct SingleBlock {
+    pub chain: ChainSpec,
+    /// The parent state.
+    pub world: WorldState,
+    pub block: Block,
+    /// Recorded while sealing, as a sidecar would carry it.
+    pub access_list: BlockAccessList,
+}
+
+pub fn single_block(mix: Mix, txs: usize) -> Result<SingleBlock, DemoError> {
     let mut wallets: Vec<Wallet> = (0..txs.max(2) as u64).map(Wallet::derive).collect();
     let (chain, world, genesis) = executor::genesis::from_genesis(&genesis(&wallets, 0));
     let mut builder = BlockBuilder::new(chain.clone(), genesis, world.clone());
@@ -251,10 +260,15 @@ pub fn single_block(mix: Mix, txs: usize) -> Result<(ChainSpec, WorldState, Bloc
         builder.next_base_fee(),
         mix,
     );
-    let (block, _) = builder
+    let (block, access_list) = builder
         .seal(list, COINBASE)
         .map_err(|source| DemoError::Build { number: 1, source })?;
-    Ok((chain, world, block))
+    Ok(SingleBlock {
+        chain,
+        world,
+        block,
+        access_list,
+    })
 }
 
 /// One block's transactions: 60% ETH transfers, 30% token transfers, 10% hashing loops.

@@ -129,7 +129,8 @@ impl Touched {
 }
 
 /// Compares what transaction `tx` wrote, as `recorded` holds it after the transaction's
-/// commit, with what `given` lists at its index.
+/// commit, with what `given` lists at its index. Every write made is looked up in `given`;
+/// what `given` lists beyond them is then told by count alone, and only a surplus is searched.
 pub(super) fn check_turn(
     tx: usize,
     touched: &Touched,
@@ -138,6 +139,7 @@ pub(super) fn check_turn(
     listed: &ListedWrites,
 ) -> Result<(), BlockError> {
     let index = BlockAccessIndex::new(tx as u64 + 1);
+    let mut matched = 0;
     for (address, slots) in &touched.0 {
         let Some(made) = recorded.accounts.get(address) else {
             continue;
@@ -152,7 +154,10 @@ pub(super) fn check_turn(
             };
             let listed_value = listed_account.and_then(|a| write_at(a, field, index));
             let lie = match listed_value {
-                Some(listed) if listed == actual => continue,
+                Some(listed) if listed == actual => {
+                    matched += 1;
+                    continue;
+                }
                 Some(listed) => LyingBal::WrongValue {
                     tx,
                     address: *address,
@@ -177,16 +182,20 @@ pub(super) fn check_turn(
             return Err(lie.into());
         }
     }
-    for &(address, field) in listed.at(index) {
-        let made = recorded
-            .accounts
-            .get(&address)
-            .and_then(|a| write_at(a, field, index));
-        if made.is_none() {
-            return Err(LyingBal::ExtraWrite { tx, address, field }.into());
-        }
+    let listed_here = listed.at(index);
+    if listed_here.len() == matched {
+        return Ok(());
     }
-    Ok(())
+    // A surplus (or, in a malformed list, a repeated entry, which the final comparison of
+    // the whole list rejects).
+    let extra = listed_here.iter().find(|(address, field)| {
+        let made = recorded.accounts.get(address);
+        made.and_then(|a| write_at(a, *field, index)).is_none()
+    });
+    match extra {
+        Some(&(address, field)) => Err(LyingBal::ExtraWrite { tx, address, field }.into()),
+        None => Ok(()),
+    }
 }
 
 /// The value `account` records for `field` at exactly `index`, as a word.

@@ -104,12 +104,15 @@ impl<'a> RunCtx<'a> {
                 reason: e.to_string(),
             })
         });
-        let bal = self.bal.wait().as_ref()?;
-        let evm = evm.get_or_insert_with(|| {
-            EthEvmFactory::default().create_evm(self.state_for(bal, 0), self.env.clone())
-        });
+        let state = self.state_for(self.bal.wait().as_ref()?, index);
+        let evm = match evm {
+            Some(evm) => {
+                *evm.db_mut() = state;
+                evm
+            }
+            None => evm.insert(EthEvmFactory::default().create_evm(state, self.env.clone())),
+        };
         Some(signer.and_then(|signer| {
-            *evm.db_mut() = self.state_for(bal, index);
             let result = evm
                 .transact(TxEnv::from_recovered_tx(tx, signer))
                 .map_err(|e| run_error(index, e))?;
@@ -162,9 +165,10 @@ type Arrival = (usize, Result<TxRun, BlockError>);
 ///
 /// Execution and commitment are pipelined. Runners take the next transaction index from a
 /// shared counter, so runs finish roughly in block order, and this thread commits each run as
-/// soon as every run before it is committed. When nothing is ready to commit, this thread runs
-/// the next transaction itself: with one helper fewer than the pool has threads, as many
-/// threads are busy as there are cores, whether or not the caller is one of the pool's.
+/// soon as every run before it is committed. Outside the pool this thread only commits, beside
+/// one runner per pool thread. On a pool thread it is one of the pool's cores, so it runs one
+/// runner fewer and takes transactions itself while nothing is ready to commit; it must, since
+/// a runner job may be queued behind it.
 pub fn execute_parallel_watched(
     chain: &ChainSpec,
     block: &Block,
@@ -250,13 +254,16 @@ impl Pending<'_, '_> {
             if let Some(run) = self.arrived[index].take() {
                 return run;
             }
-            let claimed = self.caller_runs.then(|| self.ctx.claim()).flatten();
-            let (i, run) = match claimed.and_then(|i| Some((i, self.ctx.run(&mut self.evm, i)?))) {
-                Some(ran) => ran,
-                // The missing run is claimed by a helper, which sends it before it stops; a
-                // helper not yet started runs on a pool thread this one does not hold up.
-                None => self.runs.recv().expect("a claimed run is always sent"),
-            };
+            if self.caller_runs
+                && let Some(i) = self.ctx.claim()
+                && let Some(run) = self.ctx.run(&mut self.evm, i)
+            {
+                self.arrived[i] = Some(run);
+                continue;
+            }
+            // The missing run is claimed by a helper, which sends it before it stops; a helper
+            // not yet started runs on a pool thread this one does not hold up.
+            let (i, run) = self.runs.recv().expect("a claimed run is always sent");
             self.arrived[i] = Some(run);
         }
     }
