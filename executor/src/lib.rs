@@ -15,6 +15,7 @@ pub mod block;
 pub mod chain;
 pub mod chainstore;
 pub mod genesis;
+pub mod submodule;
 pub mod transact;
 pub mod world;
 

@@ -2,7 +2,7 @@
 //! state tests check, and the seam where the execution tier (interpreter or compiled code) is
 //! chosen.
 
-use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
+use alloy_evm::{Evm, EvmEnv, EvmFactory};
 use revm::{
     context::{
         BlockEnv, CfgEnv, TxEnv,
@@ -13,6 +13,7 @@ use revm::{
 
 use crate::{
     chain::ChainSpec,
+    submodule::{Tier, TieredEvmFactory},
     world::{BlockWrites, StateView},
 };
 
@@ -46,13 +47,19 @@ pub fn env(chain: &ChainSpec, block: BlockEnv) -> EvmEnv {
     EvmEnv::new(cfg, block)
 }
 
-/// Executes `tx` against `view` and returns its result and writes; `view` is not modified.
-pub fn transact(view: StateView<'_>, env: EvmEnv, tx: TxEnv) -> Result<Transacted, TransactError> {
+/// Executes `tx` against `view` with contract code on `tier`, and returns its result and
+/// writes; `view` is not modified.
+pub fn transact(
+    view: StateView<'_>,
+    env: EvmEnv,
+    tx: TxEnv,
+    tier: Tier,
+) -> Result<Transacted, TransactError> {
     let state = State::builder()
         .with_database_ref(view)
         .with_bundle_update()
         .build();
-    let mut evm = EthEvmFactory::default().create_evm(state, env);
+    let mut evm = TieredEvmFactory::new(tier).create_evm(state, env);
     let result = evm.transact_commit(tx).map_err(|e| match e {
         EVMError::Transaction(invalid) => TransactError::Invalid(invalid),
         EVMError::Header(h) => TransactError::Header(h.to_string()),

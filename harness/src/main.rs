@@ -59,6 +59,9 @@ enum Command {
     Statetest {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Where contract code runs: revm's interpreter, or compiled to Wasm submodules.
+        #[arg(long, value_enum, default_value_t = TierArg::Interpret)]
+        tier: TierArg,
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -111,6 +114,24 @@ enum Command {
     },
 }
 
+/// `--tier`: where contract code runs.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum TierArg {
+    /// revm's interpreter alone.
+    Interpret,
+    /// Every contract compiled to a Wasm submodule under wasmer.
+    Compile,
+}
+
+impl From<TierArg> for executor::submodule::Tier {
+    fn from(t: TierArg) -> Self {
+        match t {
+            TierArg::Interpret => Self::Interpret,
+            TierArg::Compile => Self::Compile,
+        }
+    }
+}
+
 /// Which commitment modes `demo` replays in.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum DemoModes {
@@ -159,9 +180,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             (report, json)
         }
-        Command::Statetest { paths, json } => {
+        Command::Statetest { paths, tier, json } => {
             let mut report = Report::new("statetest");
-            statetest::run(&paths, &statetest::StatetestOptions::default(), &mut report)?;
+            let opts = statetest::StatetestOptions { tier: tier.into() };
+            statetest::run(&paths, &opts, &mut report)?;
             (report, json)
         }
         Command::Bal {

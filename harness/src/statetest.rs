@@ -10,6 +10,7 @@ use executor::{
     chain::ChainSpec,
     revm::context::{BlockEnv, TxEnv},
     revm::context_interface::block::BlobExcessGasAndPrice,
+    submodule::Tier,
     transact,
 };
 
@@ -25,7 +26,10 @@ use crate::{
 
 /// Options of `harness statetest`.
 #[derive(Clone, Debug, Default)]
-pub struct StatetestOptions {}
+pub struct StatetestOptions {
+    /// Where contract code runs.
+    pub tier: Tier,
+}
 
 /// State tests resolve BLOCKHASH(n) to keccak256 of the decimal number, as their generator does.
 struct TestBlockHashes;
@@ -39,14 +43,16 @@ impl BlockHashes for TestBlockHashes {
 /// Runs every state test found under `paths`.
 pub fn run(
     paths: &[PathBuf],
-    _opts: &StatetestOptions,
+    opts: &StatetestOptions,
     report: &mut Report,
 ) -> Result<(), ReplayError> {
-    fixtures::for_each_test::<StateTest>(paths, skips::STATE_TESTS, report, run_test)?;
+    fixtures::for_each_test::<StateTest>(paths, skips::STATE_TESTS, report, |case, test, report| {
+        run_test(case, test, opts.tier, report)
+    })?;
     Ok(())
 }
 
-fn run_test(case: &str, test: &StateTest, report: &mut Report) {
+fn run_test(case: &str, test: &StateTest, tier: Tier, report: &mut Report) {
     let world = WorldState::from_alloc(&test.pre);
     let caller = match sender(&test.transaction) {
         Ok(c) => c,
@@ -56,7 +62,7 @@ fn run_test(case: &str, test: &StateTest, report: &mut Report) {
         for entry in entries {
             let Indexes { data, gas, value } = entry.indexes;
             let name = format!("{case}::{fork}::d{data}g{gas}v{value}");
-            match run_entry(test, fork, entry, caller, &world, report) {
+            match run_entry(test, fork, entry, caller, &world, tier, report) {
                 Ok(()) => report.pass(),
                 Err(reason) => report.fail(name, reason),
             }
@@ -70,6 +76,7 @@ fn run_entry(
     entry: &PostEntry,
     caller: Address,
     world: &WorldState,
+    tier: Tier,
     report: &mut Report,
 ) -> Result<(), String> {
     let chain = ChainSpec::from_test_network(fork).map_err(|e| e.to_string())?;
@@ -110,7 +117,7 @@ fn run_entry(
         world,
         hashes: &TestBlockHashes,
     };
-    let outcome = transact::transact(view, transact::env(&chain, block), tx);
+    let outcome = transact::transact(view, transact::env(&chain, block), tx, tier);
     report.timing.exec_ms += started.elapsed().as_secs_f64() * 1e3;
     let done = match (outcome, &entry.expect_exception) {
         (Err(e), Some(_)) => return check_unchanged(world, entry, e.to_string()),

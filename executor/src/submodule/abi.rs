@@ -1,0 +1,85 @@
+//! The contract between compiled code and the runtime that hosts it: where the EVM stack,
+//! memory and counters live in a submodule's linear memory, and what `run` returns.
+//!
+//! Both sides are compiled from these constants, so the layout cannot drift between the
+//! compiler and the runtime.
+
+/// Offset of the gas counter (i64, regular gas remaining) in the control block. Compiled code
+/// keeps gas in a local and writes it here only around host calls and on exit.
+pub const GAS: u32 = 0;
+/// Offset of the stack top address (i32): the byte address of the topmost stack item.
+pub const TOP: u32 = 8;
+/// Offset of the EVM memory size in bytes (i64), always a multiple of 32.
+pub const MSIZE: u32 = 16;
+/// Offset of the memory expansion cost already paid for `MSIZE` (i64).
+pub const MEM_COST: u32 = 24;
+
+/// Maximum EVM stack height.
+pub const STACK_LIMIT: u32 = 1024;
+/// The stack grows downwards from here: item `d` below the top lives at `top + 32 * d`, so every
+/// access within a section is a non-negative constant offset from one address.
+pub const STACK_TOP: u32 = 64 + 32 * STACK_LIMIT;
+/// Start of EVM memory; byte `i` of EVM memory is at `MEM_BASE + i`.
+pub const MEM_BASE: u32 = STACK_TOP;
+/// The largest EVM memory a submodule can address. Reaching it would cost ~3.5e13 gas under the
+/// quadratic memory rule, far above any gas limit, so hitting it is reported as memory
+/// out-of-gas exactly where revm would fail to pay for (or allocate) the expansion.
+pub const MEM_LIMIT: u64 = (1 << 32) - MEM_BASE as u64 - (1 << 16);
+
+/// Wasm page size.
+pub const PAGE: u64 = 1 << 16;
+
+/// Name of the exported entry point: `run(entry: i32) -> i32`.
+pub const RUN: &str = "run";
+/// Name of the exported linear memory.
+pub const MEMORY: &str = "memory";
+/// Import module and name of the host operation: `op(opcode: i32, pc: i32) -> i32`, returning
+/// [`Status::Continue`] or the status `run` must return at once.
+pub const HOST_MODULE: &str = "evm";
+pub const HOST_OP: &str = "op";
+
+/// Why `run` returned (or, for [`Status::Continue`], that a host operation let it go on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Status {
+    Continue = 0,
+    /// STOP, or the end of the code.
+    Stop = 1,
+    /// The host ended the frame (RETURN, REVERT, SELFDESTRUCT or a failing host operation) and
+    /// has set the interpreter's action.
+    HostDone = 2,
+    /// A CALL or CREATE: the host saved the live stack and memory into the interpreter and set
+    /// the new-frame action; the frame resumes after the call.
+    Yield = 3,
+    OutOfGas = 4,
+    MemoryOog = 5,
+    InvalidOperandOog = 6,
+    StackUnderflow = 7,
+    StackOverflow = 8,
+    InvalidJump = 9,
+    InvalidFe = 10,
+    OpcodeNotFound = 11,
+    NotActivated = 12,
+}
+
+impl Status {
+    pub fn from_raw(raw: i32) -> Option<Self> {
+        use Status::*;
+        Some(match raw {
+            0 => Continue,
+            1 => Stop,
+            2 => HostDone,
+            3 => Yield,
+            4 => OutOfGas,
+            5 => MemoryOog,
+            6 => InvalidOperandOog,
+            7 => StackUnderflow,
+            8 => StackOverflow,
+            9 => InvalidJump,
+            10 => InvalidFe,
+            11 => OpcodeNotFound,
+            12 => NotActivated,
+            _ => return None,
+        })
+    }
+}

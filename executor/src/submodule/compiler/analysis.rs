@@ -1,0 +1,228 @@
+//! Bytecode analysis: decode instructions, find the places control can enter, and cut the code
+//! into gas sections whose static gas and stack bounds are checked once (evmone's basic-block
+//! scheme).
+
+use revm::{
+    bytecode::{
+        Bytecode,
+        opcode::{self, OPCODE_INFO},
+    },
+    interpreter::instructions::gas_table_spec,
+    primitives::{U256, hardfork::SpecId},
+};
+
+/// One decoded instruction.
+#[derive(Clone, Debug)]
+pub struct Op {
+    pub pc: u32,
+    pub opcode: u8,
+    /// The PUSH immediate (zero-padded past the end of the code, as revm pads it).
+    pub imm: U256,
+}
+
+/// A run of instructions entered only at its first one, so its static gas and stack needs can be
+/// checked once on entry.
+#[derive(Clone, Debug)]
+pub struct Section {
+    /// Index of the first instruction in [`Analysis::ops`].
+    pub start: usize,
+    /// One past the last instruction.
+    pub end: usize,
+    /// Sum of the static gas of its instructions.
+    pub gas: u64,
+    /// Stack height the section needs on entry.
+    pub needs: u32,
+    /// Largest height above the entry height reached inside it.
+    pub grows: u32,
+}
+
+/// The decoded program.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Instructions in code order; the last one is an implicit STOP at `code.len()`.
+    pub ops: Vec<Op>,
+    pub sections: Vec<Section>,
+    /// Instruction indices control can enter from outside straight-line flow: the start, every
+    /// valid JUMPDEST, every resume point after a CALL/CREATE, and the fall-through of the
+    /// immediate-carrying stack opcodes. Sorted, unique.
+    pub targets: Vec<usize>,
+    /// `(pc, instruction index)` of each resume point, sorted by pc.
+    pub resumes: Vec<(u32, usize)>,
+    /// Instruction index of the valid JUMPDEST at each pc (`None` elsewhere).
+    pub jumpdests: Vec<Option<usize>>,
+    pub code_len: u32,
+}
+
+/// How the compiled code treats an opcode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Compiled inline (stack, control flow, cheap arithmetic, memory).
+    Inline,
+    /// Executed by revm's own instruction through the host, with its inputs and outputs copied.
+    Host,
+    /// Executed by the host with the whole stack copied (the immediate-carrying DUPN/SWAPN/
+    /// EXCHANGE, whose depth is only known from the immediate).
+    HostWholeStack,
+    /// CALL*/CREATE*: executed by the host, which may yield to a new frame.
+    Call,
+}
+
+/// Classification used by both analysis and code generation.
+pub fn kind(op: u8) -> Kind {
+    use opcode::*;
+    match op {
+        CALL | CALLCODE | DELEGATECALL | STATICCALL | CREATE | CREATE2 => Kind::Call,
+        DUPN | SWAPN | EXCHANGE => Kind::HostWholeStack,
+        STOP | ADD | SUB | MUL | DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | EXP | SIGNEXTEND
+        | LT | GT | SLT | SGT | EQ | ISZERO | AND | OR | XOR | NOT | BYTE | SHL | SHR | SAR
+        | CLZ | POP | MLOAD | MSTORE | MSTORE8 | JUMP | JUMPI | PC | MSIZE | GAS | JUMPDEST
+        | PUSH0..=PUSH32 | DUP1..=DUP16 | SWAP1..=SWAP16 | INVALID => Kind::Inline,
+        _ if OPCODE_INFO[op as usize].is_none() => Kind::Inline,
+        _ => Kind::Host,
+    }
+}
+
+/// Whether the section must end after `op`: control leaves, or the next instruction needs the
+/// exact gas left (GAS, SSTORE's stipend check, the 63/64 rule of calls) or a fresh stack check.
+fn ends_section(op: u8) -> bool {
+    use opcode::*;
+    matches!(
+        op,
+        STOP | JUMP | JUMPI | RETURN | REVERT | INVALID | SELFDESTRUCT | GAS | SSTORE
+    ) || matches!(kind(op), Kind::Call | Kind::HostWholeStack)
+        || OPCODE_INFO[op as usize].is_none()
+}
+
+/// Stack inputs and outputs of `op` as the section check sees them. The whole-stack opcodes
+/// check their own depth inside revm.
+fn stack_io(op: u8) -> (u32, u32) {
+    match (kind(op), OPCODE_INFO[op as usize]) {
+        (Kind::HostWholeStack, _) | (_, None) => (0, 0),
+        (_, Some(info)) => (info.inputs() as u32, info.outputs() as u32),
+    }
+}
+
+impl Analysis {
+    pub fn new(code: &[u8], spec: SpecId) -> Self {
+        let gas_table = gas_table_spec(spec);
+        // revm's own analysis decides which JUMPDESTs are valid, so both tiers agree on every
+        // jump, including into bytes that follow immediate-carrying opcodes.
+        let analysed = Bytecode::new_legacy(code.to_vec().into());
+        let jump_table = analysed.legacy_jump_table().expect("legacy bytecode has a jump table");
+
+        let mut ops = Vec::with_capacity(code.len() + 1);
+        let mut pc = 0usize;
+        while pc < code.len() {
+            let opcode = code[pc];
+            let width = match opcode {
+                opcode::PUSH1..=opcode::PUSH32 => (opcode - opcode::PUSH0) as usize,
+                _ => 0,
+            };
+            let mut bytes = [0u8; 32];
+            let available = code.len().saturating_sub(pc + 1).min(width);
+            bytes[32 - width..32 - width + available].copy_from_slice(&code[pc + 1..][..available]);
+            ops.push(Op { pc: pc as u32, opcode, imm: U256::from_be_bytes(bytes) });
+            pc += 1 + width;
+        }
+        ops.push(Op { pc: code.len().max(pc) as u32, opcode: opcode::STOP, imm: U256::ZERO });
+
+        let mut jumpdests = vec![None; code.len()];
+        let mut targets = vec![0];
+        let mut resumes = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            if op.opcode == opcode::JUMPDEST && jump_table.is_valid(op.pc as usize) {
+                jumpdests[op.pc as usize] = Some(i);
+                targets.push(i);
+            }
+            match kind(op.opcode) {
+                Kind::Call => {
+                    resumes.push((ops[i + 1].pc, i + 1));
+                    targets.push(i + 1);
+                }
+                Kind::HostWholeStack => {
+                    // The immediate byte is skipped at run time: execution continues two bytes on,
+                    // which the one-byte decoding above always has as an instruction start.
+                    if let Some(next) = ops.iter().position(|o| o.pc == op.pc + 2) {
+                        targets.push(next);
+                    }
+                }
+                Kind::Inline | Kind::Host => {}
+            }
+        }
+        targets.sort_unstable();
+        targets.dedup();
+
+        let sections = cut_sections(&ops, &targets, &gas_table);
+        Self { ops, sections, targets, resumes, jumpdests, code_len: code.len() as u32 }
+    }
+
+    /// Fall-through instruction index after the whole-stack opcode at `index`.
+    pub fn skip_immediate(&self, index: usize) -> Option<usize> {
+        let pc = self.ops[index].pc + 2;
+        self.ops.iter().position(|o| o.pc == pc)
+    }
+}
+
+fn cut_sections(ops: &[Op], targets: &[usize], gas_table: &[u16; 256]) -> Vec<Section> {
+    let mut sections = Vec::new();
+    let mut is_target = vec![false; ops.len()];
+    for &t in targets {
+        is_target[t] = true;
+    }
+    let mut start = 0;
+    while start < ops.len() {
+        let (mut gas, mut height, mut needs, mut grows) = (0u64, 0i64, 0i64, 0i64);
+        let mut end = start;
+        while end < ops.len() {
+            if end > start && is_target[end] {
+                break;
+            }
+            let op = ops[end].opcode;
+            gas += gas_table[op as usize] as u64;
+            let (inputs, outputs) = stack_io(op);
+            needs = needs.max(inputs as i64 - height);
+            height += outputs as i64 - inputs as i64;
+            grows = grows.max(height);
+            end += 1;
+            if ends_section(op) {
+                break;
+            }
+        }
+        sections.push(Section { start, end, gas, needs: needs as u32, grows: grows as u32 });
+        start = end;
+    }
+    sections
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_split_at_jumpdests_and_gas_readers() {
+        // PUSH1 1 PUSH1 2 ADD GAS JUMPDEST POP STOP
+        let code = [0x60, 1, 0x60, 2, 0x01, 0x5a, 0x5b, 0x50, 0x00];
+        let a = Analysis::new(&code, SpecId::CANCUN);
+        let spans: Vec<_> = a.sections.iter().map(|s| (s.start, s.end, s.gas)).collect();
+        // [PUSH PUSH ADD GAS] [JUMPDEST POP STOP] [implicit STOP]
+        assert_eq!(spans, vec![(0, 4, 11), (4, 7, 3), (7, 8, 0)]);
+        assert_eq!((a.sections[0].needs, a.sections[0].grows), (0, 2));
+        assert_eq!((a.sections[1].needs, a.sections[1].grows), (1, 0));
+        assert_eq!(a.jumpdests[6], Some(4));
+    }
+
+    #[test]
+    fn a_jumpdest_inside_push_data_is_not_a_target() {
+        let code = [0x61, 0x5b, 0x5b, 0x56];
+        let a = Analysis::new(&code, SpecId::CANCUN);
+        assert!(a.jumpdests.iter().all(Option::is_none));
+        assert_eq!(a.ops[0].imm, U256::from(0x5b5b));
+    }
+
+    #[test]
+    fn truncated_push_reads_zeros() {
+        let a = Analysis::new(&[0x62, 0xaa], SpecId::CANCUN);
+        assert_eq!(a.ops[0].imm, U256::from(0xaa0000));
+        assert_eq!(a.ops.last().unwrap().pc, 4);
+    }
+}

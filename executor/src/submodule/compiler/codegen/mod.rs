@@ -1,0 +1,296 @@
+//! Code generation: one Wasm function `run(entry)` per contract.
+//!
+//! Control flow is a `loop` around nested blocks, one per entry target in code order, so the
+//! code of target `j` follows the `end` of its block: falling through reaches the next target,
+//! a forward jump is a direct `br`, and a backward or computed jump goes once through the single
+//! `br_table` at the loop head, indexed by pc (invalid pcs land on the invalid-jump exit), or by
+//! `code_len` (start) and `code_len + 1 + k` (resume point `k` after a call).
+//!
+//! ```text
+//! block $exit
+//!   loop $dispatch
+//!     block T[n-1] … block T[0]  block $invalid  br_table  end  <invalid jump>
+//!     end <code of T[0]> … end <code of T[n-1]>
+//!   end
+//! end  <store gas, top, msize>  return status
+//! ```
+
+mod memory;
+mod ops;
+mod stack;
+mod word;
+
+pub use memory::MemoryGas;
+
+use revm::primitives::hardfork::SpecId;
+use wasm_encoder::{
+    BlockType, CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    ImportSection, InstructionSink, MemArg, MemorySection, MemoryType, Module, TypeSection,
+    ValType,
+};
+
+use super::analysis::{Analysis, Section};
+use crate::submodule::abi::{self, Status};
+use stack::{Slots, VStack};
+use word::Scratch;
+
+// Locals of `run`. Local 0 is the `entry` parameter.
+const ENTRY: u32 = 0;
+const TOP: u32 = 1;
+const TARGET: u32 = 2;
+const STATUS: u32 = 3;
+const ADDR: u32 = 4;
+const GAS: u32 = 5;
+const MSIZE: u32 = 6;
+const T: u32 = 7;
+const C: u32 = 8;
+const C2: u32 = 9;
+const BSWAP: u32 = 10;
+const END: u32 = 11;
+const FIRST_SLOT: u32 = 12;
+
+const I32_LOCALS: u32 = 4;
+const I64_LOCALS: u32 = 7;
+
+// Function indices: the host import comes first.
+const HOST_OP: u32 = 0;
+const EXPAND: u32 = 1;
+const RUN: u32 = 2;
+
+// Control frames that are always open: the exit block and the dispatch loop.
+const EXIT_FRAME: u32 = 0;
+const DISPATCH_FRAME: u32 = 1;
+
+const SCRATCH: Scratch = Scratch { t: T, c: C, c2: C2 };
+
+/// Builds the Wasm module for an analysed contract.
+pub fn generate(a: &Analysis, spec: SpecId, gas_rule: MemoryGas) -> Vec<u8> {
+    let run = Emitter::new(a, spec).run();
+
+    let mut types = TypeSection::new();
+    types.ty().function([ValType::I32, ValType::I32], [ValType::I32]);
+    types.ty().function([ValType::I64; 3], [ValType::I64; 2]);
+    types.ty().function([ValType::I32], [ValType::I32]);
+
+    let mut imports = ImportSection::new();
+    imports.import(abi::HOST_MODULE, abi::HOST_OP, EntityType::Function(0));
+
+    let mut functions = FunctionSection::new();
+    functions.function(1);
+    functions.function(2);
+
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: Some(1 << 16),
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+
+    let mut exports = ExportSection::new();
+    exports.export(abi::RUN, ExportKind::Func, RUN);
+    exports.export(abi::MEMORY, ExportKind::Memory, 0);
+
+    let mut code = CodeSection::new();
+    code.function(&memory::expand_function(gas_rule));
+    code.function(&run);
+
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&functions)
+        .section(&memories)
+        .section(&exports)
+        .section(&code);
+    module.finish()
+}
+
+/// Generation state of `run`.
+struct Emitter<'a> {
+    a: &'a Analysis,
+    spec: SpecId,
+    body: Vec<u8>,
+    /// Open control frames at the current emission point.
+    depth: u32,
+    slots: Slots,
+    vs: VStack,
+    /// Target index of each instruction that starts a target.
+    target_of: Vec<Option<usize>>,
+    /// Target whose code is being emitted.
+    segment: usize,
+    /// Whether straight-line flow can reach the current point.
+    reachable: bool,
+}
+
+impl<'a> Emitter<'a> {
+    fn new(a: &'a Analysis, spec: SpecId) -> Self {
+        let mut target_of = vec![None; a.ops.len()];
+        for (j, &op) in a.targets.iter().enumerate() {
+            target_of[op] = Some(j);
+        }
+        Self {
+            a,
+            spec,
+            body: Vec::new(),
+            depth: 0,
+            slots: Slots::new(FIRST_SLOT),
+            vs: VStack::new(),
+            target_of,
+            segment: 0,
+            reachable: true,
+        }
+    }
+
+    fn ins(&mut self) -> InstructionSink<'_> {
+        InstructionSink::new(&mut self.body)
+    }
+
+    fn run(mut self) -> Function {
+        let n = self.a.targets.len() as u32;
+        let ctrl = |offset: u32, align: u32| mem_arg_at(offset as u64, align);
+        let mut ins = self.ins();
+        ins.i32_const(0).i64_load(ctrl(abi::GAS, 3)).local_set(GAS);
+        ins.i32_const(0).i32_load(ctrl(abi::TOP, 2)).local_set(TOP);
+        ins.i32_const(0).i64_load(ctrl(abi::MSIZE, 3)).local_set(MSIZE);
+        ins.local_get(ENTRY).local_set(TARGET);
+        self.open(Frame::Block);
+        self.open(Frame::Loop);
+        for _ in 0..n {
+            self.open(Frame::Block);
+        }
+        self.open(Frame::Block);
+        let table = self.dispatch_table();
+        self.ins().local_get(TARGET).br_table(table, 0);
+        self.close();
+        self.exit(Status::InvalidJump);
+
+        let sections = self.a.sections.clone();
+        let mut next_section = 0;
+        for j in 0..n as usize {
+            self.close();
+            self.segment = j;
+            self.reachable = true;
+            let end = self.a.targets.get(j + 1).copied().unwrap_or(self.a.ops.len());
+            while next_section < sections.len() && sections[next_section].start < end {
+                self.section(&sections[next_section]);
+                next_section += 1;
+            }
+        }
+        self.close();
+        self.close();
+
+        let mut ins = self.ins();
+        ins.i32_const(0).local_get(GAS).i64_store(ctrl(abi::GAS, 3));
+        ins.i32_const(0).local_get(TOP).i32_store(ctrl(abi::TOP, 2));
+        ins.i32_const(0).local_get(MSIZE).i64_store(ctrl(abi::MSIZE, 3));
+        ins.local_get(STATUS).end();
+
+        let mut f = Function::new([
+            (I32_LOCALS, ValType::I32),
+            (I64_LOCALS, ValType::I64),
+            (self.slots.local_count(), ValType::I64),
+        ]);
+        f.raw(self.body);
+        f
+    }
+
+    /// Label depths of the `br_table` at the loop head, from inside the innermost block.
+    fn dispatch_table(&self) -> Vec<u32> {
+        let a = self.a;
+        let label = |op: usize| self.target_of[op].expect("entry points are targets") as u32 + 1;
+        let mut table: Vec<u32> =
+            a.jumpdests.iter().map(|d| d.map_or(0, label)).collect::<Vec<_>>();
+        table.push(label(0));
+        table.extend(a.resumes.iter().map(|&(_, op)| label(op)));
+        table
+    }
+
+    fn section(&mut self, s: &Section) {
+        if !self.reachable && self.target_of[s.start].is_none() {
+            return;
+        }
+        self.reachable = true;
+        if s.gas > 0 {
+            self.ins().local_get(GAS).i64_const(s.gas as i64).i64_lt_u();
+            self.exit_if(Status::OutOfGas);
+            self.ins().local_get(GAS).i64_const(s.gas as i64).i64_sub().local_set(GAS);
+        }
+        if s.needs > 0 {
+            let floor = abi::STACK_TOP - 32 * s.needs;
+            self.ins().local_get(TOP).i32_const(floor as i32).i32_gt_u();
+            self.exit_if(Status::StackUnderflow);
+        }
+        if s.grows > 0 {
+            let ceiling = abi::STACK_TOP - 32 * abi::STACK_LIMIT + 32 * s.grows;
+            self.ins().local_get(TOP).i32_const(ceiling as i32).i32_lt_u();
+            self.exit_if(Status::StackOverflow);
+        }
+        for i in s.start..s.end {
+            self.op(i);
+            if !self.reachable {
+                return;
+            }
+        }
+        self.flush();
+    }
+
+    fn open(&mut self, frame: Frame) {
+        match frame {
+            Frame::Block => self.ins().block(BlockType::Empty),
+            Frame::Loop => self.ins().loop_(BlockType::Empty),
+            Frame::If => self.ins().if_(BlockType::Empty),
+        };
+        self.depth += 1;
+    }
+
+    fn close(&mut self) {
+        self.ins().end();
+        self.depth -= 1;
+    }
+
+    fn br_frame(&mut self, frame: u32) {
+        let relative = self.depth - 1 - frame;
+        self.ins().br(relative);
+    }
+
+    /// Frame index of the block whose end starts target `j`.
+    fn target_frame(&self, j: usize) -> u32 {
+        2 + (self.a.targets.len() - 1 - j) as u32
+    }
+
+    /// Leaves the function with `status`.
+    fn exit(&mut self, status: Status) {
+        self.ins().i32_const(status as i32).local_set(STATUS);
+        self.br_frame(EXIT_FRAME);
+    }
+
+    /// Leaves with `status` if the i32 on the operand stack is non-zero.
+    fn exit_if(&mut self, status: Status) {
+        self.open(Frame::If);
+        self.exit(status);
+        self.close();
+    }
+
+    fn flush(&mut self) {
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::flush(&mut ins, &mut self.slots, &mut self.vs, TOP);
+    }
+
+    fn enabled(&self, fork: SpecId) -> bool {
+        self.spec.is_enabled_in(fork)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Frame {
+    Block,
+    Loop,
+    If,
+}
+
+/// A memory immediate on the submodule's only memory.
+pub(super) fn mem_arg_at(offset: u64, align: u32) -> MemArg {
+    MemArg { offset, align, target: Default::default(), ordering: None }
+}

@@ -1,0 +1,393 @@
+//! Lowering of each EVM instruction inside a section.
+
+use revm::{
+    bytecode::opcode,
+    primitives::{U256, hardfork::SpecId},
+};
+use wasm_encoder::{InstructionSink, MemArg};
+
+use super::{
+    ADDR, BSWAP, DISPATCH_FRAME, EXPAND, Emitter, END, Frame, GAS, HOST_OP, MSIZE, SCRATCH, STATUS,
+    T, TARGET, TOP, mem_arg_at,
+    memory::{bswap, mem_arg},
+    stack::{self, Val},
+    word::{self, Bitwise},
+};
+use crate::submodule::{
+    abi::{self, Status},
+    compiler::analysis::{Kind, kind},
+};
+
+impl Emitter<'_> {
+    pub(super) fn op(&mut self, i: usize) {
+        let op = self.a.ops[i].clone();
+        use opcode::*;
+        match op.opcode {
+            PUSH0 if !self.enabled(SpecId::SHANGHAI) => self.halt(Status::NotActivated),
+            PUSH0..=PUSH32 => self.vs.items.push(Val::Const(op.imm)),
+            POP => {
+                let v = self.pop();
+                self.slots.release(v);
+            }
+            DUP1..=DUP16 => {
+                let v = self.peek((op.opcode - DUP1) as u32);
+                self.vs.items.push(v);
+            }
+            SWAP1..=SWAP16 => {
+                let n = (op.opcode - SWAP1 + 1) as usize;
+                self.pull_to(n + 1);
+                let len = self.vs.items.len();
+                self.vs.items.swap(len - 1, len - 1 - n);
+            }
+            JUMPDEST => {}
+            PC => self.vs.items.push(Val::Const(U256::from(op.pc))),
+            GAS => self.push_small(super::GAS),
+            MSIZE => self.push_small(super::MSIZE),
+            ADD | SUB | AND | OR | XOR | EQ | LT | GT | SLT | SGT => self.binary(op.opcode),
+            ISZERO => {
+                let a = self.pop();
+                let r = self.small_result();
+                let mut ins = InstructionSink::new(&mut self.body);
+                word::is_zero(&mut ins, &self.slots, a);
+                ins.i64_extend_i32_u().local_set(self.slots.local(r, 0));
+                self.slots.release(a);
+                self.vs.items.push(Val::Small(r));
+            }
+            NOT => {
+                let a = self.pop();
+                let r = self.slots.alloc();
+                let mut ins = InstructionSink::new(&mut self.body);
+                word::not(&mut ins, &self.slots, a, r);
+                self.slots.release(a);
+                self.vs.items.push(Val::Word(r));
+            }
+            MLOAD => self.mload(),
+            MSTORE => self.mstore(false),
+            MSTORE8 => self.mstore(true),
+            JUMP => {
+                let dest = self.pop();
+                self.flush();
+                self.jump(dest);
+                self.slots.release(dest);
+                self.reachable = false;
+            }
+            JUMPI => self.jumpi(),
+            STOP => self.halt(Status::Stop),
+            INVALID => self.halt(Status::InvalidFe),
+            _ if OPCODE_INFO[op.opcode as usize].is_none() => self.halt(Status::OpcodeNotFound),
+            _ => match kind(op.opcode) {
+                Kind::Call => self.host(op.opcode, op.pc),
+                Kind::HostWholeStack => {
+                    self.host(op.opcode, op.pc);
+                    match self.a.skip_immediate(i).and_then(|next| self.target_of[next]) {
+                        Some(j) => self.goto_target(j, op.pc + 2),
+                        None => self.halt(Status::Stop),
+                    }
+                }
+                Kind::Host | Kind::Inline => {
+                    self.host(op.opcode, op.pc);
+                    if matches!(op.opcode, RETURN | REVERT | SELFDESTRUCT) {
+                        self.reachable = false;
+                    }
+                }
+            },
+        }
+    }
+
+    fn halt(&mut self, status: Status) {
+        self.exit(status);
+        self.reachable = false;
+    }
+
+    fn pop(&mut self) -> Val {
+        if let Some(v) = self.vs.items.pop() {
+            return v;
+        }
+        let depth = self.vs.pulled;
+        self.vs.pulled += 1;
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::load(&mut ins, &mut self.slots, TOP, depth)
+    }
+
+    /// The item `n` below the top, retained for a second use.
+    fn peek(&mut self, n: u32) -> Val {
+        let len = self.vs.items.len() as u32;
+        if n < len {
+            let v = self.vs.items[(len - 1 - n) as usize];
+            self.slots.retain(v);
+            return v;
+        }
+        let depth = self.vs.pulled + (n - len);
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::load(&mut ins, &mut self.slots, TOP, depth)
+    }
+
+    /// Brings items from the canonical stack under the virtual one until it holds `n`.
+    fn pull_to(&mut self, n: usize) {
+        while self.vs.items.len() < n {
+            let depth = self.vs.pulled;
+            self.vs.pulled += 1;
+            let mut ins = InstructionSink::new(&mut self.body);
+            let v = stack::load(&mut ins, &mut self.slots, TOP, depth);
+            self.vs.items.insert(0, v);
+        }
+    }
+
+    fn push_small(&mut self, local: u32) {
+        let r = self.small_result();
+        let target = self.slots.local(r, 0);
+        self.ins().local_get(local).local_set(target);
+        self.vs.items.push(Val::Small(r));
+    }
+
+    fn small_result(&mut self) -> u32 {
+        self.slots.alloc()
+    }
+
+    fn binary(&mut self, opcode: u8) {
+        use opcode::*;
+        let a = self.pop();
+        let b = self.pop();
+        if let (Val::Const(x), Val::Const(y)) = (a, b)
+            && let Some(folded) = word::fold(opcode, x, y)
+        {
+            self.vs.items.push(Val::Const(folded));
+            return;
+        }
+        // Results known to fit 64 bits live in one local.
+        let small = |v: Val| match v {
+            Val::Small(_) => true,
+            Val::Const(c) => c < U256::from(u64::MAX) + U256::from(1),
+            Val::Word(_) => false,
+        };
+        let fits = match opcode {
+            ADD | SUB => false,
+            AND => small(a) || small(b),
+            OR | XOR => small(a) && small(b),
+            _ => true,
+        };
+        let slot = self.slots.alloc();
+        let result = if fits { Val::Small(slot) } else { Val::Word(slot) };
+        let (Val::Word(r) | Val::Small(r)) = result else { unreachable!("results are slots") };
+        let mut ins = InstructionSink::new(&mut self.body);
+        let slots = &self.slots;
+        match opcode {
+            ADD => word::add(&mut ins, slots, SCRATCH, a, b, r),
+            SUB => word::sub(&mut ins, slots, SCRATCH, a, b, r),
+            AND => word::bitwise(&mut ins, slots, Bitwise::And, a, b, result),
+            OR => word::bitwise(&mut ins, slots, Bitwise::Or, a, b, result),
+            XOR => word::bitwise(&mut ins, slots, Bitwise::Xor, a, b, result),
+            comparison => {
+                match comparison {
+                    LT => word::less(&mut ins, slots, a, b, false),
+                    GT => word::less(&mut ins, slots, b, a, false),
+                    SLT => word::less(&mut ins, slots, a, b, true),
+                    SGT => word::less(&mut ins, slots, b, a, true),
+                    _ => word::equal(&mut ins, slots, a, b),
+                }
+                ins.i64_extend_i32_u().local_set(slots.local(r, 0));
+            }
+        }
+        self.slots.release(a);
+        self.slots.release(b);
+        self.vs.items.push(result);
+    }
+
+    /// Continues at target `j` (a forward target reached by a direct branch, any other through
+    /// the dispatch table with `pc`).
+    fn goto_target(&mut self, j: usize, pc: u32) {
+        if j > self.segment {
+            let frame = self.target_frame(j);
+            self.br_frame(frame);
+        } else {
+            self.ins().i32_const(pc as i32).local_set(TARGET);
+            self.br_frame(DISPATCH_FRAME);
+        }
+        self.reachable = false;
+    }
+
+    /// Jumps to `dest` with the stack flushed.
+    fn jump(&mut self, dest: Val) {
+        match dest {
+            Val::Const(pc) => {
+                let target = usize::try_from(pc)
+                    .ok()
+                    .and_then(|pc| self.a.jumpdests.get(pc).copied().flatten())
+                    .and_then(|op| self.target_of[op]);
+                match target {
+                    Some(j) => self.goto_target(j, pc.to::<u32>()),
+                    None => self.exit(Status::InvalidJump),
+                }
+            }
+            _ => {
+                // pc if it is below the code length, else an index the table maps to the
+                // invalid-jump exit.
+                let code_len = self.a.code_len as i64;
+                let mut ins = InstructionSink::new(&mut self.body);
+                let slots = &self.slots;
+                stack::limb(&mut ins, slots, dest, 0);
+                ins.i32_wrap_i64().i32_const(-1);
+                stack::limb(&mut ins, slots, dest, 1);
+                stack::limb(&mut ins, slots, dest, 2);
+                ins.i64_or();
+                stack::limb(&mut ins, slots, dest, 3);
+                ins.i64_or().i64_eqz();
+                stack::limb(&mut ins, slots, dest, 0);
+                ins.i64_const(code_len).i64_lt_u().i32_and();
+                ins.select().local_set(TARGET);
+                self.br_frame(DISPATCH_FRAME);
+            }
+        }
+    }
+
+    fn jumpi(&mut self) {
+        let dest = self.pop();
+        let cond = self.pop();
+        self.flush();
+        match cond {
+            Val::Const(c) if c.is_zero() => {}
+            Val::Const(_) => {
+                self.jump(dest);
+                self.reachable = false;
+            }
+            _ => {
+                let mut ins = InstructionSink::new(&mut self.body);
+                word::is_zero(&mut ins, &self.slots, cond);
+                ins.i32_eqz();
+                self.open(Frame::If);
+                self.jump(dest);
+                self.close();
+                // The branch above may have marked the point unreachable; the fall-through is.
+                self.reachable = true;
+            }
+        }
+        self.slots.release(dest);
+        self.slots.release(cond);
+    }
+
+    /// Runs `opcode` in revm through the host, with the stack flushed and the counters synced.
+    fn host(&mut self, opcode: u8, pc: u32) {
+        self.flush();
+        self.sync_out();
+        self.ins().i32_const(opcode as i32).i32_const(pc as i32).call(HOST_OP).local_set(STATUS);
+        self.sync_in();
+        self.ins().local_get(STATUS);
+        self.open(Frame::If);
+        self.br_frame(super::EXIT_FRAME);
+        self.close();
+    }
+
+    fn sync_out(&mut self) {
+        let mut ins = self.ins();
+        ins.i32_const(0).local_get(GAS).i64_store(ctrl(abi::GAS, 3));
+        ins.i32_const(0).local_get(TOP).i32_store(ctrl(abi::TOP, 2));
+        ins.i32_const(0).local_get(MSIZE).i64_store(ctrl(abi::MSIZE, 3));
+    }
+
+    fn sync_in(&mut self) {
+        let mut ins = self.ins();
+        ins.i32_const(0).i64_load(ctrl(abi::GAS, 3)).local_set(GAS);
+        ins.i32_const(0).i32_load(ctrl(abi::TOP, 2)).local_set(TOP);
+        ins.i32_const(0).i64_load(ctrl(abi::MSIZE, 3)).local_set(MSIZE);
+    }
+
+    /// Validates a memory offset and expands memory to `offset + len`, leaving the offset as an
+    /// i32 in `ADDR` (or returns the constant offset). Halts as revm does on a huge offset.
+    fn memory_access(&mut self, offset: Val, len: u64) -> Option<u64> {
+        if let Val::Const(c) = offset {
+            let Ok(at) = u64::try_from(c) else {
+                self.halt(Status::InvalidOperandOog);
+                return None;
+            };
+            if at > abi::MEM_LIMIT {
+                self.halt(Status::MemoryOog);
+                return None;
+            }
+            self.ins().i64_const((at + len) as i64).local_set(END);
+            self.expand_to_end();
+            return Some(at);
+        }
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::limb(&mut ins, &self.slots, offset, 1);
+        stack::limb(&mut ins, &self.slots, offset, 2);
+        ins.i64_or();
+        stack::limb(&mut ins, &self.slots, offset, 3);
+        ins.i64_or().i64_const(0).i64_ne();
+        self.exit_if(Status::InvalidOperandOog);
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::limb(&mut ins, &self.slots, offset, 0);
+        ins.i64_const(abi::MEM_LIMIT as i64).i64_gt_u();
+        self.exit_if(Status::MemoryOog);
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::limb(&mut ins, &self.slots, offset, 0);
+        ins.local_tee(T).i32_wrap_i64().local_set(ADDR);
+        ins.local_get(T).i64_const(len as i64).i64_add().local_set(END);
+        self.expand_to_end();
+        None
+    }
+
+    /// Calls the expansion helper when `END` is beyond the current memory size.
+    fn expand_to_end(&mut self) {
+        self.ins().local_get(END).local_get(MSIZE).i64_gt_u();
+        self.open(Frame::If);
+        self.ins().local_get(GAS).local_get(MSIZE).local_get(END).call(EXPAND);
+        self.ins().local_set(MSIZE).local_set(GAS);
+        self.ins().local_get(MSIZE).i64_const(-1).i64_eq();
+        self.exit_if(Status::MemoryOog);
+        self.close();
+    }
+
+    fn mload(&mut self) {
+        let offset = self.pop();
+        let at = self.memory_access(offset, 32);
+        self.slots.release(offset);
+        if !self.reachable {
+            return;
+        }
+        let r = self.slots.alloc();
+        let (base, at) = (at.is_none(), at.unwrap_or(0));
+        for limb in 0..4 {
+            let mut ins = InstructionSink::new(&mut self.body);
+            if base {
+                ins.local_get(ADDR);
+            } else {
+                ins.i32_const(0);
+            }
+            ins.i64_load(mem_arg(at + 8 * (3 - limb) as u64, 0));
+            bswap(&mut ins, BSWAP);
+            ins.local_set(self.slots.local(r, limb));
+        }
+        self.vs.items.push(Val::Word(r));
+    }
+
+    fn mstore(&mut self, single_byte: bool) {
+        let offset = self.pop();
+        let value = self.pop();
+        let at = self.memory_access(offset, if single_byte { 1 } else { 32 });
+        self.slots.release(offset);
+        if self.reachable {
+            let (base, at) = (at.is_none(), at.unwrap_or(0));
+            let limbs = if single_byte { 1 } else { 4 };
+            for limb in 0..limbs {
+                let mut ins = InstructionSink::new(&mut self.body);
+                if base {
+                    ins.local_get(ADDR);
+                } else {
+                    ins.i32_const(0);
+                }
+                stack::limb(&mut ins, &self.slots, value, limb);
+                if single_byte {
+                    ins.i64_store8(mem_arg(at, 0));
+                } else {
+                    bswap(&mut ins, BSWAP);
+                    ins.i64_store(mem_arg(at + 8 * (3 - limb) as u64, 0));
+                }
+            }
+        }
+        self.slots.release(value);
+    }
+}
+
+fn ctrl(offset: u32, align: u32) -> MemArg {
+    mem_arg_at(offset as u64, align)
+}

@@ -1,0 +1,235 @@
+//! The host side of a submodule's `op` import: state and environment opcodes run as revm's own
+//! instructions on the frame's interpreter, with the operands copied across.
+//!
+//! While compiled code runs, the frame's revm interpreter holds an empty stack and a memory that
+//! is only brought up to date around opcodes that read or write it. At a CALL/CREATE the whole
+//! live stack and memory move into the interpreter, which is exactly what revm needs to run the
+//! callee and hand the result back; on resume they move back into the submodule.
+
+use revm::{
+    bytecode::opcode::{self, OPCODE_INFO},
+    interpreter::{
+        Host, InstructionContext, InstructionResult, Interpreter, InterpreterAction,
+        instructions::InstructionTable,
+        interpreter::EthInterpreter,
+        interpreter_types::{Jumps, LoopControl},
+    },
+    primitives::U256,
+};
+
+use crate::submodule::abi::{self, Status};
+
+/// The submodule's linear memory as the host sees it during one `op` call.
+pub trait Linear {
+    fn bytes(&mut self) -> &mut [u8];
+    /// Grows the memory so `len` bytes are addressable; false if it cannot.
+    fn ensure(&mut self, len: usize) -> bool;
+}
+
+/// What the `op` import calls into: one frame's interpreter and revm's host context.
+pub trait FrameOps {
+    fn op(&mut self, mem: &mut dyn Linear, opcode: u8, pc: u32) -> Status;
+}
+
+/// A frame of a context `H` being run by compiled code.
+pub struct Dispatch<'a, H: Host + ?Sized> {
+    pub interp: &'a mut Interpreter<EthInterpreter>,
+    pub host: &'a mut H,
+    pub table: &'a InstructionTable<EthInterpreter, H>,
+}
+
+fn touches_memory(op: u8) -> bool {
+    use opcode::*;
+    matches!(
+        op,
+        KECCAK256
+            | CALLDATACOPY
+            | CODECOPY
+            | EXTCODECOPY
+            | RETURNDATACOPY
+            | MCOPY
+            | LOG0..=LOG4
+            | CREATE
+            | CALL
+            | CALLCODE
+            | RETURN
+            | DELEGATECALL
+            | CREATE2
+            | STATICCALL
+            | REVERT
+    )
+}
+
+fn read_u64(mem: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(mem[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn write_u64(mem: &mut [u8], at: usize, v: u64) {
+    mem[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn read_word(mem: &[u8], at: usize) -> U256 {
+    U256::from_limbs(std::array::from_fn(|i| read_u64(mem, at + 8 * i)))
+}
+
+fn write_word(mem: &mut [u8], at: usize, v: &U256) {
+    for (i, limb) in v.as_limbs().iter().enumerate() {
+        write_u64(mem, at + 8 * i, *limb);
+    }
+}
+
+/// The counters compiled code keeps in its control block.
+#[derive(Clone, Copy, Debug)]
+pub struct Counters {
+    pub gas: u64,
+    pub top: u32,
+    pub msize: u64,
+    pub mem_cost: u64,
+}
+
+impl Counters {
+    pub fn read(mem: &[u8]) -> Self {
+        Self {
+            gas: read_u64(mem, abi::GAS as usize),
+            top: read_u64(mem, abi::TOP as usize) as u32,
+            msize: read_u64(mem, abi::MSIZE as usize),
+            mem_cost: read_u64(mem, abi::MEM_COST as usize),
+        }
+    }
+
+    pub fn write(&self, mem: &mut [u8]) {
+        write_u64(mem, abi::GAS as usize, self.gas);
+        write_u64(mem, abi::TOP as usize, self.top as u64);
+        write_u64(mem, abi::MSIZE as usize, self.msize);
+        write_u64(mem, abi::MEM_COST as usize, self.mem_cost);
+    }
+
+    fn height(&self) -> usize {
+        ((abi::STACK_TOP - self.top) / 32) as usize
+    }
+}
+
+/// Moves the interpreter's stack and memory into the submodule (a fresh frame has neither), so
+/// compiled code continues where the interpreter state says. False if memory cannot hold it.
+pub fn enter(interp: &mut Interpreter<EthInterpreter>, mem: &mut dyn Linear) -> bool {
+    let msize = interp.memory.len();
+    if !mem.ensure(abi::MEM_BASE as usize + msize) {
+        return false;
+    }
+    let bytes = mem.bytes();
+    let stack = interp.stack.data_mut();
+    let top = abi::STACK_TOP as usize - 32 * stack.len();
+    for (depth, word) in stack.iter().rev().enumerate() {
+        write_word(bytes, top + 32 * depth, word);
+    }
+    stack.clear();
+    let base = abi::MEM_BASE as usize;
+    bytes[base..base + msize].copy_from_slice(&interp.memory.context_memory());
+    Counters {
+        gas: interp.gas.remaining(),
+        top: top as u32,
+        msize: msize as u64,
+        mem_cost: interp.gas.memory().expansion_cost,
+    }
+    .write(bytes);
+    true
+}
+
+impl<H: Host + ?Sized> Dispatch<'_, H> {
+    /// Brings the interpreter's memory (and its memory gas) up to the submodule's.
+    fn memory_out(&mut self, bytes: &[u8], c: &Counters) {
+        let msize = c.msize as usize;
+        let memory = &mut self.interp.memory;
+        memory.resize(msize);
+        let base = abi::MEM_BASE as usize;
+        memory.set(0, &bytes[base..base + msize]);
+        let gas_memory = self.interp.gas.memory_mut();
+        gas_memory.words_num = msize / 32;
+        gas_memory.expansion_cost = c.mem_cost;
+    }
+
+    /// Brings the submodule's memory back from the interpreter after revm wrote or grew it.
+    fn memory_in(&mut self, mem: &mut dyn Linear, c: &mut Counters) -> bool {
+        let msize = self.interp.memory.len();
+        if !mem.ensure(abi::MEM_BASE as usize + msize) {
+            return false;
+        }
+        let base = abi::MEM_BASE as usize;
+        mem.bytes()[base..base + msize].copy_from_slice(&self.interp.memory.context_memory());
+        c.msize = msize as u64;
+        c.mem_cost = self.interp.gas.memory().expansion_cost;
+        true
+    }
+}
+
+impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
+    fn op(&mut self, mem: &mut dyn Linear, opcode: u8, pc: u32) -> Status {
+        let bytes = mem.bytes();
+        let mut c = Counters::read(bytes);
+        let height = c.height();
+        // The immediate-carrying stack opcodes see the whole stack; the others their operands.
+        let whole = matches!(opcode, opcode::DUPN | opcode::SWAPN | opcode::EXCHANGE);
+        let inputs = match OPCODE_INFO[opcode as usize] {
+            _ if whole => height,
+            Some(info) => info.inputs() as usize,
+            None => 0,
+        };
+        debug_assert!(inputs <= height, "sections check the stack before host operations");
+        let stack = self.interp.stack.data_mut();
+        stack.clear();
+        for depth in (0..inputs).rev() {
+            stack.push(read_word(bytes, c.top as usize + 32 * depth));
+        }
+        let memory = touches_memory(opcode);
+        if memory {
+            self.memory_out(bytes, &c);
+        }
+        self.interp.gas.set_remaining(c.gas);
+        // revm's step moves past the opcode before running it; instructions that read an
+        // immediate or the pc see the same position as in the interpreter.
+        self.interp.bytecode.absolute_jump(pc as usize + 1);
+
+        let ran = self.table[opcode as usize].execute(InstructionContext {
+            interpreter: self.interp,
+            host: self.host,
+        });
+        if let Err(result) = ran {
+            if self.interp.bytecode.action().is_none() {
+                self.interp.halt(result);
+            }
+            let calls = matches!(
+                self.interp.bytecode.action(),
+                Some(InterpreterAction::NewFrame(_))
+            );
+            if !calls {
+                return Status::HostDone;
+            }
+            // Park everything below the call's operands in the interpreter; revm pushes the
+            // call's result on top of it when the callee returns.
+            let bytes = mem.bytes();
+            let stack = self.interp.stack.data_mut();
+            debug_assert!(stack.is_empty(), "the call consumed its operands");
+            for depth in (inputs..height).rev() {
+                stack.push(read_word(bytes, c.top as usize + 32 * depth));
+            }
+            return Status::Yield;
+        }
+
+        c.gas = self.interp.gas.remaining();
+        if memory && !self.memory_in(mem, &mut c) {
+            self.interp.halt(InstructionResult::MemoryOOG);
+            return Status::HostDone;
+        }
+        let bytes = mem.bytes();
+        let outputs = std::mem::take(self.interp.stack.data_mut());
+        let new_height = height - inputs + outputs.len();
+        c.top = abi::STACK_TOP - 32 * new_height as u32;
+        for (depth, word) in outputs.iter().rev().enumerate() {
+            write_word(bytes, c.top as usize + 32 * depth, word);
+        }
+        c.write(bytes);
+        *self.interp.stack.data_mut() = outputs;
+        self.interp.stack.data_mut().clear();
+        Status::Continue
+    }
+}

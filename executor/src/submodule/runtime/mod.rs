@@ -1,0 +1,305 @@
+//! Hosting compiled contracts under wasmer: one engine and module cache per process, one Store
+//! with its instances per thread (a Store is not Send), and the frame entry that moves a revm
+//! interpreter's state in and out of a submodule.
+
+pub mod host;
+
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    ptr::NonNull,
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use revm::{
+    interpreter::{
+        Host, InstructionResult, Interpreter, InterpreterAction,
+        instructions::InstructionTable,
+        interpreter::EthInterpreter,
+        interpreter_types::Jumps,
+    },
+    primitives::{B256, hardfork::SpecId},
+};
+use wasmer::{
+    AsStoreMut, Engine, Function, FunctionEnv, FunctionEnvMut, Instance, Memory, Module, Store,
+    StoreMut,
+    TypedFunction, imports,
+    sys::{Cranelift, EngineBuilder},
+};
+
+use crate::submodule::{
+    abi::{self, Status},
+    compiler::{self, Compiled},
+};
+use host::{Counters, Dispatch, FrameOps, Linear};
+
+/// Modules kept compiled at most; beyond it the cache starts over. (A byte-bounded cache with
+/// eviction counters is its own piece of work.)
+const MODULE_LIMIT: usize = 4096;
+/// Instances a thread keeps before it drops its Store: wasmer frees nothing a Store owns until
+/// the Store itself goes.
+const INSTANCE_LIMIT: usize = 256;
+
+/// Why a frame could not run compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmoduleError {
+    #[error(transparent)]
+    Compile(#[from] compiler::CompileError),
+    #[error("wasmer rejected the generated module: {0}")]
+    Wasmer(String),
+}
+
+/// A compiled contract ready to instantiate.
+pub struct CachedModule {
+    module: Module,
+    compiled: Compiled,
+}
+
+/// Counters of the process-wide cache.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub resident: u64,
+}
+
+/// The engine and every module compiled so far, keyed by code hash and spec.
+pub struct ModuleCache {
+    engine: Engine,
+    modules: Mutex<HashMap<(B256, SpecId), Arc<CachedModule>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl ModuleCache {
+    fn new() -> Self {
+        let engine: Engine = EngineBuilder::new(Cranelift::new()).engine().into();
+        Self {
+            engine,
+            modules: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The process-wide cache.
+    pub fn global() -> &'static ModuleCache {
+        static CACHE: OnceLock<ModuleCache> = OnceLock::new();
+        CACHE.get_or_init(ModuleCache::new)
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            resident: self.modules.lock().map_or(0, |m| m.len() as u64),
+        }
+    }
+
+    /// The module for `code` under `spec`, compiled on first use. Compiling happens outside the
+    /// lock, so two threads may race to compile the same code; the first insert wins.
+    pub fn get(
+        &self,
+        hash: B256,
+        code: &[u8],
+        spec: SpecId,
+    ) -> Result<Arc<CachedModule>, SubmoduleError> {
+        let key = (hash, spec);
+        if let Some(hit) = self.modules.lock().expect("cache lock").get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(hit.clone());
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let compiled = compiler::compile(code, spec)?;
+        let module = Module::new(&self.engine, &compiled.wasm)
+            .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
+        let cached = Arc::new(CachedModule { module, compiled });
+        let mut modules = self.modules.lock().expect("cache lock");
+        if modules.len() >= MODULE_LIMIT {
+            modules.clear();
+        }
+        Ok(modules.entry(key).or_insert(cached).clone())
+    }
+}
+
+/// What the `op` import reaches: the memory of the running instance and the frame it serves.
+struct HostEnv {
+    memory: Option<Memory>,
+    frame: Option<NonNull<dyn FrameOps>>,
+}
+
+// SAFETY: a HostEnv lives in a thread-local Store and is only touched from that thread; the
+// frame pointer is set for the duration of one `run` call on that thread and cleared after.
+unsafe impl Send for HostEnv {}
+
+struct WasmMemory<'a> {
+    memory: Memory,
+    store: StoreMut<'a>,
+}
+
+impl Linear for WasmMemory<'_> {
+    fn bytes(&mut self) -> &mut [u8] {
+        let view = self.memory.view(&self.store);
+        // SAFETY: nothing else reads or writes this memory while the host operation runs (the
+        // submodule is suspended in the import call), and the slice is dropped before any grow.
+        unsafe { std::slice::from_raw_parts_mut(view.data_ptr(), view.data_size() as usize) }
+    }
+
+    fn ensure(&mut self, len: usize) -> bool {
+        let have = self.memory.view(&self.store).data_size() as usize;
+        if len <= have {
+            return true;
+        }
+        let pages = (len - have).div_ceil(abi::PAGE as usize) as u32;
+        self.memory.grow(&mut self.store, pages).is_ok()
+    }
+}
+
+fn host_op(mut env: FunctionEnvMut<HostEnv>, opcode: i32, pc: i32) -> i32 {
+    let (data, store) = env.data_and_store_mut();
+    let (Some(memory), Some(mut frame)) = (data.memory.clone(), data.frame) else {
+        return Status::OpcodeNotFound as i32;
+    };
+    let mut linear = WasmMemory { memory, store };
+    // SAFETY: `frame` points at the Dispatch on the stack of `run_frame`, which outlives the
+    // wasm call this import is part of; no other reference to it is live meanwhile.
+    let frame = unsafe { frame.as_mut() };
+    frame.op(&mut linear, opcode as u8, pc as u32) as i32
+}
+
+struct Ready {
+    instance: Instance,
+    memory: Memory,
+    run: TypedFunction<i32, i32>,
+}
+
+/// A thread's Store and the instances living in it.
+struct ThreadRuntime {
+    store: Store,
+    env: FunctionEnv<HostEnv>,
+    op: Function,
+    instances: HashMap<(B256, SpecId), Ready>,
+}
+
+impl ThreadRuntime {
+    fn new(engine: &Engine) -> Self {
+        let mut store = Store::new(engine.clone());
+        let env = FunctionEnv::new(&mut store, HostEnv { memory: None, frame: None });
+        let op = Function::new_typed_with_env(&mut store, &env, host_op);
+        Self { store, env, op, instances: HashMap::new() }
+    }
+
+    fn instance(
+        &mut self,
+        key: (B256, SpecId),
+        module: &CachedModule,
+    ) -> Result<&Ready, SubmoduleError> {
+        if !self.instances.contains_key(&key) {
+            let imports = imports! { abi::HOST_MODULE => { abi::HOST_OP => self.op.clone() } };
+            let instance = Instance::new(&mut self.store, &module.module, &imports)
+                .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
+            let memory = instance
+                .exports
+                .get_memory(abi::MEMORY)
+                .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?
+                .clone();
+            let run = instance
+                .exports
+                .get_typed_function(&self.store, abi::RUN)
+                .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
+            self.instances.insert(key, Ready { instance, memory, run });
+        }
+        Ok(&self.instances[&key])
+    }
+}
+
+thread_local! {
+    static THREAD: RefCell<Option<ThreadRuntime>> = const { RefCell::new(None) };
+}
+
+/// Runs the frame of `interp` compiled until it ends or calls out, and returns the action for
+/// revm's frame loop. `None` when the code cannot run compiled; the caller interprets it.
+pub fn run_frame<H: Host + ?Sized>(
+    interp: &mut Interpreter<EthInterpreter>,
+    host: &mut H,
+    table: &InstructionTable<EthInterpreter, H>,
+    spec: SpecId,
+) -> Option<InterpreterAction> {
+    let cache = ModuleCache::global();
+    let hash = interp.bytecode.get_or_calculate_hash();
+    let module = cache.get(hash, interp.bytecode.original_byte_slice(), spec).ok()?;
+    let entry = match interp.bytecode.pc() {
+        0 => module.compiled.start_entry(),
+        pc => module.compiled.resume_entry(pc as u32)?,
+    };
+
+    THREAD.with_borrow_mut(|slot| {
+        let rt = slot.get_or_insert_with(|| ThreadRuntime::new(&cache.engine));
+        if rt.instances.len() >= INSTANCE_LIMIT && !rt.instances.contains_key(&(hash, spec)) {
+            *rt = ThreadRuntime::new(&cache.engine);
+        }
+        let ready = rt.instance((hash, spec), &module).ok()?;
+        let (memory, run) = (ready.memory.clone(), ready.run.clone());
+        let _keep = &ready.instance;
+
+        let mut linear = WasmMemory { memory: memory.clone(), store: rt.store.as_store_mut() };
+        if !host::enter(interp, &mut linear) {
+            interp.halt(InstructionResult::MemoryOOG);
+            return Some(interp.take_next_action());
+        }
+        drop(linear);
+
+        let mut dispatch = Dispatch { interp: &mut *interp, host, table };
+        let frame: NonNull<dyn FrameOps + '_> = NonNull::from(&mut dispatch);
+        // SAFETY: the pointer is erased to 'static only to sit in the env during this call; it
+        // is cleared below before `dispatch` goes out of scope.
+        let frame: NonNull<dyn FrameOps> = unsafe { std::mem::transmute(frame) };
+        {
+            let env = rt.env.as_mut(&mut rt.store);
+            env.memory = Some(memory.clone());
+            env.frame = Some(frame);
+        }
+        let outcome = run.call(&mut rt.store, entry);
+        {
+            let env = rt.env.as_mut(&mut rt.store);
+            env.frame = None;
+            env.memory = None;
+        }
+        drop(dispatch);
+
+        let view = memory.view(&rt.store);
+        let mut control = [0u8; 32];
+        view.read(0, &mut control).ok()?;
+        let counters = Counters::read(&control);
+        let status = outcome.ok().and_then(Status::from_raw);
+        match status {
+            Some(Status::HostDone | Status::Yield) => {}
+            Some(status) => {
+                interp.gas.set_remaining(counters.gas);
+                interp.halt(halt_reason(status));
+            }
+            None => interp.halt_fatal(),
+        }
+        Some(interp.take_next_action())
+    })
+}
+
+fn halt_reason(status: Status) -> InstructionResult {
+    match status {
+        Status::Stop | Status::Continue | Status::HostDone | Status::Yield => {
+            InstructionResult::Stop
+        }
+        Status::OutOfGas => InstructionResult::OutOfGas,
+        Status::MemoryOog => InstructionResult::MemoryOOG,
+        Status::InvalidOperandOog => InstructionResult::InvalidOperandOOG,
+        Status::StackUnderflow => InstructionResult::StackUnderflow,
+        Status::StackOverflow => InstructionResult::StackOverflow,
+        Status::InvalidJump => InstructionResult::InvalidJump,
+        Status::InvalidFe => InstructionResult::InvalidFEOpcode,
+        Status::OpcodeNotFound => InstructionResult::OpcodeNotFound,
+        Status::NotActivated => InstructionResult::NotActivated,
+    }
+}
