@@ -11,6 +11,7 @@ use executor::{
     StateView, WorldState,
     block::{self, Block, parallel::execute_parallel},
     chain::ChainSpec,
+    submodule::Tier,
 };
 use harness::{
     demo::{self, Mix},
@@ -107,8 +108,14 @@ fn block_exec(c: &mut Criterion) {
                 b.iter(|| {
                     for case in cases {
                         black_box(
-                            execute_parallel(&case.chain, &case.block, case.view(), &case.bal)
-                                .unwrap(),
+                            execute_parallel(
+                                &case.chain,
+                                &case.block,
+                                case.view(),
+                                &case.bal,
+                                Tier::Interpret,
+                            )
+                            .unwrap(),
                         );
                     }
                 })

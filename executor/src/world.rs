@@ -69,7 +69,7 @@ pub struct AccountWrite {
 }
 
 /// The writes one block made, as revm's bundle reports them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockWrites {
     /// Sorted by address.
     pub accounts: Vec<AccountWrite>,

@@ -48,6 +48,9 @@ enum Command {
         /// Run transactions one by one, or all at once from the block's access list.
         #[arg(long, value_enum, default_value_t = Exec::Sequential)]
         exec: Exec,
+        /// Where contract code runs: revm's interpreter, or compiled to Wasm submodules.
+        #[arg(long, value_enum, default_value_t = replay::TierArg::Interpret)]
+        tier: replay::TierArg,
         /// BAL sidecars (from `harness bal --record`) for `--exec parallel` on mainnet recordings.
         #[arg(long, value_name = "DIR")]
         bal_dir: Option<PathBuf>,
@@ -60,8 +63,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Where contract code runs: revm's interpreter, or compiled to Wasm submodules.
-        #[arg(long, value_enum, default_value_t = TierArg::Interpret)]
-        tier: TierArg,
+        #[arg(long, value_enum, default_value_t = replay::TierArg::Interpret)]
+        tier: replay::TierArg,
         #[arg(long)]
         json: Option<PathBuf>,
     },
@@ -114,24 +117,6 @@ enum Command {
     },
 }
 
-/// `--tier`: where contract code runs.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum TierArg {
-    /// revm's interpreter alone.
-    Interpret,
-    /// Every contract compiled to a Wasm submodule under wasmer.
-    Compile,
-}
-
-impl From<TierArg> for executor::submodule::Tier {
-    fn from(t: TierArg) -> Self {
-        match t {
-            TierArg::Interpret => Self::Interpret,
-            TierArg::Compile => Self::Compile,
-        }
-    }
-}
-
 /// Which commitment modes `demo` replays in.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum DemoModes {
@@ -163,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             format,
             genesis,
             exec,
+            tier,
             bal_dir,
             json,
         } => {
@@ -173,6 +159,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     format,
                     genesis,
                     exec,
+                    tier: tier.into(),
                     bal_dir,
                     commitment: commitment::Config::from_env(),
                 },

@@ -46,9 +46,12 @@ pub fn run(
     opts: &StatetestOptions,
     report: &mut Report,
 ) -> Result<(), ReplayError> {
-    fixtures::for_each_test::<StateTest>(paths, skips::STATE_TESTS, report, |case, test, report| {
-        run_test(case, test, opts.tier, report)
-    })?;
+    fixtures::for_each_test::<StateTest>(
+        paths,
+        skips::STATE_TESTS,
+        report,
+        |case, test, report| run_test(case, test, opts.tier, report),
+    )?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use executor::{
         parallel::{BalField, LyingBal, execute_parallel},
     },
     chain::ChainSpec,
+    submodule::Tier,
 };
 use harness::fixtures::{self, blockchain_test::BlockchainTest, decode_hex};
 
@@ -99,7 +100,7 @@ impl Case {
             world: &self.world,
             hashes: &self.hashes,
         };
-        execute_parallel(&self.chain, &self.block, view, bal).map(|_| ())
+        execute_parallel(&self.chain, &self.block, view, bal, Tier::Interpret).map(|_| ())
     }
 
     fn lie(&self, edit: impl FnOnce(&mut BlockAccessList)) -> LyingBal {

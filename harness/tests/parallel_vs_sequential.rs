@@ -11,6 +11,7 @@ use executor::{
     StateView, WorldState,
     block::{self, decode_block, parallel::execute_parallel},
     chain::ChainSpec,
+    submodule::Tier,
 };
 use harness::fixtures::{self, blockchain_test::BlockchainTest, decode_hex};
 use rayon::prelude::*;
@@ -59,6 +60,7 @@ fn parallel_matches_sequential_on_blockchain_tests() {
                         hashes: &hashes,
                     },
                     &bal,
+                    Tier::Interpret,
                 )
                 .unwrap_or_else(|e| panic!("{name} block {}: {e}", block.header.number));
                 let at = format!("{name} block {}", block.header.number);
@@ -107,7 +109,7 @@ fn parallel_matches_sequential_on_blockchain_tests() {
             .par_iter()
             .for_each(|(chain, world, hashes, block, bal, expected)| {
                 let view = StateView { world, hashes };
-                let again = execute_parallel(chain, block, view, bal).unwrap();
+                let again = execute_parallel(chain, block, view, bal, Tier::Interpret).unwrap();
                 assert_eq!(again.receipts_root(), expected.receipts_root());
                 assert_eq!(again.access_list, expected.access_list);
             })
@@ -139,7 +141,7 @@ fn a_transaction_over_the_blocks_remaining_gas_is_rejected_as_sequentially() {
     // Room for the first transaction's limit, and less than the second's after the first.
     block.header.gas_limit = gas[0] + gas[1] - 1;
     let sequential = block::execute(&chain, &block, view).unwrap_err();
-    let parallel = execute_parallel(&chain, &block, view, &bal).unwrap_err();
+    let parallel = execute_parallel(&chain, &block, view, &bal, Tier::Interpret).unwrap_err();
     assert!(
         sequential.to_string().contains("gas limit"),
         "sequential: {sequential}"

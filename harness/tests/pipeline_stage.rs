@@ -19,6 +19,7 @@ use executor::{
     StateView,
     block::{self, BlockError, Schedule, Watch},
     chainstore::{BlockInput, ChainStore, ExecMode},
+    submodule::Tier,
 };
 use harness::demo::{self, DemoChain, DemoOptions, Mix};
 
@@ -149,8 +150,14 @@ fn cancellation_stops_execution_within_one_transaction() {
     let hashes = HashMap::from([(0, demo.genesis.hash_slow())]);
     let list = &demo.access_lists[0];
     for schedule in [
-        Schedule::Sequential { record_bal: false },
-        Schedule::Parallel(list),
+        Schedule::Sequential {
+            record_bal: false,
+            tier: Tier::Interpret,
+        },
+        Schedule::Parallel {
+            list,
+            tier: Tier::Interpret,
+        },
     ] {
         let cancel = CancelToken::new();
         let executed = AtomicUsize::new(0);

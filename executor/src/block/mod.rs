@@ -20,23 +20,20 @@ use alloy_eips::eip7685::Requests;
 use alloy_evm::{
     Evm, EvmEnv, EvmFactory,
     block::{BlockExecutionError, BlockExecutor},
-    eth::{EthBlockExecutionCtx, EthBlockExecutor, EthEvm, EthEvmFactory},
-    precompiles::PrecompilesMap,
+    eth::{EthBlockExecutionCtx, EthBlockExecutor},
 };
 use alloy_hardforks::EthereumHardforks;
 use alloy_primitives::{B256, Bloom};
 use alloy_rlp::Decodable;
-use revm::{
-    database::{
-        OriginalValuesKnown, State, WrapDatabaseRef, states::bundle_state::BundleRetention,
-    },
-    inspector::NoOpInspector,
+use revm::database::{
+    OriginalValuesKnown, State, WrapDatabaseRef, states::bundle_state::BundleRetention,
 };
 
 pub use error::{BlockError, BodyError, HeaderError, OutcomeError};
 use receipts::BloomedReceipts;
 pub use watch::Watch;
 
+use crate::submodule::{Tier, TieredEvm, TieredEvmFactory};
 use crate::{
     chain::ChainSpec,
     world::{BlockWrites, StateView},
@@ -147,7 +144,10 @@ pub fn execute(
     block: &Block,
     view: StateView<'_>,
 ) -> Result<BlockOutcome, BlockError> {
-    let schedule = Schedule::Sequential { record_bal: false };
+    let schedule = Schedule::Sequential {
+        record_bal: false,
+        tier: Tier::Interpret,
+    };
     execute_watched(chain, block, view, schedule, Watch::NONE)
 }
 
@@ -158,7 +158,10 @@ pub fn execute_recording(
     block: &Block,
     view: StateView<'_>,
 ) -> Result<BlockOutcome, BlockError> {
-    let schedule = Schedule::Sequential { record_bal: true };
+    let schedule = Schedule::Sequential {
+        record_bal: true,
+        tier: Tier::Interpret,
+    };
     execute_watched(chain, block, view, schedule, Watch::NONE)
 }
 
@@ -183,12 +186,14 @@ pub fn execute_verified(
     view: StateView<'_>,
     listed: Option<&bal::BlockAccessList>,
     exec: ExecMode,
+    tier: Tier,
     watch: Watch<'_>,
 ) -> Result<BlockOutcome, BlockError> {
     let schedule = match (exec, listed) {
-        (ExecMode::Parallel, Some(list)) => Schedule::Parallel(list),
+        (ExecMode::Parallel, Some(list)) => Schedule::Parallel { list, tier },
         (_, listed) => Schedule::Sequential {
             record_bal: listed.is_some(),
+            tier,
         },
     };
     let outcome = execute_watched(chain, block, view, schedule, watch)?;
@@ -202,13 +207,16 @@ pub fn execute_verified(
     Ok(outcome)
 }
 
-/// How a block's transactions are scheduled.
+/// How a block's transactions are scheduled, and where their contract code runs.
 #[derive(Clone, Copy, Debug)]
 pub enum Schedule<'a> {
     /// One after another, recording the block access list when asked (or from Amsterdam on).
-    Sequential { record_bal: bool },
+    Sequential { record_bal: bool, tier: Tier },
     /// All at once against the given access list, which is verified, not trusted.
-    Parallel(&'a bal::BlockAccessList),
+    Parallel {
+        list: &'a bal::BlockAccessList,
+        tier: Tier,
+    },
 }
 
 /// Executes `block` as `schedule` says, stopping between transactions once `watch` is
@@ -221,13 +229,13 @@ pub fn execute_watched(
     watch: Watch<'_>,
 ) -> Result<BlockOutcome, BlockError> {
     match schedule {
-        Schedule::Sequential { record_bal } => {
+        Schedule::Sequential { record_bal, tier } => {
             let record =
                 record_bal || chain.is_amsterdam_active_at_timestamp(block.header.timestamp);
-            execute_sequential(chain, block, view, record, watch)
+            execute_sequential(chain, block, view, record, tier, watch)
         }
-        Schedule::Parallel(list) => {
-            parallel::execute_parallel_watched(chain, block, view, list, watch)
+        Schedule::Parallel { list, tier } => {
+            parallel::execute_parallel_watched(chain, block, view, list, tier, watch)
         }
     }
 }
@@ -237,6 +245,7 @@ fn execute_sequential(
     block: &Block,
     view: StateView<'_>,
     record_bal: bool,
+    tier: Tier,
     watch: Watch<'_>,
 ) -> Result<BlockOutcome, BlockError> {
     let state = State::builder()
@@ -244,7 +253,7 @@ fn execute_sequential(
         .with_bundle_update()
         .with_bal_builder_if(record_bal)
         .build();
-    let mut executor = block_executor(chain, block, state)?;
+    let mut executor = block_executor(chain, block, state, tier)?;
     for (index, tx) in block.body.transactions.iter().enumerate() {
         watch.check()?;
         let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
@@ -266,20 +275,17 @@ type BlockState<'v> = State<WrapDatabaseRef<StateView<'v>>>;
 
 /// alloy-evm's block executor, which both schedules use for everything around the
 /// transactions and for committing them.
-type Executor<'a, 'v> = EthBlockExecutor<
-    'a,
-    EthEvm<BlockState<'v>, NoOpInspector, PrecompilesMap>,
-    &'a ChainSpec,
-    BloomedReceipts,
->;
+type Executor<'a, 'v> =
+    EthBlockExecutor<'a, TieredEvm<BlockState<'v>>, &'a ChainSpec, BloomedReceipts>;
 
 /// The block executor over `state`, with the block's pre-execution system calls applied.
 fn block_executor<'a, 'v>(
     chain: &'a ChainSpec,
     block: &'a Block,
     state: BlockState<'v>,
+    tier: Tier,
 ) -> Result<Executor<'a, 'v>, BlockError> {
-    let evm = EthEvmFactory::default().create_evm(state, evm_env(chain, &block.header));
+    let evm = TieredEvmFactory::new(tier).create_evm(state, evm_env(chain, &block.header));
     let mut executor =
         EthBlockExecutor::new(evm, execution_ctx(block), chain, BloomedReceipts::default());
     executor

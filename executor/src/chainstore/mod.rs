@@ -25,6 +25,7 @@ use alloy_primitives::B256;
 use commitment::{Calculator, CancelToken, Config, StateTrie, Verdict, pipeline::Metrics};
 
 pub use crate::block::ExecMode;
+use crate::submodule::Tier;
 use crate::{block::BlockOutcome, chain::ChainSpec, world::WorldState};
 
 pub use stage::{BlockInput, block_request};
@@ -71,6 +72,7 @@ pub struct ChainStore {
     /// Post-states older than this many blocks below the newest are dropped.
     retain: u64,
     exec: ExecMode,
+    tier: Tier,
     config: Config,
     /// Spawned at the first import, from `genesis_trie`.
     calculator: Option<Calculator>,
@@ -114,6 +116,7 @@ impl ChainStore {
             held: VecDeque::from([(0, hash)]),
             retain: 128,
             exec: ExecMode::default(),
+            tier: Tier::default(),
             config: Config::default(),
             calculator: None,
             genesis_trie: Some(trie),
@@ -133,6 +136,12 @@ impl ChainStore {
     /// How blocks that come with an access list execute (default: sequentially).
     pub fn with_exec(mut self, exec: ExecMode) -> Self {
         self.exec = exec;
+        self
+    }
+
+    /// Where contract code runs (default: revm's interpreter).
+    pub fn with_tier(mut self, tier: Tier) -> Self {
+        self.tier = tier;
         self
     }
 

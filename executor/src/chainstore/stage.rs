@@ -183,7 +183,15 @@ impl ChainStore {
             on_tx: Some(&on_tx),
         };
         let listed = input.access_list.map(Arc::as_ref);
-        let outcome = block::execute_verified(&self.chain, block, view, listed, self.exec, watch)?;
+        let outcome = block::execute_verified(
+            &self.chain,
+            block,
+            view,
+            listed,
+            self.exec,
+            self.tier,
+            watch,
+        )?;
         Ok((outcome, parent_world))
     }
 

@@ -2,7 +2,9 @@
 //! interpreter or as a compiled submodule. Everything else (frame creation, call semantics,
 //! returns, precompiles, journaling) stays revm's own.
 
-use alloy_evm::{Database, Evm, EvmEnv, EvmFactory, eth::EthEvmBuilder, precompiles::PrecompilesMap};
+use alloy_evm::{
+    Database, Evm, EvmEnv, EvmFactory, eth::EthEvmBuilder, precompiles::PrecompilesMap,
+};
 use revm::{
     Inspector,
     context::{
@@ -52,7 +54,12 @@ impl<DB: Database, I> EvmTr for TieredEvm<DB, I> {
 
     fn all(
         &self,
-    ) -> (&Self::Context, &Self::Instructions, &Self::Precompiles, &FrameStack<Self::Frame>) {
+    ) -> (
+        &Self::Context,
+        &Self::Instructions,
+        &Self::Precompiles,
+        &FrameStack<Self::Frame>,
+    ) {
         self.inner.all()
     }
 
@@ -87,7 +94,9 @@ impl<DB: Database, I> EvmTr for TieredEvm<DB, I> {
         let table = instructions.instruction_table();
         let action = match runtime::run_frame(&mut frame.interpreter, ctx, table, spec) {
             Some(action) => action,
-            None => frame.interpreter.run_plain(table, instructions.gas_table(), ctx),
+            None => frame
+                .interpreter
+                .run_plain(table, instructions.gas_table(), ctx),
         };
         frame.process_next_action(ctx, action).inspect(|next| {
             if next.is_result() {
@@ -160,13 +169,20 @@ where
         contract: Address,
         data: Bytes,
     ) -> Result<ResultAndState<HaltReason>, Self::Error> {
-        self.inner.ctx.set_tx(TxEnv::new_system_tx_with_caller(caller, contract, data));
+        self.inner
+            .ctx
+            .set_tx(TxEnv::new_system_tx_with_caller(caller, contract, data));
         let result = MainnetHandler::<_, EVMError<DB::Error>, _>::default().run_system_call(self);
         self.finish_run(result)
     }
 
     fn finish(self) -> (DB, EvmEnv<SpecId>) {
-        let Context { block: block_env, cfg: cfg_env, journaled_state, .. } = self.inner.ctx;
+        let Context {
+            block: block_env,
+            cfg: cfg_env,
+            journaled_state,
+            ..
+        } = self.inner.ctx;
         (journaled_state.database, EvmEnv { block_env, cfg_env })
     }
 
@@ -175,7 +191,11 @@ where
     }
 
     fn components(&self) -> (&DB, &I, &PrecompilesMap) {
-        (&self.inner.ctx.journaled_state.database, &self.inner.inspector, &self.inner.precompiles)
+        (
+            &self.inner.ctx.journaled_state.database,
+            &self.inner.inspector,
+            &self.inner.precompiles,
+        )
     }
 
     fn components_mut(&mut self) -> (&mut DB, &mut I, &mut PrecompilesMap) {
@@ -211,7 +231,11 @@ impl EvmFactory for TieredEvmFactory {
 
     fn create_evm<DB: Database>(&self, db: DB, input: EvmEnv) -> TieredEvm<DB, NoOpInspector> {
         let inner = EthEvmBuilder::new(db, input).build().into_inner();
-        TieredEvm { inner, tier: self.tier, inspect: false }
+        TieredEvm {
+            inner,
+            tier: self.tier,
+            inspect: false,
+        }
     }
 
     fn create_evm_with_inspector<DB: Database, I: Inspector<Context_<DB>>>(
@@ -220,7 +244,14 @@ impl EvmFactory for TieredEvmFactory {
         input: EvmEnv,
         inspector: I,
     ) -> TieredEvm<DB, I> {
-        let inner = EthEvmBuilder::new(db, input).activate_inspector(inspector).build().into_inner();
-        TieredEvm { inner, tier: self.tier, inspect: true }
+        let inner = EthEvmBuilder::new(db, input)
+            .activate_inspector(inspector)
+            .build()
+            .into_inner();
+        TieredEvm {
+            inner,
+            tier: self.tier,
+            inspect: true,
+        }
     }
 }

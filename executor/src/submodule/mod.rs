@@ -15,8 +15,8 @@
 
 pub mod abi;
 pub mod compiler;
-pub mod runtime;
 pub mod evm;
+pub mod runtime;
 
 pub use evm::{TieredEvm, TieredEvmFactory};
 

@@ -70,6 +70,7 @@ fn run_test(
     let mut store = ChainStore::new(chain, genesis.header, world)
         .map_err(|e| e.to_string())?
         .with_exec(opts.exec.into())
+        .with_tier(opts.tier)
         .with_commitment(opts.commitment);
 
     let inputs: Vec<Result<Input, String>> = test.blocks.iter().map(decode).collect();

@@ -102,6 +102,7 @@ fn replay_one(
         view,
         listed.as_deref(),
         opts.exec.into(),
+        opts.tier,
         watch,
     );
     let exec = started.elapsed();

@@ -48,12 +48,32 @@ impl From<Exec> for executor::chainstore::ExecMode {
     }
 }
 
+/// `--tier`: where contract code runs.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum TierArg {
+    /// revm's interpreter alone.
+    Interpret,
+    /// Every contract compiled to a Wasm submodule under wasmer.
+    Compile,
+}
+
+impl From<TierArg> for executor::submodule::Tier {
+    fn from(t: TierArg) -> Self {
+        match t {
+            TierArg::Interpret => Self::Interpret,
+            TierArg::Compile => Self::Compile,
+        }
+    }
+}
+
 /// Options of `harness replay`.
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
     pub format: Format,
     pub genesis: Option<PathBuf>,
     pub exec: Exec,
+    /// Where contract code runs.
+    pub tier: executor::submodule::Tier,
     /// BAL sidecars written by `harness bal --record`.
     pub bal_dir: Option<PathBuf>,
     /// The commitment pipeline's flags (`Config::from_env()` in the binary).

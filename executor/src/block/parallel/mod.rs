@@ -19,8 +19,7 @@ use alloy_consensus::{Transaction, TxEnvelope};
 use alloy_evm::{
     Evm, EvmEnv, EvmFactory, FromRecoveredTx,
     block::{BlockExecutor, BlockValidationError, GasOutput},
-    eth::{EthEvm, EthEvmFactory, EthTxResult},
-    precompiles::PrecompilesMap,
+    eth::EthTxResult,
 };
 use alloy_primitives::{Bloom, logs_bloom};
 use bal::{BlockAccessIndex, BlockAccessList};
@@ -29,7 +28,6 @@ use revm::{
     context::{Block as _, Cfg as _, TxEnv, result::EVMError},
     database::{State, states::bundle_state::BundleRetention},
     database_interface::bal::EvmDatabaseError,
-    inspector::NoOpInspector,
     state::bal::{Bal, BalError as RevmBalError},
 };
 
@@ -37,7 +35,11 @@ use super::{
     Block, BlockError, BlockOutcome, BlockState, Executor, Watch, block_executor, evm_env,
     execution_error, finish,
 };
-use crate::{chain::ChainSpec, world::StateView};
+use crate::{
+    chain::ChainSpec,
+    submodule::{Tier, TieredEvm, TieredEvmFactory},
+    world::StateView,
+};
 
 mod lying;
 
@@ -56,8 +58,9 @@ pub fn execute_parallel(
     block: &Block,
     view: StateView<'_>,
     access_list: &BlockAccessList,
+    tier: Tier,
 ) -> Result<BlockOutcome, BlockError> {
-    execute_parallel_watched(chain, block, view, access_list, Watch::NONE)
+    execute_parallel_watched(chain, block, view, access_list, tier, Watch::NONE)
 }
 
 /// What every transaction run of one block shares, including the counter the runners take
@@ -68,6 +71,8 @@ struct RunCtx<'a> {
     /// Set by the committing thread once built; `None` if the block's BAL was rejected.
     bal: OnceLock<Option<Arc<Bal>>>,
     env: EvmEnv,
+    /// Where contract code runs.
+    tier: Tier,
     watch: Watch<'a>,
     next: AtomicUsize,
     stop: AtomicBool,
@@ -110,7 +115,9 @@ impl<'a> RunCtx<'a> {
                 *evm.db_mut() = state;
                 evm
             }
-            None => evm.insert(EthEvmFactory::default().create_evm(state, self.env.clone())),
+            None => {
+                evm.insert(TieredEvmFactory::new(self.tier).create_evm(state, self.env.clone()))
+            }
         };
         Some(signer.and_then(|signer| {
             let result = evm
@@ -155,7 +162,7 @@ fn run_error<E: std::fmt::Display>(
 }
 
 /// The EVM a runner executes its transactions on.
-type TxEvm<'v> = EthEvm<BlockState<'v>, NoOpInspector, PrecompilesMap>;
+type TxEvm<'v> = TieredEvm<BlockState<'v>>;
 
 /// A finished run, by transaction index.
 type Arrival = (usize, Result<TxRun, BlockError>);
@@ -174,9 +181,11 @@ pub fn execute_parallel_watched(
     block: &Block,
     view: StateView<'_>,
     access_list: &BlockAccessList,
+    tier: Tier,
     watch: Watch<'_>,
 ) -> Result<BlockOutcome, BlockError> {
     let ctx = RunCtx {
+        tier,
         block,
         view,
         bal: OnceLock::new(),
@@ -292,7 +301,7 @@ fn commit_in_order(
         .with_bal(bal.clone())
         .with_bal_builder()
         .build();
-    let mut executor = block_executor(chain, block, state)?;
+    let mut executor = block_executor(chain, block, state, pending.ctx.tier)?;
     for tx_index in 0..count {
         let run = pending.take(tx_index)?;
         ctx.watch.check()?;

@@ -73,10 +73,47 @@ pub fn kind(op: u8) -> Kind {
     match op {
         CALL | CALLCODE | DELEGATECALL | STATICCALL | CREATE | CREATE2 => Kind::Call,
         DUPN | SWAPN | EXCHANGE => Kind::HostWholeStack,
-        STOP | ADD | SUB | MUL | DIV | SDIV | MOD | SMOD | ADDMOD | MULMOD | EXP | SIGNEXTEND
-        | LT | GT | SLT | SGT | EQ | ISZERO | AND | OR | XOR | NOT | BYTE | SHL | SHR | SAR
-        | CLZ | POP | MLOAD | MSTORE | MSTORE8 | JUMP | JUMPI | PC | MSIZE | GAS | JUMPDEST
-        | PUSH0..=PUSH32 | DUP1..=DUP16 | SWAP1..=SWAP16 | INVALID => Kind::Inline,
+        STOP
+        | ADD
+        | SUB
+        | MUL
+        | DIV
+        | SDIV
+        | MOD
+        | SMOD
+        | ADDMOD
+        | MULMOD
+        | EXP
+        | SIGNEXTEND
+        | LT
+        | GT
+        | SLT
+        | SGT
+        | EQ
+        | ISZERO
+        | AND
+        | OR
+        | XOR
+        | NOT
+        | BYTE
+        | SHL
+        | SHR
+        | SAR
+        | CLZ
+        | POP
+        | MLOAD
+        | MSTORE
+        | MSTORE8
+        | JUMP
+        | JUMPI
+        | PC
+        | MSIZE
+        | GAS
+        | JUMPDEST
+        | PUSH0..=PUSH32
+        | DUP1..=DUP16
+        | SWAP1..=SWAP16
+        | INVALID => Kind::Inline,
         _ if OPCODE_INFO[op as usize].is_none() => Kind::Inline,
         _ => Kind::Host,
     }
@@ -108,7 +145,9 @@ impl Analysis {
         // revm's own analysis decides which JUMPDESTs are valid, so both tiers agree on every
         // jump, including into bytes that follow immediate-carrying opcodes.
         let analysed = Bytecode::new_legacy(code.to_vec().into());
-        let jump_table = analysed.legacy_jump_table().expect("legacy bytecode has a jump table");
+        let jump_table = analysed
+            .legacy_jump_table()
+            .expect("legacy bytecode has a jump table");
 
         let mut ops = Vec::with_capacity(code.len() + 1);
         let mut pc = 0usize;
@@ -121,10 +160,18 @@ impl Analysis {
             let mut bytes = [0u8; 32];
             let available = code.len().saturating_sub(pc + 1).min(width);
             bytes[32 - width..32 - width + available].copy_from_slice(&code[pc + 1..][..available]);
-            ops.push(Op { pc: pc as u32, opcode, imm: U256::from_be_bytes(bytes) });
+            ops.push(Op {
+                pc: pc as u32,
+                opcode,
+                imm: U256::from_be_bytes(bytes),
+            });
             pc += 1 + width;
         }
-        ops.push(Op { pc: code.len().max(pc) as u32, opcode: opcode::STOP, imm: U256::ZERO });
+        ops.push(Op {
+            pc: code.len().max(pc) as u32,
+            opcode: opcode::STOP,
+            imm: U256::ZERO,
+        });
 
         let mut jumpdests = vec![None; code.len()];
         let mut targets = vec![0];
@@ -153,7 +200,14 @@ impl Analysis {
         targets.dedup();
 
         let sections = cut_sections(&ops, &targets, &gas_table);
-        Self { ops, sections, targets, resumes, jumpdests, code_len: code.len() as u32 }
+        Self {
+            ops,
+            sections,
+            targets,
+            resumes,
+            jumpdests,
+            code_len: code.len() as u32,
+        }
     }
 
     /// Fall-through instruction index after the whole-stack opcode at `index`.
@@ -188,7 +242,13 @@ fn cut_sections(ops: &[Op], targets: &[usize], gas_table: &[u16; 256]) -> Vec<Se
                 break;
             }
         }
-        sections.push(Section { start, end, gas, needs: needs as u32, grows: grows as u32 });
+        sections.push(Section {
+            start,
+            end,
+            gas,
+            needs: needs as u32,
+            grows: grows as u32,
+        });
         start = end;
     }
     sections

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 mod codegen;
+mod helpers;
 
 use revm::{
     context_interface::cfg::{GasId, GasParams},
@@ -10,7 +11,7 @@ use revm::{
 };
 
 use analysis::Analysis;
-pub use codegen::MemoryGas;
+pub use codegen::GasRules;
 
 /// Bumped whenever generated code changes meaning, so cached artifacts of an older compiler
 /// are never reused.
@@ -49,12 +50,13 @@ impl Compiled {
     }
 }
 
-/// The memory gas rule of `spec`, fixed into the compiled code.
-pub fn memory_gas(spec: SpecId) -> MemoryGas {
+/// The dynamic gas rules of `spec` that compiled code applies itself.
+pub fn gas_rules(spec: SpecId) -> GasRules {
     let params = GasParams::new_spec(spec);
-    MemoryGas {
-        linear: params.get(GasId::memory_linear_cost()),
-        quadratic_reduction: params.get(GasId::memory_quadratic_reduction()),
+    GasRules {
+        memory_linear: params.get(GasId::memory_linear_cost()),
+        memory_quadratic_reduction: params.get(GasId::memory_quadratic_reduction()),
+        exp_byte: params.get(GasId::exp_byte_gas()),
     }
 }
 
@@ -64,7 +66,7 @@ pub fn compile(code: &[u8], spec: SpecId) -> Result<Compiled, CompileError> {
         return Err(CompileError::TooLarge { len: code.len() });
     }
     let analysis = Analysis::new(code, spec);
-    let wasm = codegen::generate(&analysis, spec, memory_gas(spec));
+    let wasm = codegen::generate(&analysis, spec, gas_rules(spec));
     Ok(Compiled {
         wasm,
         resumes: analysis.resumes.iter().map(|&(pc, _)| pc).collect(),

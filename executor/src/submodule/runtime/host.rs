@@ -42,21 +42,16 @@ fn touches_memory(op: u8) -> bool {
     use opcode::*;
     matches!(
         op,
-        KECCAK256
-            | CALLDATACOPY
-            | CODECOPY
-            | EXTCODECOPY
-            | RETURNDATACOPY
-            | MCOPY
-            | LOG0..=LOG4
-            | CREATE
-            | CALL
-            | CALLCODE
-            | RETURN
-            | DELEGATECALL
-            | CREATE2
-            | STATICCALL
-            | REVERT
+        KECCAK256 | CALLDATACOPY | CODECOPY | EXTCODECOPY | RETURNDATACOPY | MCOPY | LOG0
+            ..=LOG4
+                | CREATE
+                | CALL
+                | CALLCODE
+                | RETURN
+                | DELEGATECALL
+                | CREATE2
+                | STATICCALL
+                | REVERT
     )
 }
 
@@ -174,7 +169,10 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
             Some(info) => info.inputs() as usize,
             None => 0,
         };
-        debug_assert!(inputs <= height, "sections check the stack before host operations");
+        debug_assert!(
+            inputs <= height,
+            "sections check the stack before host operations"
+        );
         let stack = self.interp.stack.data_mut();
         stack.clear();
         for depth in (0..inputs).rev() {

@@ -16,17 +16,14 @@ use std::{
 
 use revm::{
     interpreter::{
-        Host, InstructionResult, Interpreter, InterpreterAction,
-        instructions::InstructionTable,
-        interpreter::EthInterpreter,
-        interpreter_types::Jumps,
+        Host, InstructionResult, Interpreter, InterpreterAction, instructions::InstructionTable,
+        interpreter::EthInterpreter, interpreter_types::Jumps,
     },
     primitives::{B256, hardfork::SpecId},
 };
 use wasmer::{
     AsStoreMut, Engine, Function, FunctionEnv, FunctionEnvMut, Instance, Memory, Module, Store,
-    StoreMut,
-    TypedFunction, imports,
+    StoreMut, TypedFunction, imports,
     sys::{Cranelift, EngineBuilder},
 };
 
@@ -187,9 +184,20 @@ struct ThreadRuntime {
 impl ThreadRuntime {
     fn new(engine: &Engine) -> Self {
         let mut store = Store::new(engine.clone());
-        let env = FunctionEnv::new(&mut store, HostEnv { memory: None, frame: None });
+        let env = FunctionEnv::new(
+            &mut store,
+            HostEnv {
+                memory: None,
+                frame: None,
+            },
+        );
         let op = Function::new_typed_with_env(&mut store, &env, host_op);
-        Self { store, env, op, instances: HashMap::new() }
+        Self {
+            store,
+            env,
+            op,
+            instances: HashMap::new(),
+        }
     }
 
     fn instance(
@@ -210,7 +218,14 @@ impl ThreadRuntime {
                 .exports
                 .get_typed_function(&self.store, abi::RUN)
                 .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
-            self.instances.insert(key, Ready { instance, memory, run });
+            self.instances.insert(
+                key,
+                Ready {
+                    instance,
+                    memory,
+                    run,
+                },
+            );
         }
         Ok(&self.instances[&key])
     }
@@ -230,7 +245,9 @@ pub fn run_frame<H: Host + ?Sized>(
 ) -> Option<InterpreterAction> {
     let cache = ModuleCache::global();
     let hash = interp.bytecode.get_or_calculate_hash();
-    let module = cache.get(hash, interp.bytecode.original_byte_slice(), spec).ok()?;
+    let module = cache
+        .get(hash, interp.bytecode.original_byte_slice(), spec)
+        .ok()?;
     let entry = match interp.bytecode.pc() {
         0 => module.compiled.start_entry(),
         pc => module.compiled.resume_entry(pc as u32)?,
@@ -245,14 +262,21 @@ pub fn run_frame<H: Host + ?Sized>(
         let (memory, run) = (ready.memory.clone(), ready.run.clone());
         let _keep = &ready.instance;
 
-        let mut linear = WasmMemory { memory: memory.clone(), store: rt.store.as_store_mut() };
+        let mut linear = WasmMemory {
+            memory: memory.clone(),
+            store: rt.store.as_store_mut(),
+        };
         if !host::enter(interp, &mut linear) {
             interp.halt(InstructionResult::MemoryOOG);
             return Some(interp.take_next_action());
         }
         drop(linear);
 
-        let mut dispatch = Dispatch { interp: &mut *interp, host, table };
+        let mut dispatch = Dispatch {
+            interp: &mut *interp,
+            host,
+            table,
+        };
         let frame: NonNull<dyn FrameOps + '_> = NonNull::from(&mut dispatch);
         // SAFETY: the pointer is erased to 'static only to sit in the env during this call; it
         // is cleared below before `dispatch` goes out of scope.

@@ -3,7 +3,7 @@
 
 use wasm_encoder::{Function, InstructionSink, MemArg, ValType};
 
-use super::mem_arg_at;
+use super::{GasRules, mem_arg_at};
 
 use crate::submodule::abi::{MEM_BASE, MEM_COST, PAGE};
 
@@ -11,44 +11,76 @@ fn ctrl(offset: u32) -> MemArg {
     mem_arg_at(offset as u64, 3)
 }
 
-/// The memory gas rule of the spec being compiled for.
-#[derive(Clone, Copy, Debug)]
-pub struct MemoryGas {
-    pub linear: u64,
-    pub quadratic_reduction: u64,
-}
-
 /// `expand(gas, msize, end) -> (gas, msize)`: grows EVM memory to cover `end` bytes, charging
 /// the difference of the quadratic cost, growing the Wasm memory if needed and zeroing the newly
 /// exposed bytes (an instance is reused across frames, so old contents must never show).
 /// Returns `msize = -1` when gas or memory runs out.
-pub fn expand_function(gas_rule: MemoryGas) -> Function {
+pub fn expand_function(gas_rule: GasRules) -> Function {
     // params: 0 gas, 1 msize, 2 end; locals: 3 words, 4 new_cost, 5 cost, 6 new_msize, 7 pages
     let mut f = Function::new([(4, ValType::I64), (1, ValType::I32)]);
     let (gas, msize, end, words, new_cost, cost, new_msize, pages) = (0, 1, 2, 3, 4, 5, 6, 7);
     let mut ins = f.instructions();
-    ins.local_get(end).i64_const(31).i64_add().i64_const(5).i64_shr_u().local_set(words);
-    ins.local_get(words).i64_const(gas_rule.linear as i64).i64_mul();
+    ins.local_get(end)
+        .i64_const(31)
+        .i64_add()
+        .i64_const(5)
+        .i64_shr_u()
+        .local_set(words);
+    ins.local_get(words)
+        .i64_const(gas_rule.memory_linear as i64)
+        .i64_mul();
     ins.local_get(words).local_get(words).i64_mul();
-    ins.i64_const(gas_rule.quadratic_reduction as i64).i64_div_u().i64_add().local_tee(new_cost);
-    ins.i32_const(0).i64_load(ctrl(MEM_COST)).i64_sub().local_set(cost);
-    ins.local_get(gas).local_get(cost).i64_lt_u().if_(wasm_encoder::BlockType::Empty);
+    ins.i64_const(gas_rule.memory_quadratic_reduction as i64)
+        .i64_div_u()
+        .i64_add()
+        .local_tee(new_cost);
+    ins.i32_const(0)
+        .i64_load(ctrl(MEM_COST))
+        .i64_sub()
+        .local_set(cost);
+    ins.local_get(gas)
+        .local_get(cost)
+        .i64_lt_u()
+        .if_(wasm_encoder::BlockType::Empty);
     ins.local_get(gas).i64_const(-1).return_().end();
-    ins.local_get(words).i64_const(5).i64_shl().local_set(new_msize);
+    ins.local_get(words)
+        .i64_const(5)
+        .i64_shl()
+        .local_set(new_msize);
     // Pages needed for MEM_BASE + new_msize bytes, minus the pages present.
-    ins.local_get(new_msize).i64_const(MEM_BASE as i64 + PAGE as i64 - 1).i64_add();
-    ins.i64_const(16).i64_shr_u().i32_wrap_i64().memory_size(0).i32_sub().local_tee(pages);
-    ins.i32_const(0).i32_gt_s().if_(wasm_encoder::BlockType::Empty);
+    ins.local_get(new_msize)
+        .i64_const(MEM_BASE as i64 + PAGE as i64 - 1)
+        .i64_add();
+    ins.i64_const(16)
+        .i64_shr_u()
+        .i32_wrap_i64()
+        .memory_size(0)
+        .i32_sub()
+        .local_tee(pages);
+    ins.i32_const(0)
+        .i32_gt_s()
+        .if_(wasm_encoder::BlockType::Empty);
     ins.local_get(pages).memory_grow(0).i32_const(-1).i32_eq();
     ins.if_(wasm_encoder::BlockType::Empty);
     ins.local_get(gas).i64_const(-1).return_().end();
     ins.end();
-    ins.local_get(msize).i32_wrap_i64().i32_const(MEM_BASE as i32).i32_add();
+    ins.local_get(msize)
+        .i32_wrap_i64()
+        .i32_const(MEM_BASE as i32)
+        .i32_add();
     ins.i32_const(0);
-    ins.local_get(new_msize).local_get(msize).i64_sub().i32_wrap_i64();
+    ins.local_get(new_msize)
+        .local_get(msize)
+        .i64_sub()
+        .i32_wrap_i64();
     ins.memory_fill(0);
-    ins.i32_const(0).local_get(new_cost).i64_store(ctrl(MEM_COST));
-    ins.local_get(gas).local_get(cost).i64_sub().local_get(new_msize);
+    ins.i32_const(0)
+        .local_get(new_cost)
+        .i64_store(ctrl(MEM_COST));
+    ins.local_get(gas)
+        .local_get(cost)
+        .i64_sub()
+        .local_get(new_msize);
     ins.end();
     f
 }
@@ -59,10 +91,25 @@ const M16: i64 = 0x0000_FFFF_0000_FFFF;
 /// Reverses the bytes of the i64 on top of the operand stack (Wasm has no byte swap; EVM memory
 /// is big-endian, limbs are little-endian).
 pub fn bswap(ins: &mut InstructionSink<'_>, t: u32) {
-    ins.local_tee(t).i64_const(8).i64_shr_u().i64_const(M8).i64_and();
-    ins.local_get(t).i64_const(M8).i64_and().i64_const(8).i64_shl().i64_or().local_tee(t);
+    ins.local_tee(t)
+        .i64_const(8)
+        .i64_shr_u()
+        .i64_const(M8)
+        .i64_and();
+    ins.local_get(t)
+        .i64_const(M8)
+        .i64_and()
+        .i64_const(8)
+        .i64_shl()
+        .i64_or()
+        .local_tee(t);
     ins.i64_const(16).i64_shr_u().i64_const(M16).i64_and();
-    ins.local_get(t).i64_const(M16).i64_and().i64_const(16).i64_shl().i64_or();
+    ins.local_get(t)
+        .i64_const(M16)
+        .i64_and()
+        .i64_const(16)
+        .i64_shl()
+        .i64_or();
     ins.i64_const(32).i64_rotl();
 }
 

@@ -20,7 +20,13 @@ mod ops;
 mod stack;
 mod word;
 
-pub use memory::MemoryGas;
+/// The dynamic gas rules of the spec being compiled for, fixed into the code.
+#[derive(Clone, Copy, Debug)]
+pub struct GasRules {
+    pub memory_linear: u64,
+    pub memory_quadratic_reduction: u64,
+    pub exp_byte: u64,
+}
 
 use revm::primitives::hardfork::SpecId;
 use wasm_encoder::{
@@ -29,9 +35,13 @@ use wasm_encoder::{
     ValType,
 };
 
-use super::analysis::{Analysis, Section};
+use super::{
+    analysis::{Analysis, Section},
+    helpers::Helper,
+};
 use crate::submodule::abi::{self, Status};
 use stack::{Slots, VStack};
+use std::collections::BTreeMap;
 use word::Scratch;
 
 // Locals of `run`. Local 0 is the `entry` parameter.
@@ -63,14 +73,64 @@ const DISPATCH_FRAME: u32 = 1;
 
 const SCRATCH: Scratch = Scratch { t: T, c: C, c2: C2 };
 
+/// The helper an opcode is lowered to under `spec`, if any. Opcodes not active in `spec` go to
+/// revm, which reports them exactly as the interpreter does.
+pub(super) fn helper_for(opcode: u8, spec: SpecId) -> Option<Helper> {
+    use revm::bytecode::opcode::*;
+    Some(match opcode {
+        MUL => Helper::Mul,
+        DIV => Helper::Div,
+        SDIV => Helper::Sdiv,
+        MOD => Helper::Mod,
+        SMOD => Helper::Smod,
+        ADDMOD => Helper::AddMod,
+        MULMOD => Helper::MulMod,
+        EXP => Helper::Exp,
+        SIGNEXTEND => Helper::SignExtend,
+        BYTE => Helper::Byte,
+        SHL | SHR | SAR if !spec.is_enabled_in(SpecId::PETERSBURG) => return None,
+        SHL => Helper::Shl,
+        SHR => Helper::Shr,
+        SAR => Helper::Sar,
+        CLZ if spec.is_enabled_in(SpecId::OSAKA) => Helper::Clz,
+        _ => return None,
+    })
+}
+
+/// Function indices of the helpers `a` uses, with everything they call.
+fn helper_indices(a: &Analysis, spec: SpecId) -> BTreeMap<Helper, u32> {
+    let mut used: Vec<Helper> = a
+        .ops
+        .iter()
+        .filter_map(|op| helper_for(op.opcode, spec))
+        .collect();
+    let mut i = 0;
+    while i < used.len() {
+        used.extend_from_slice(used[i].deps());
+        i += 1;
+    }
+    used.sort_unstable();
+    used.dedup();
+    used.into_iter()
+        .enumerate()
+        .map(|(k, h)| (h, RUN + 1 + k as u32))
+        .collect()
+}
+
 /// Builds the Wasm module for an analysed contract.
-pub fn generate(a: &Analysis, spec: SpecId, gas_rule: MemoryGas) -> Vec<u8> {
-    let run = Emitter::new(a, spec).run();
+pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
+    let helpers = helper_indices(a, spec);
+    let run = Emitter::new(a, spec, &helpers, gas_rules).run();
 
     let mut types = TypeSection::new();
-    types.ty().function([ValType::I32, ValType::I32], [ValType::I32]);
+    types
+        .ty()
+        .function([ValType::I32, ValType::I32], [ValType::I32]);
     types.ty().function([ValType::I64; 3], [ValType::I64; 2]);
     types.ty().function([ValType::I32], [ValType::I32]);
+    for helper in helpers.keys() {
+        types.ty().function(helper.params(), helper.results());
+    }
 
     let mut imports = ImportSection::new();
     imports.import(abi::HOST_MODULE, abi::HOST_OP, EntityType::Function(0));
@@ -78,6 +138,9 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rule: MemoryGas) -> Vec<u8> {
     let mut functions = FunctionSection::new();
     functions.function(1);
     functions.function(2);
+    for k in 0..helpers.len() as u32 {
+        functions.function(3 + k);
+    }
 
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
@@ -93,8 +156,12 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rule: MemoryGas) -> Vec<u8> {
     exports.export(abi::MEMORY, ExportKind::Memory, 0);
 
     let mut code = CodeSection::new();
-    code.function(&memory::expand_function(gas_rule));
+    code.function(&memory::expand_function(gas_rules));
     code.function(&run);
+    let index_of = |h: Helper| helpers[&h];
+    for helper in helpers.keys() {
+        code.function(&helper.body(&index_of));
+    }
 
     let mut module = Module::new();
     module
@@ -111,6 +178,8 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rule: MemoryGas) -> Vec<u8> {
 struct Emitter<'a> {
     a: &'a Analysis,
     spec: SpecId,
+    helpers: &'a BTreeMap<Helper, u32>,
+    gas_rules: GasRules,
     body: Vec<u8>,
     /// Open control frames at the current emission point.
     depth: u32,
@@ -125,7 +194,12 @@ struct Emitter<'a> {
 }
 
 impl<'a> Emitter<'a> {
-    fn new(a: &'a Analysis, spec: SpecId) -> Self {
+    fn new(
+        a: &'a Analysis,
+        spec: SpecId,
+        helpers: &'a BTreeMap<Helper, u32>,
+        gas_rules: GasRules,
+    ) -> Self {
         let mut target_of = vec![None; a.ops.len()];
         for (j, &op) in a.targets.iter().enumerate() {
             target_of[op] = Some(j);
@@ -133,6 +207,8 @@ impl<'a> Emitter<'a> {
         Self {
             a,
             spec,
+            helpers,
+            gas_rules,
             body: Vec::new(),
             depth: 0,
             slots: Slots::new(FIRST_SLOT),
@@ -153,7 +229,9 @@ impl<'a> Emitter<'a> {
         let mut ins = self.ins();
         ins.i32_const(0).i64_load(ctrl(abi::GAS, 3)).local_set(GAS);
         ins.i32_const(0).i32_load(ctrl(abi::TOP, 2)).local_set(TOP);
-        ins.i32_const(0).i64_load(ctrl(abi::MSIZE, 3)).local_set(MSIZE);
+        ins.i32_const(0)
+            .i64_load(ctrl(abi::MSIZE, 3))
+            .local_set(MSIZE);
         ins.local_get(ENTRY).local_set(TARGET);
         self.open(Frame::Block);
         self.open(Frame::Loop);
@@ -172,7 +250,12 @@ impl<'a> Emitter<'a> {
             self.close();
             self.segment = j;
             self.reachable = true;
-            let end = self.a.targets.get(j + 1).copied().unwrap_or(self.a.ops.len());
+            let end = self
+                .a
+                .targets
+                .get(j + 1)
+                .copied()
+                .unwrap_or(self.a.ops.len());
             while next_section < sections.len() && sections[next_section].start < end {
                 self.section(&sections[next_section]);
                 next_section += 1;
@@ -184,7 +267,9 @@ impl<'a> Emitter<'a> {
         let mut ins = self.ins();
         ins.i32_const(0).local_get(GAS).i64_store(ctrl(abi::GAS, 3));
         ins.i32_const(0).local_get(TOP).i32_store(ctrl(abi::TOP, 2));
-        ins.i32_const(0).local_get(MSIZE).i64_store(ctrl(abi::MSIZE, 3));
+        ins.i32_const(0)
+            .local_get(MSIZE)
+            .i64_store(ctrl(abi::MSIZE, 3));
         ins.local_get(STATUS).end();
 
         let mut f = Function::new([
@@ -200,8 +285,11 @@ impl<'a> Emitter<'a> {
     fn dispatch_table(&self) -> Vec<u32> {
         let a = self.a;
         let label = |op: usize| self.target_of[op].expect("entry points are targets") as u32 + 1;
-        let mut table: Vec<u32> =
-            a.jumpdests.iter().map(|d| d.map_or(0, label)).collect::<Vec<_>>();
+        let mut table: Vec<u32> = a
+            .jumpdests
+            .iter()
+            .map(|d| d.map_or(0, label))
+            .collect::<Vec<_>>();
         table.push(label(0));
         table.extend(a.resumes.iter().map(|&(_, op)| label(op)));
         table
@@ -212,10 +300,20 @@ impl<'a> Emitter<'a> {
             return;
         }
         self.reachable = true;
+        // A section is entered with the canonical stack only: whatever the previous section
+        // left in the virtual stack was flushed if control falls through, or is dead.
+        for v in self.vs.items.drain(..) {
+            self.slots.release(v);
+        }
+        self.vs.pulled = 0;
         if s.gas > 0 {
             self.ins().local_get(GAS).i64_const(s.gas as i64).i64_lt_u();
             self.exit_if(Status::OutOfGas);
-            self.ins().local_get(GAS).i64_const(s.gas as i64).i64_sub().local_set(GAS);
+            self.ins()
+                .local_get(GAS)
+                .i64_const(s.gas as i64)
+                .i64_sub()
+                .local_set(GAS);
         }
         if s.needs > 0 {
             let floor = abi::STACK_TOP - 32 * s.needs;
@@ -224,7 +322,10 @@ impl<'a> Emitter<'a> {
         }
         if s.grows > 0 {
             let ceiling = abi::STACK_TOP - 32 * abi::STACK_LIMIT + 32 * s.grows;
-            self.ins().local_get(TOP).i32_const(ceiling as i32).i32_lt_u();
+            self.ins()
+                .local_get(TOP)
+                .i32_const(ceiling as i32)
+                .i32_lt_u();
             self.exit_if(Status::StackOverflow);
         }
         for i in s.start..s.end {
@@ -292,5 +393,10 @@ enum Frame {
 
 /// A memory immediate on the submodule's only memory.
 pub(super) fn mem_arg_at(offset: u64, align: u32) -> MemArg {
-    MemArg { offset, align, target: Default::default(), ordering: None }
+    MemArg {
+        offset,
+        align,
+        target: Default::default(),
+        ordering: None,
+    }
 }

@@ -7,7 +7,7 @@ use revm::{
 use wasm_encoder::{InstructionSink, MemArg};
 
 use super::{
-    ADDR, BSWAP, DISPATCH_FRAME, EXPAND, Emitter, END, Frame, GAS, HOST_OP, MSIZE, SCRATCH, STATUS,
+    ADDR, BSWAP, DISPATCH_FRAME, END, EXPAND, Emitter, Frame, GAS, HOST_OP, MSIZE, SCRATCH, STATUS,
     T, TARGET, TOP, mem_arg_at,
     memory::{bswap, mem_arg},
     stack::{self, Val},
@@ -72,6 +72,7 @@ impl Emitter<'_> {
                 self.reachable = false;
             }
             JUMPI => self.jumpi(),
+            _ if super::helper_for(op.opcode, self.spec).is_some() => self.helper(op.opcode),
             STOP => self.halt(Status::Stop),
             INVALID => self.halt(Status::InvalidFe),
             _ if OPCODE_INFO[op.opcode as usize].is_none() => self.halt(Status::OpcodeNotFound),
@@ -79,7 +80,11 @@ impl Emitter<'_> {
                 Kind::Call => self.host(op.opcode, op.pc),
                 Kind::HostWholeStack => {
                     self.host(op.opcode, op.pc);
-                    match self.a.skip_immediate(i).and_then(|next| self.target_of[next]) {
+                    match self
+                        .a
+                        .skip_immediate(i)
+                        .and_then(|next| self.target_of[next])
+                    {
                         Some(j) => self.goto_target(j, op.pc + 2),
                         None => self.halt(Status::Stop),
                     }
@@ -167,8 +172,14 @@ impl Emitter<'_> {
             _ => true,
         };
         let slot = self.slots.alloc();
-        let result = if fits { Val::Small(slot) } else { Val::Word(slot) };
-        let (Val::Word(r) | Val::Small(r)) = result else { unreachable!("results are slots") };
+        let result = if fits {
+            Val::Small(slot)
+        } else {
+            Val::Word(slot)
+        };
+        let (Val::Word(r) | Val::Small(r)) = result else {
+            unreachable!("results are slots")
+        };
         let mut ins = InstructionSink::new(&mut self.body);
         let slots = &self.slots;
         match opcode {
@@ -191,6 +202,89 @@ impl Emitter<'_> {
         self.slots.release(a);
         self.slots.release(b);
         self.vs.items.push(result);
+    }
+
+    /// An arithmetic opcode computed by an internal helper function (or folded when its
+    /// operands are constants).
+    fn helper(&mut self, opcode: u8) {
+        let helper = super::helper_for(opcode, self.spec).expect("caller checked");
+        let args: Vec<Val> = (0..helper.arity()).map(|_| self.pop()).collect();
+        if let [Val::Const(a), Val::Const(b)] = args[..]
+            && let Some(folded) = word::fold(opcode, a, b)
+        {
+            self.vs.items.push(Val::Const(folded));
+            return;
+        }
+        if opcode == opcode::EXP {
+            self.charge_exp(args[1]);
+        }
+        if self.reachable {
+            let index = self.helpers[&helper];
+            let r = self.slots.alloc();
+            let mut ins = InstructionSink::new(&mut self.body);
+            for &v in &args {
+                for l in 0..4 {
+                    stack::limb(&mut ins, &self.slots, v, l);
+                }
+            }
+            ins.call(index);
+            for l in (0..4).rev() {
+                ins.local_set(self.slots.local(r, l));
+            }
+            self.vs.items.push(Val::Word(r));
+        }
+        for v in args {
+            self.slots.release(v);
+        }
+    }
+
+    /// EXP's dynamic gas: a fixed cost per byte of the exponent.
+    fn charge_exp(&mut self, exponent: Val) {
+        let per_byte = self.gas_rules.exp_byte;
+        if let Val::Const(e) = exponent {
+            let cost = per_byte.saturating_mul(e.byte_len() as u64);
+            if cost > 0 {
+                self.charge(cost);
+            }
+            return;
+        }
+        let mut ins = InstructionSink::new(&mut self.body);
+        // Byte length of the highest non-zero limb i: 8 * i + (71 - clz(limb)) / 8.
+        for i in (0..4).rev() {
+            stack::limb(&mut ins, &self.slots, exponent, i);
+            ins.i64_clz()
+                .i64_const(71)
+                .i64_sub()
+                .i64_const(-8)
+                .i64_div_s();
+            ins.i64_const(8 * i as i64).i64_add();
+        }
+        for i in 1..4 {
+            stack::limb(&mut ins, &self.slots, exponent, i);
+            ins.i64_const(0).i64_ne().select();
+        }
+        ins.i64_const(per_byte as i64).i64_mul().local_tee(T);
+        ins.local_get(super::GAS).i64_gt_u();
+        self.exit_if(Status::OutOfGas);
+        self.ins()
+            .local_get(super::GAS)
+            .local_get(T)
+            .i64_sub()
+            .local_set(super::GAS);
+    }
+
+    /// Charges a dynamic cost known at compile time.
+    fn charge(&mut self, cost: u64) {
+        self.ins()
+            .local_get(super::GAS)
+            .i64_const(cost as i64)
+            .i64_lt_u();
+        self.exit_if(Status::OutOfGas);
+        self.ins()
+            .local_get(super::GAS)
+            .i64_const(cost as i64)
+            .i64_sub()
+            .local_set(super::GAS);
     }
 
     /// Continues at target `j` (a forward target reached by a direct branch, any other through
@@ -269,7 +363,11 @@ impl Emitter<'_> {
     fn host(&mut self, opcode: u8, pc: u32) {
         self.flush();
         self.sync_out();
-        self.ins().i32_const(opcode as i32).i32_const(pc as i32).call(HOST_OP).local_set(STATUS);
+        self.ins()
+            .i32_const(opcode as i32)
+            .i32_const(pc as i32)
+            .call(HOST_OP)
+            .local_set(STATUS);
         self.sync_in();
         self.ins().local_get(STATUS);
         self.open(Frame::If);
@@ -281,14 +379,18 @@ impl Emitter<'_> {
         let mut ins = self.ins();
         ins.i32_const(0).local_get(GAS).i64_store(ctrl(abi::GAS, 3));
         ins.i32_const(0).local_get(TOP).i32_store(ctrl(abi::TOP, 2));
-        ins.i32_const(0).local_get(MSIZE).i64_store(ctrl(abi::MSIZE, 3));
+        ins.i32_const(0)
+            .local_get(MSIZE)
+            .i64_store(ctrl(abi::MSIZE, 3));
     }
 
     fn sync_in(&mut self) {
         let mut ins = self.ins();
         ins.i32_const(0).i64_load(ctrl(abi::GAS, 3)).local_set(GAS);
         ins.i32_const(0).i32_load(ctrl(abi::TOP, 2)).local_set(TOP);
-        ins.i32_const(0).i64_load(ctrl(abi::MSIZE, 3)).local_set(MSIZE);
+        ins.i32_const(0)
+            .i64_load(ctrl(abi::MSIZE, 3))
+            .local_set(MSIZE);
     }
 
     /// Validates a memory offset and expands memory to `offset + len`, leaving the offset as an
@@ -321,7 +423,10 @@ impl Emitter<'_> {
         let mut ins = InstructionSink::new(&mut self.body);
         stack::limb(&mut ins, &self.slots, offset, 0);
         ins.local_tee(T).i32_wrap_i64().local_set(ADDR);
-        ins.local_get(T).i64_const(len as i64).i64_add().local_set(END);
+        ins.local_get(T)
+            .i64_const(len as i64)
+            .i64_add()
+            .local_set(END);
         self.expand_to_end();
         None
     }
@@ -330,7 +435,11 @@ impl Emitter<'_> {
     fn expand_to_end(&mut self) {
         self.ins().local_get(END).local_get(MSIZE).i64_gt_u();
         self.open(Frame::If);
-        self.ins().local_get(GAS).local_get(MSIZE).local_get(END).call(EXPAND);
+        self.ins()
+            .local_get(GAS)
+            .local_get(MSIZE)
+            .local_get(END)
+            .call(EXPAND);
         self.ins().local_set(MSIZE).local_set(GAS);
         self.ins().local_get(MSIZE).i64_const(-1).i64_eq();
         self.exit_if(Status::MemoryOog);

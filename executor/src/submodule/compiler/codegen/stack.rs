@@ -40,7 +40,12 @@ pub struct Slots {
 
 impl Slots {
     pub fn new(first_local: u32) -> Self {
-        Self { first_local, refs: Vec::new(), origin: Vec::new(), free: Vec::new() }
+        Self {
+            first_local,
+            refs: Vec::new(),
+            origin: Vec::new(),
+            free: Vec::new(),
+        }
     }
 
     /// Locals to declare: four per slot ever allocated.
@@ -95,7 +100,10 @@ pub fn stack_arg(depth: u32, limb: usize) -> MemArg {
 
 impl VStack {
     pub fn new() -> Self {
-        Self { items: Vec::new(), pulled: 0 }
+        Self {
+            items: Vec::new(),
+            pulled: 0,
+        }
     }
 
     pub fn is_clean(&self) -> bool {
@@ -107,7 +115,9 @@ impl VStack {
 pub fn load(ins: &mut InstructionSink<'_>, slots: &mut Slots, top_local: u32, depth: u32) -> Val {
     let slot = slots.alloc();
     for limb in 0..4 {
-        ins.local_get(top_local).i64_load(stack_arg(depth, limb)).local_set(slots.local(slot, limb));
+        ins.local_get(top_local)
+            .i64_load(stack_arg(depth, limb))
+            .local_set(slots.local(slot, limb));
     }
     slots.origin[slot as usize] = Some(depth);
     Val::Word(slot)
@@ -160,7 +170,10 @@ pub fn flush(ins: &mut InstructionSink<'_>, slots: &mut Slots, vs: &mut VStack, 
         }
     }
     if shift != 0 {
-        ins.local_get(top_local).i32_const((shift * 32) as i32).i32_add().local_set(top_local);
+        ins.local_get(top_local)
+            .i32_const((shift * 32) as i32)
+            .i32_add()
+            .local_set(top_local);
     }
     for v in vs.items.drain(..) {
         slots.release(v);

@@ -27,12 +27,23 @@ pub fn add(ins: &mut InstructionSink<'_>, slots: &Slots, s: Scratch, a: Val, b: 
         ins.i64_add().local_tee(s.t);
         limb(ins, slots, a, i);
         ins.i64_lt_u().i64_extend_i32_u().local_set(s.c2);
-        ins.local_get(s.t).local_get(s.c).i64_add().local_tee(slots.local(r, i));
-        ins.local_get(s.t).i64_lt_u().i64_extend_i32_u().local_get(s.c2).i64_or().local_set(s.c);
+        ins.local_get(s.t)
+            .local_get(s.c)
+            .i64_add()
+            .local_tee(slots.local(r, i));
+        ins.local_get(s.t)
+            .i64_lt_u()
+            .i64_extend_i32_u()
+            .local_get(s.c2)
+            .i64_or()
+            .local_set(s.c);
     }
     limb(ins, slots, a, 3);
     limb(ins, slots, b, 3);
-    ins.i64_add().local_get(s.c).i64_add().local_set(slots.local(r, 3));
+    ins.i64_add()
+        .local_get(s.c)
+        .i64_add()
+        .local_set(slots.local(r, 3));
 }
 
 /// `r = a - b` (mod 2^256).
@@ -50,13 +61,22 @@ pub fn sub(ins: &mut InstructionSink<'_>, slots: &Slots, s: Scratch, a: Val, b: 
         limb(ins, slots, a, i);
         limb(ins, slots, b, i);
         ins.i64_lt_u().i64_extend_i32_u().local_set(s.c2);
-        ins.local_get(s.t).local_get(s.c).i64_sub().local_set(slots.local(r, i));
-        ins.local_get(s.t).local_get(s.c).i64_lt_u().i64_extend_i32_u();
+        ins.local_get(s.t)
+            .local_get(s.c)
+            .i64_sub()
+            .local_set(slots.local(r, i));
+        ins.local_get(s.t)
+            .local_get(s.c)
+            .i64_lt_u()
+            .i64_extend_i32_u();
         ins.local_get(s.c2).i64_or().local_set(s.c);
     }
     limb(ins, slots, a, 3);
     limb(ins, slots, b, 3);
-    ins.i64_sub().local_get(s.c).i64_sub().local_set(slots.local(r, 3));
+    ins.i64_sub()
+        .local_get(s.c)
+        .i64_sub()
+        .local_set(slots.local(r, 3));
 }
 
 /// Leaves `x < y` (i32) on the operand stack; the top limb is compared signed for SLT.
@@ -119,7 +139,9 @@ pub fn bitwise(ins: &mut InstructionSink<'_>, slots: &Slots, op: Bitwise, a: Val
             Bitwise::Or => ins.i64_or(),
             Bitwise::Xor => ins.i64_xor(),
         };
-        let (Val::Word(s) | Val::Small(s)) = r else { unreachable!("result is a slot") };
+        let (Val::Word(s) | Val::Small(s)) = r else {
+            unreachable!("result is a slot")
+        };
         ins.local_set(slots.local(s, i));
     }
 }
@@ -139,6 +161,8 @@ pub fn fold(opcode: u8, a: U256, b: U256) -> Option<U256> {
         ADD => a.wrapping_add(b),
         SUB => a.wrapping_sub(b),
         MUL => a.wrapping_mul(b),
+        DIV => a.checked_div(b).unwrap_or_default(),
+        MOD => a.checked_rem(b).unwrap_or_default(),
         AND => a & b,
         OR => a | b,
         XOR => a ^ b,

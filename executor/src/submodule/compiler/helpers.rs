@@ -1,0 +1,144 @@
+//! Internal Wasm helper functions implementing the 256-bit EVM arithmetic
+//! opcodes that are too large to inline at every use.
+//!
+//! Conventions:
+//! - A 256-bit word is four `i64` values, limb 0 (least significant) first.
+//! - Operand `a` (params 0..4) is the top of the EVM stack, `b` (4..8) the
+//!   second, `c` (8..12) the third. Every public helper returns 4 x i64.
+//! - Helpers are pure functions of their params: no memory, globals or
+//!   imports; control flow only uses empty block types, so a body does not
+//!   depend on the type section of the module it is placed in. Calls between
+//!   helpers go through the `index_of` callback.
+//! - Only MVP instructions plus multi-value function results are used
+//!   (64x64->128 products are built from 32-bit halves).
+//!
+//! Layout: `helpers/asm.rs` (instruction builder and limb-level building
+//! blocks), `helpers/div.rs` (Knuth division and the division-based
+//! helpers), `helpers/ops.rs` (Mul, Exp and the bit-level helpers),
+//! `helpers/tests.rs` (wasmer-run comparisons against ruint).
+
+mod asm;
+mod div;
+mod ops;
+#[cfg(test)]
+mod tests;
+
+use wasm_encoder::{Function, ValType};
+
+/// One internal helper function of a compiled module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Helper {
+    Mul,
+    Div,
+    Sdiv,
+    Mod,
+    Smod,
+    AddMod,
+    MulMod,
+    Exp,
+    SignExtend,
+    Shl,
+    Shr,
+    Sar,
+    Byte,
+    Clz,
+    /// Internal: unsigned `(a / b, a % b)` as 8 results (quotient limbs
+    /// first), both 0 for `b == 0`. Shared by the division-based helpers.
+    DivMod,
+}
+
+impl Helper {
+    /// Every helper, public ones first.
+    #[cfg(test)]
+    pub const ALL: [Helper; 15] = [
+        Helper::Mul,
+        Helper::Div,
+        Helper::Sdiv,
+        Helper::Mod,
+        Helper::Smod,
+        Helper::AddMod,
+        Helper::MulMod,
+        Helper::Exp,
+        Helper::SignExtend,
+        Helper::Shl,
+        Helper::Shr,
+        Helper::Sar,
+        Helper::Byte,
+        Helper::Clz,
+        Helper::DivMod,
+    ];
+
+    /// A short lowercase name (for export or debug names).
+    #[cfg(test)]
+    pub fn name(self) -> &'static str {
+        match self {
+            Helper::Mul => "mul",
+            Helper::Div => "div",
+            Helper::Sdiv => "sdiv",
+            Helper::Mod => "mod",
+            Helper::Smod => "smod",
+            Helper::AddMod => "addmod",
+            Helper::MulMod => "mulmod",
+            Helper::Exp => "exp",
+            Helper::SignExtend => "signextend",
+            Helper::Shl => "shl",
+            Helper::Shr => "shr",
+            Helper::Sar => "sar",
+            Helper::Byte => "byte",
+            Helper::Clz => "clz",
+            Helper::DivMod => "divmod",
+        }
+    }
+
+    /// Number of 256-bit operands (1 for Clz, 3 for AddMod/MulMod, else 2).
+    pub fn arity(self) -> usize {
+        match self {
+            Helper::Clz => 1,
+            Helper::AddMod | Helper::MulMod => 3,
+            _ => 2,
+        }
+    }
+
+    /// Parameter types: 4 * arity i64.
+    pub fn params(self) -> Vec<ValType> {
+        vec![ValType::I64; 4 * self.arity()]
+    }
+
+    /// Result types: 4 x i64 (8 x i64 for the internal DivMod).
+    pub fn results(self) -> Vec<ValType> {
+        let n = if self == Helper::DivMod { 8 } else { 4 };
+        vec![ValType::I64; n]
+    }
+
+    /// Helpers this one calls directly.
+    pub fn deps(self) -> &'static [Helper] {
+        match self {
+            Helper::Div | Helper::Sdiv | Helper::Mod | Helper::Smod | Helper::AddMod => {
+                &[Helper::DivMod]
+            }
+            Helper::MulMod => &[Helper::Mul, Helper::DivMod],
+            Helper::Exp => &[Helper::Mul],
+            _ => &[],
+        }
+    }
+
+    /// The function body. `index_of` maps a helper to its Wasm function
+    /// index in the module being built (only called for `deps()`).
+    pub fn body(self, index_of: &dyn Fn(Helper) -> u32) -> Function {
+        match self {
+            Helper::Mul => ops::mul(),
+            Helper::Div => div::div_or_mod(index_of, false),
+            Helper::Mod => div::div_or_mod(index_of, true),
+            Helper::Sdiv => div::signed(index_of, false),
+            Helper::Smod => div::signed(index_of, true),
+            Helper::AddMod => div::addmod(index_of),
+            Helper::MulMod => div::mulmod(index_of),
+            Helper::Exp => ops::exp(index_of),
+            Helper::SignExtend => ops::signextend(),
+            Helper::Shl | Helper::Shr | Helper::Sar => ops::shift(self),
+            Helper::Byte => ops::byte(),
+            Helper::Clz => ops::clz(),
+            Helper::DivMod => div::divmod(),
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Compiled tier against revm's interpreter on code written to hurt: deep recursion, huge
+//! memory, jump-dense code, and memory an instance saw in an earlier dispatch.
+
+use std::collections::BTreeMap;
+
+use alloy_genesis::GenesisAccount;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
+use executor::{
+    BlockHashes, StateView, WorldState,
+    chain::ChainSpec,
+    revm::context::{BlockEnv, TxEnv},
+    submodule::Tier,
+    transact::{self, Transacted},
+};
+
+const SENDER: Address = address!("0x00000000000000000000000000000000000000aa");
+const TARGET: Address = address!("0x00000000000000000000000000000000000000cc");
+const GAS: u64 = 1 << 40;
+
+struct NoHashes;
+
+impl BlockHashes for NoHashes {
+    fn block_hash(&self, _: u64) -> Option<B256> {
+        None
+    }
+}
+
+fn world(contracts: &[(Address, &[u8])]) -> WorldState {
+    let mut alloc = BTreeMap::new();
+    alloc.insert(
+        SENDER,
+        GenesisAccount::default().with_balance(U256::from(1u128 << 100)),
+    );
+    for (address, code) in contracts {
+        let account = GenesisAccount::default().with_code(Some(Bytes::copy_from_slice(code)));
+        alloc.insert(*address, account);
+    }
+    WorldState::from_alloc(&alloc)
+}
+
+fn run(world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
+    let chain = ChainSpec::from_test_network("Cancun").expect("known fork");
+    let block = BlockEnv {
+        gas_limit: GAS,
+        ..Default::default()
+    };
+    let tx = TxEnv {
+        caller: SENDER,
+        kind: TxKind::Call(TARGET),
+        data: Bytes::copy_from_slice(data),
+        gas_limit: gas,
+        gas_price: 0,
+        chain_id: Some(chain.chain_id),
+        ..Default::default()
+    };
+    let view = StateView {
+        world,
+        hashes: &NoHashes,
+    };
+    transact::transact(view, transact::env(&chain, block), tx, tier).expect("valid transaction")
+}
+
+/// Runs the transaction on both tiers and requires the same result, gas, output, logs and
+/// writes; returns the compiled run.
+fn same_on_both_tiers(world: &WorldState, data: &[u8], gas: u64) -> Transacted {
+    let interpreted = run(world, data, gas, Tier::Interpret);
+    let compiled = run(world, data, gas, Tier::Compile);
+    assert_eq!(compiled.result, interpreted.result);
+    assert_eq!(compiled.writes, interpreted.writes);
+    compiled
+}
+
+fn word(n: u64) -> [u8; 32] {
+    U256::from(n).to_be_bytes()
+}
+
+/// Calls itself with depth - 1 until depth is 0, counting the levels reached in slot 0.
+fn recursion() -> Vec<u8> {
+    let mut c = vec![
+        0x60, 0x00, 0x35, // depth = calldataload(0)
+        0x60, 0x00, 0x54, 0x60, 0x01, 0x01, 0x60, 0x00, 0x55, // sstore(0, sload(0) + 1)
+        0x80, 0x15, 0x60, 0x2c, 0x57, // if depth == 0 jump to end
+        0x60, 0x01, 0x90, 0x03, // depth - 1
+        0x60, 0x00, 0x52, // mstore(0, depth - 1)
+        0x60, 0x00, 0x60, 0x00, 0x60, 0x20, 0x60, 0x00, 0x60, 0x00, // ret, args, value
+        0x30, 0x5a, 0xf1, 0x50, // call(gas, address, ...) and drop the flag
+        0x00,
+    ];
+    c.resize(0x2c, 0x00);
+    c.extend([0x5b, 0x00]);
+    c
+}
+
+#[test]
+fn recursion_1024_deep_matches_and_keeps_the_native_stack_flat() {
+    let code = recursion();
+    let world = world(&[(TARGET, &code)]);
+    let done = same_on_both_tiers(&world, &word(2000), GAS);
+    assert!(done.result.is_success());
+    let depth = done
+        .writes
+        .accounts
+        .iter()
+        .find(|a| a.address == TARGET)
+        .and_then(|a| {
+            a.storage
+                .iter()
+                .find(|(slot, _)| slot.is_zero())
+                .map(|(_, v)| *v)
+        });
+    // The top frame and 1024 nested calls each count once; the call at depth 1024 fails.
+    assert_eq!(depth, Some(U256::from(1025)));
+}
+
+#[test]
+fn memory_expansion_limits_match() {
+    let offsets: [&[u8]; 5] = [
+        &[0x63, 0x00, 0xa0, 0x00, 0x00],       // 10 MiB: paid and allocated
+        &[0x64, 0x01, 0x00, 0x00, 0x00, 0x00], // 4 GiB
+        &[0x67, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // u64::MAX
+        &[0x68, 0x01, 0, 0, 0, 0, 0, 0, 0, 0], // 2^64
+        &[
+            0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff,
+        ],
+    ];
+    for push in offsets {
+        for tail in [
+            &[0x51, 0x00][..],
+            &[0x60, 0x01, 0x90, 0x52, 0x00],
+            &[0x59, 0x60, 0x00, 0x37, 0x00],
+        ] {
+            // MLOAD / MSTORE / CALLDATACOPY(offset, 0, msize) at the offset.
+            let code = [push, tail].concat();
+            let world = world(&[(TARGET, &code)]);
+            same_on_both_tiers(&world, &[], 1 << 30);
+        }
+    }
+}
+
+#[test]
+fn runaway_jump_loops_run_out_of_gas_alike() {
+    // JUMPDEST PUSH1 0 JUMP: a tight loop; and a dynamic jump into push data.
+    for code in [
+        &[0x5b, 0x60, 0x00, 0x56][..],
+        &[0x60, 0x03, 0x56, 0x60, 0x5b, 0x00],
+    ] {
+        let world = world(&[(TARGET, code)]);
+        let done = same_on_both_tiers(&world, &[], 1_000_000);
+        assert!(!done.result.is_success());
+    }
+}
+
+#[test]
+fn jump_dense_code_runs_alike() {
+    // 24 KiB of JUMPDESTs; 24 KiB of PUSH1 0 JUMP (the first jump is invalid); a walk over
+    // 1500 PUSH2/JUMP/JUMPDEST steps.
+    let mut dests = vec![0x5b; 24 * 1024];
+    dests.push(0x00);
+    let pairs = [0x60, 0x00, 0x56].repeat(8 * 1024);
+    let mut walk = Vec::new();
+    for i in 0..1500usize {
+        let next = (i + 1) * 5;
+        walk.extend([0x61, (next >> 8) as u8, next as u8, 0x56, 0x5b]);
+    }
+    walk.push(0x00);
+    // A forward jump over a dead segment that ends with values still on the stack.
+    let over = vec![
+        0x60, 0x20, 0x80, 0x61, 0x00, 0x0c, 0x56, 0x00, 0x5b, 0x60, 0x01, 0x00, 0x5b, 0x60, 0x00,
+        0xf3,
+    ];
+    for code in [dests, pairs, walk, over] {
+        let world = world(&[(TARGET, &code)]);
+        same_on_both_tiers(&world, &[], 10_000_000);
+    }
+}
+
+#[test]
+fn a_reused_instance_never_shows_an_earlier_frames_memory() {
+    // With calldata: fill memory with 0xff.. and call self without calldata. Without calldata:
+    // store MLOAD(0) and MLOAD(32) (never written in this frame) into slots 1 and 2.
+    let mut code = vec![
+        0x36, 0x15, 0x60, 0x20, 0x57, // if calldatasize == 0 jump to reader
+        0x60, 0x00, 0x19, 0x60, 0x00, 0x52, // mstore(0, ~0)
+        0x60, 0x00, 0x19, 0x60, 0x20, 0x52, // mstore(32, ~0)
+        0x60, 0x00, 0x80, 0x80, 0x80, 0x80, 0x30, 0x5a, 0xf1,
+        0x00, // call(gas, self, 0, 0, 0, 0, 0)
+    ];
+    code.resize(0x20, 0x00);
+    code.extend([
+        0x5b, 0x60, 0x00, 0x51, 0x60, 0x01, 0x55, 0x60, 0x20, 0x51, 0x60, 0x02, 0x55, 0x00,
+    ]);
+    let world = world(&[(TARGET, &code)]);
+    let done = same_on_both_tiers(&world, &[1], 1_000_000);
+    // Both slots stay zero, so nothing is written to the contract's storage.
+    let stored: Vec<_> = done
+        .writes
+        .accounts
+        .iter()
+        .flat_map(|a| a.storage.clone())
+        .collect();
+    assert!(stored.iter().all(|(_, v)| v.is_zero()), "{stored:?}");
+    // A second transaction on the same thread reuses the instance and still reads zeros.
+    let again = same_on_both_tiers(&world, &[], 1_000_000);
+    assert!(again.result.is_success());
+}
