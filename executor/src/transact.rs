@@ -2,7 +2,8 @@
 //! state tests check, and the seam where the execution tier (interpreter or compiled code) is
 //! chosen.
 
-use alloy_evm::{Evm, EvmEnv, EvmFactory};
+pub use alloy_evm::EvmEnv;
+use alloy_evm::{Evm, EvmFactory};
 use revm::{
     context::{
         BlockEnv, CfgEnv, TxEnv,

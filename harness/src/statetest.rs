@@ -73,15 +73,8 @@ fn run_test(case: &str, test: &StateTest, tier: Tier, report: &mut Report) {
     }
 }
 
-fn run_entry(
-    test: &StateTest,
-    fork: &str,
-    entry: &PostEntry,
-    caller: Address,
-    world: &WorldState,
-    tier: Tier,
-    report: &mut Report,
-) -> Result<(), String> {
+/// The environment a state test's transaction runs in under `fork`.
+pub fn environment(test: &StateTest, fork: &str) -> Result<transact::EvmEnv, String> {
     let chain = ChainSpec::from_test_network(fork).map_err(|e| e.to_string())?;
     let env = &test.env;
     let number = u64_of(env.current_number)?;
@@ -106,6 +99,24 @@ fn run_entry(
             .map(|excess| BlobExcessGasAndPrice::new_with_spec(excess, spec)),
         ..Default::default()
     };
+    Ok(transact::env(&chain, block))
+}
+
+/// The transaction of one post entry.
+pub fn transaction(test: &StateTest, entry: &PostEntry) -> Result<TxEnv, String> {
+    build_tx(&test.transaction, entry.indexes, sender(&test.transaction)?)
+}
+
+fn run_entry(
+    test: &StateTest,
+    fork: &str,
+    entry: &PostEntry,
+    caller: Address,
+    world: &WorldState,
+    tier: Tier,
+    report: &mut Report,
+) -> Result<(), String> {
+    let env = environment(test, fork)?;
     let tx = match build_tx(&test.transaction, entry.indexes, caller) {
         Ok(tx) => tx,
         // A field that does not fit its type cannot be encoded: the transaction is invalid.
@@ -120,7 +131,7 @@ fn run_entry(
         world,
         hashes: &TestBlockHashes,
     };
-    let outcome = transact::transact(view, transact::env(&chain, block), tx, tier);
+    let outcome = transact::transact(view, env, tx, tier);
     report.timing.exec_ms += started.elapsed().as_secs_f64() * 1e3;
     let done = match (outcome, &entry.expect_exception) {
         (Err(e), Some(_)) => return check_unchanged(world, entry, e.to_string()),

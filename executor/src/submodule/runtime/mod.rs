@@ -39,6 +39,12 @@ const MODULE_LIMIT: usize = 4096;
 /// Instances a thread keeps before it drops its Store: wasmer frees nothing a Store owns until
 /// the Store itself goes.
 const INSTANCE_LIMIT: usize = 256;
+/// An instance whose memory grew past this is dropped after its dispatch (the next dispatch
+/// of that code instantiates afresh), so one memory-hungry frame does not pin its memory for
+/// every later call.
+const KEEP_MEMORY: u64 = 1 << 20;
+/// Memory of dropped instances a thread's Store may hold before it is replaced.
+const DROPPED_MEMORY_LIMIT: u64 = 256 << 20;
 
 /// Why a frame could not run compiled.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +100,15 @@ impl ModuleCache {
             misses: self.misses.load(Ordering::Relaxed),
             resident: self.modules.lock().map_or(0, |m| m.len() as u64),
         }
+    }
+
+    /// Compiles `code` to a wasmer module without caching it, returning the Wasm size: what a
+    /// cache miss costs, for measuring compile time.
+    pub fn compile_uncached(&self, code: &[u8], spec: SpecId) -> Result<usize, SubmoduleError> {
+        let compiled = compiler::compile(code, spec)?;
+        Module::new(&self.engine, &compiled.wasm)
+            .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
+        Ok(compiled.wasm.len())
     }
 
     /// The module for `code` under `spec`, compiled on first use. Compiling happens outside the
@@ -179,6 +194,8 @@ struct ThreadRuntime {
     env: FunctionEnv<HostEnv>,
     op: Function,
     instances: HashMap<(B256, SpecId), Ready>,
+    /// Bytes of memory held by instances dropped from `instances` but still owned by the Store.
+    dropped_memory: u64,
 }
 
 impl ThreadRuntime {
@@ -197,6 +214,7 @@ impl ThreadRuntime {
             env,
             op,
             instances: HashMap::new(),
+            dropped_memory: 0,
         }
     }
 
@@ -255,7 +273,9 @@ pub fn run_frame<H: Host + ?Sized>(
 
     THREAD.with_borrow_mut(|slot| {
         let rt = slot.get_or_insert_with(|| ThreadRuntime::new(&cache.engine));
-        if rt.instances.len() >= INSTANCE_LIMIT && !rt.instances.contains_key(&(hash, spec)) {
+        let full =
+            rt.instances.len() >= INSTANCE_LIMIT && !rt.instances.contains_key(&(hash, spec));
+        if full || rt.dropped_memory > DROPPED_MEMORY_LIMIT {
             *rt = ThreadRuntime::new(&cache.engine);
         }
         let ready = rt.instance((hash, spec), &module).ok()?;
@@ -297,6 +317,11 @@ pub fn run_frame<H: Host + ?Sized>(
         let view = memory.view(&rt.store);
         let mut control = [0u8; 32];
         view.read(0, &mut control).ok()?;
+        let size = view.data_size();
+        if size > KEEP_MEMORY {
+            rt.instances.remove(&(hash, spec));
+            rt.dropped_memory += size;
+        }
         let counters = Counters::read(&control);
         let status = outcome.ok().and_then(Status::from_raw);
         match status {
