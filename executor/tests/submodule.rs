@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use alloy_genesis::GenesisAccount;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
+use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, address};
 use executor::{
     BlockHashes, StateView, WorldState,
     chain::ChainSpec,
-    revm::context::{BlockEnv, TxEnv},
+    revm::context::{BlockEnv, TxEnv, result::ExecutionResult},
     submodule::Tier,
     transact::{self, Transacted},
 };
@@ -65,9 +65,27 @@ fn run(world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
 fn same_on_both_tiers(world: &WorldState, data: &[u8], gas: u64) -> Transacted {
     let interpreted = run(world, data, gas, Tier::Interpret);
     let compiled = run(world, data, gas, Tier::Compile);
-    assert_eq!(compiled.result, interpreted.result);
+    assert_eq!(
+        outcome(&compiled.result),
+        outcome(&interpreted.result),
+        "{:?}",
+        compiled.result
+    );
     assert_eq!(compiled.writes, interpreted.writes);
     compiled
+}
+
+/// What both tiers must agree on: success, revert or halt, gas, output and logs. The halt
+/// reason may differ where revm names the same failure differently per opcode (a DUP on too
+/// short a stack is a "stack overflow" in revm; compiled code checks the stack once per section
+/// and reports an underflow).
+fn outcome(r: &ExecutionResult) -> (&'static str, u64, Option<Bytes>, Vec<Log>) {
+    let kind = match r {
+        ExecutionResult::Success { .. } => "success",
+        ExecutionResult::Revert { .. } => "revert",
+        ExecutionResult::Halt { .. } => "halt",
+    };
+    (kind, r.tx_gas_used(), r.output().cloned(), r.logs().to_vec())
 }
 
 fn word(n: u64) -> [u8; 32] {
@@ -204,4 +222,44 @@ fn a_reused_instance_never_shows_an_earlier_frames_memory() {
     // A second transaction on the same thread reuses the instance and still reads zeros.
     let again = same_on_both_tiers(&world, &[], 1_000_000);
     assert!(again.result.is_success());
+}
+
+#[test]
+fn backward_loops_keep_their_stack() {
+    // i = 10; do { i = i - 1; sum += i } while i != 0; sstore(0, sum)
+    let code = [
+        0x60, 0x0a, 0x60, 0x00, // i, sum
+        0x5b, // loop (pc 4)
+        0x90, 0x60, 0x01, 0x90, 0x03, // sum, i - 1
+        0x80, 0x91, 0x01, // i - 1, sum + i - 1
+        0x81, 0x60, 0x04, 0x57, // if i != 0 jump loop
+        0x60, 0x00, 0x55, 0x00,
+    ];
+    let world = world(&[(TARGET, &code)]);
+    let done = same_on_both_tiers(&world, &[], 1_000_000);
+    assert!(done.result.is_success());
+}
+
+#[test]
+fn computed_jumps_return_like_functions() {
+    // A "function" at 0x19 doubling its argument, called twice through a pushed return pc.
+    let mut code = vec![0x60, 0x09, 0x60, 0x07, 0x60, 0x19, 0x56, 0x00, 0x00]; // call fn(7)
+    code.extend([0x5b, 0x60, 0x14, 0x90, 0x60, 0x19, 0x56]); // pc 9: call fn(result)
+    code.resize(0x14, 0x00);
+    code.extend([0x5b, 0x60, 0x00, 0x55, 0x00]); // pc 0x14: sstore(0, result)
+    code.extend([0x5b, 0x80, 0x01, 0x90, 0x56]); // pc 0x19: [ret, x] -> [2x], jump ret
+    let world = world(&[(TARGET, &code)]);
+    let done = same_on_both_tiers(&world, &[], 1_000_000);
+    assert!(done.result.is_success(), "{:?}", done.result);
+}
+
+#[test]
+fn a_computed_jump_lands_on_its_jumpdest() {
+    // jump(calldataload(0)); the JUMPDEST at 6 stores 1.
+    let code = [0x60, 0x00, 0x35, 0x56, 0x00, 0x00, 0x5b, 0x60, 0x01, 0x60, 0x00, 0x55, 0x00];
+    let world = world(&[(TARGET, &code)]);
+    for dest in [6, 5, 7, 1000] {
+        let done = same_on_both_tiers(&world, &word(dest), 100_000);
+        assert_eq!(done.result.is_success(), dest == 6, "{dest}: {:?}", done.result);
+    }
 }

@@ -14,11 +14,18 @@ pub const MSIZE: u32 = 16;
 /// Offset of the memory expansion cost already paid for `MSIZE` (i64).
 pub const MEM_COST: u32 = 24;
 
+/// The jump table: one u32 per pc of the code (and one past it), the dense dispatch index of
+/// the JUMPDEST there or 0 (invalid). Filled by the module's data segment at instantiation.
+pub const JUMP_TABLE: u32 = 64;
+/// Largest code the jump table covers, hence the largest code compiled. Deployed code is at
+/// most 24 KiB and init code 48 KiB since Shanghai.
+pub const MAX_CODE: u32 = 1 << 16;
+
 /// Maximum EVM stack height.
 pub const STACK_LIMIT: u32 = 1024;
 /// The stack grows downwards from here: item `d` below the top lives at `top + 32 * d`, so every
 /// access within a section is a non-negative constant offset from one address.
-pub const STACK_TOP: u32 = 64 + 32 * STACK_LIMIT;
+pub const STACK_TOP: u32 = JUMP_TABLE + 4 * (MAX_CODE + 1) + 32 * STACK_LIMIT;
 /// Start of EVM memory; byte `i` of EVM memory is at `MEM_BASE + i`.
 pub const MEM_BASE: u32 = STACK_TOP;
 /// The largest EVM memory a submodule can address. Reaching it would cost ~3.5e13 gas under the

@@ -17,9 +17,10 @@ pub use codegen::GasRules;
 /// are never reused.
 pub const COMPILER_VERSION: u32 = 1;
 
-/// Largest code the compiler accepts. Deployed code is capped at 24 KiB and init code at
-/// 48 KiB since Shanghai; older forks allow larger init code, which runs interpreted.
-pub const MAX_CODE: usize = 1 << 20;
+/// Largest code the compiler accepts (the jump table's reach). Deployed code is capped at
+/// 24 KiB and init code at 48 KiB since Shanghai; larger init code of older forks runs
+/// interpreted.
+pub const MAX_CODE: usize = crate::submodule::abi::MAX_CODE as usize;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CompileError {
@@ -31,22 +32,17 @@ pub enum CompileError {
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub wasm: Vec<u8>,
-    /// Pcs execution resumes at after each CALL/CREATE, sorted; resume point `k` is entered
-    /// with `entry = code_len + 1 + k`.
-    pub resumes: Vec<u32>,
-    pub code_len: u32,
+    /// `(pc, dispatch index)` of each point execution resumes at after a CALL/CREATE, sorted.
+    pub resumes: Vec<(u32, i32)>,
+    /// Dispatch index of the start of the code.
+    pub start: i32,
 }
 
 impl Compiled {
-    /// Entry index of the start of the code.
-    pub fn start_entry(&self) -> i32 {
-        self.code_len as i32
-    }
-
-    /// Entry index that resumes at `pc`, if a call returns there.
+    /// Dispatch index that resumes at `pc`, if a call returns there.
     pub fn resume_entry(&self, pc: u32) -> Option<i32> {
-        let k = self.resumes.binary_search(&pc).ok()?;
-        Some((self.code_len as usize + 1 + k) as i32)
+        let k = self.resumes.binary_search_by_key(&pc, |&(p, _)| p).ok()?;
+        Some(self.resumes[k].1)
     }
 }
 
@@ -67,9 +63,14 @@ pub fn compile(code: &[u8], spec: SpecId) -> Result<Compiled, CompileError> {
     }
     let analysis = Analysis::new(code, spec);
     let wasm = codegen::generate(&analysis, spec, gas_rules(spec));
+    let index = codegen::dispatch_index(&analysis);
     Ok(Compiled {
         wasm,
-        resumes: analysis.resumes.iter().map(|&(pc, _)| pc).collect(),
-        code_len: analysis.code_len,
+        resumes: analysis
+            .resumes
+            .iter()
+            .map(|&(pc, op)| (pc, index(op)))
+            .collect(),
+        start: index(0),
     })
 }

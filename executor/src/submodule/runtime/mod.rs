@@ -267,7 +267,7 @@ pub fn run_frame<H: Host + ?Sized>(
         .get(hash, interp.bytecode.original_byte_slice(), spec)
         .ok()?;
     let entry = match interp.bytecode.pc() {
-        0 => module.compiled.start_entry(),
+        0 => module.compiled.start,
         pc => module.compiled.resume_entry(pc as u32)?,
     };
 

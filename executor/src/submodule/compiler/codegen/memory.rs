@@ -1,7 +1,7 @@
 //! EVM memory inside the submodule's linear memory: expansion with its exact quadratic gas,
 //! and the big-endian word loads and stores of MLOAD/MSTORE/MSTORE8.
 
-use wasm_encoder::{Function, InstructionSink, MemArg, ValType};
+use wasm_encoder::{Function, MemArg, ValType};
 
 use super::{GasRules, mem_arg_at};
 
@@ -85,33 +85,9 @@ pub fn expand_function(gas_rule: GasRules) -> Function {
     f
 }
 
-const M8: i64 = 0x00FF_00FF_00FF_00FF;
-const M16: i64 = 0x0000_FFFF_0000_FFFF;
-
-/// Reverses the bytes of the i64 on top of the operand stack (Wasm has no byte swap; EVM memory
-/// is big-endian, limbs are little-endian).
-pub fn bswap(ins: &mut InstructionSink<'_>, t: u32) {
-    ins.local_tee(t)
-        .i64_const(8)
-        .i64_shr_u()
-        .i64_const(M8)
-        .i64_and();
-    ins.local_get(t)
-        .i64_const(M8)
-        .i64_and()
-        .i64_const(8)
-        .i64_shl()
-        .i64_or()
-        .local_tee(t);
-    ins.i64_const(16).i64_shr_u().i64_const(M16).i64_and();
-    ins.local_get(t)
-        .i64_const(M16)
-        .i64_and()
-        .i64_const(16)
-        .i64_shl()
-        .i64_or();
-    ins.i64_const(32).i64_rotl();
-}
+/// Lane order that reverses the 16 bytes of a v128: EVM memory is big-endian, limbs are
+/// little-endian, and Wasm has no scalar byte swap.
+pub const REVERSE: [u8; 16] = [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
 
 /// Memory argument for the 8 bytes at `MEM_BASE + address + at`.
 pub fn mem_arg(at: u64, align: u32) -> MemArg {

@@ -3,8 +3,9 @@
 //! Control flow is a `loop` around nested blocks, one per entry target in code order, so the
 //! code of target `j` follows the `end` of its block: falling through reaches the next target,
 //! a forward jump is a direct `br`, and a backward or computed jump goes once through the single
-//! `br_table` at the loop head, indexed by pc (invalid pcs land on the invalid-jump exit), or by
-//! `code_len` (start) and `code_len + 1 + k` (resume point `k` after a call).
+//! `br_table` at the loop head over the dense index `j + 1` (0 is the invalid-jump exit). A
+//! computed jump finds the index of its pc in the jump table the data segment lays out; the
+//! runtime enters with the index of the start or of a resume point.
 //!
 //! ```text
 //! block $exit
@@ -30,9 +31,9 @@ pub struct GasRules {
 
 use revm::primitives::hardfork::SpecId;
 use wasm_encoder::{
-    BlockType, CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    ImportSection, InstructionSink, MemArg, MemorySection, MemoryType, Module, TypeSection,
-    ValType,
+    BlockType, CodeSection, ConstExpr, DataSection, EntityType, ExportKind, ExportSection,
+    Function, FunctionSection, ImportSection, InstructionSink, MemArg, MemorySection, MemoryType,
+    Module, TypeSection, ValType,
 };
 
 use super::{
@@ -55,12 +56,12 @@ const MSIZE: u32 = 6;
 const T: u32 = 7;
 const C: u32 = 8;
 const C2: u32 = 9;
-const BSWAP: u32 = 10;
-const END: u32 = 11;
+const END: u32 = 10;
+const WIDE: u32 = 11;
 const FIRST_SLOT: u32 = 12;
 
 const I32_LOCALS: u32 = 4;
-const I64_LOCALS: u32 = 7;
+const I64_LOCALS: u32 = 6;
 
 // Function indices: the host import comes first.
 const HOST_OP: u32 = 0;
@@ -144,7 +145,7 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
 
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
-        minimum: 1,
+        minimum: (abi::MEM_BASE as u64).div_ceil(abi::PAGE),
         maximum: Some(1 << 16),
         memory64: false,
         shared: false,
@@ -163,6 +164,13 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
         code.function(&helper.body(&index_of));
     }
 
+    let mut data = DataSection::new();
+    data.active(
+        0,
+        &ConstExpr::i32_const(abi::JUMP_TABLE as i32),
+        jump_table(a),
+    );
+
     let mut module = Module::new();
     module
         .section(&types)
@@ -170,8 +178,25 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
         .section(&functions)
         .section(&memories)
         .section(&exports)
-        .section(&code);
+        .section(&code)
+        .section(&data);
     module.finish()
+}
+
+/// The dispatch index of each instruction that is a target: `j + 1` for target `j`.
+pub fn dispatch_index(a: &Analysis) -> impl Fn(usize) -> i32 + '_ {
+    |op| a.targets.binary_search(&op).map_or(0, |j| j as i32 + 1)
+}
+
+/// The jump table's bytes: the dispatch index of the valid JUMPDEST at each pc, 0 elsewhere,
+/// and one 0 entry past the end that out-of-range jumps read.
+fn jump_table(a: &Analysis) -> Vec<u8> {
+    let index = dispatch_index(a);
+    let mut bytes = Vec::with_capacity(4 * (a.jumpdests.len() + 1));
+    for dest in a.jumpdests.iter().chain(std::iter::once(&None)) {
+        bytes.extend_from_slice(&dest.map_or(0, &index).to_le_bytes());
+    }
+    bytes
 }
 
 /// Generation state of `run`.
@@ -238,11 +263,23 @@ impl<'a> Emitter<'a> {
         for _ in 0..n {
             self.open(Frame::Block);
         }
+        // Landing pads, one per target: the dispatch reaches target j through pad j, which
+        // reloads the counters a jump through the dispatch stored. The br_table's edges then
+        // carry no SSA values, which Cranelift would otherwise attach edge by edge, scanning
+        // the whole table each time (quadratic in the number of JUMPDESTs).
+        for _ in 0..n {
+            self.open(Frame::Block);
+        }
         self.open(Frame::Block);
-        let table = self.dispatch_table();
-        self.ins().local_get(TARGET).br_table(table, 0);
+        self.ins().local_get(TARGET).br_table(0..n + 1, 0);
         self.close();
         self.exit(Status::InvalidJump);
+        for j in 0..n as usize {
+            self.close();
+            self.sync_in();
+            let frame = self.target_frame(j);
+            self.br_frame(frame);
+        }
 
         let sections = self.a.sections.clone();
         let mut next_section = 0;
@@ -275,24 +312,11 @@ impl<'a> Emitter<'a> {
         let mut f = Function::new([
             (I32_LOCALS, ValType::I32),
             (I64_LOCALS, ValType::I64),
+            (1, ValType::V128),
             (self.slots.local_count(), ValType::I64),
         ]);
         f.raw(self.body);
         f
-    }
-
-    /// Label depths of the `br_table` at the loop head, from inside the innermost block.
-    fn dispatch_table(&self) -> Vec<u32> {
-        let a = self.a;
-        let label = |op: usize| self.target_of[op].expect("entry points are targets") as u32 + 1;
-        let mut table: Vec<u32> = a
-            .jumpdests
-            .iter()
-            .map(|d| d.map_or(0, label))
-            .collect::<Vec<_>>();
-        table.push(label(0));
-        table.extend(a.resumes.iter().map(|&(_, op)| label(op)));
-        table
     }
 
     fn section(&mut self, s: &Section) {

@@ -7,9 +7,9 @@ use revm::{
 use wasm_encoder::{InstructionSink, MemArg};
 
 use super::{
-    ADDR, BSWAP, DISPATCH_FRAME, END, EXPAND, Emitter, Frame, GAS, HOST_OP, MSIZE, SCRATCH, STATUS,
-    T, TARGET, TOP, mem_arg_at,
-    memory::{bswap, mem_arg},
+    ADDR, DISPATCH_FRAME, END, EXPAND, Emitter, Frame, GAS, HOST_OP, MSIZE, SCRATCH, STATUS, T,
+    TARGET, TOP, WIDE, mem_arg_at,
+    memory::{REVERSE, mem_arg},
     stack::{self, Val},
     word::{self, Bitwise},
 };
@@ -85,7 +85,7 @@ impl Emitter<'_> {
                         .skip_immediate(i)
                         .and_then(|next| self.target_of[next])
                     {
-                        Some(j) => self.goto_target(j, op.pc + 2),
+                        Some(j) => self.goto_target(j),
                         None => self.halt(Status::Stop),
                     }
                 }
@@ -289,12 +289,13 @@ impl Emitter<'_> {
 
     /// Continues at target `j` (a forward target reached by a direct branch, any other through
     /// the dispatch table with `pc`).
-    fn goto_target(&mut self, j: usize, pc: u32) {
+    fn goto_target(&mut self, j: usize) {
         if j > self.segment {
             let frame = self.target_frame(j);
             self.br_frame(frame);
         } else {
-            self.ins().i32_const(pc as i32).local_set(TARGET);
+            self.sync_out();
+            self.ins().i32_const(j as i32 + 1).local_set(TARGET);
             self.br_frame(DISPATCH_FRAME);
         }
         self.reachable = false;
@@ -309,18 +310,18 @@ impl Emitter<'_> {
                     .and_then(|pc| self.a.jumpdests.get(pc).copied().flatten())
                     .and_then(|op| self.target_of[op]);
                 match target {
-                    Some(j) => self.goto_target(j, pc.to::<u32>()),
+                    Some(j) => self.goto_target(j),
                     None => self.exit(Status::InvalidJump),
                 }
             }
             _ => {
-                // pc if it is below the code length, else an index the table maps to the
-                // invalid-jump exit.
+                // The jump table entry of pc if it is below the code length, else of the
+                // entry past the end, which is the invalid-jump exit.
                 let code_len = self.a.code_len as i64;
                 let mut ins = InstructionSink::new(&mut self.body);
                 let slots = &self.slots;
                 stack::limb(&mut ins, slots, dest, 0);
-                ins.i32_wrap_i64().i32_const(-1);
+                ins.i32_wrap_i64().i32_const(code_len as i32);
                 stack::limb(&mut ins, slots, dest, 1);
                 stack::limb(&mut ins, slots, dest, 2);
                 ins.i64_or();
@@ -328,7 +329,10 @@ impl Emitter<'_> {
                 ins.i64_or().i64_eqz();
                 stack::limb(&mut ins, slots, dest, 0);
                 ins.i64_const(code_len).i64_lt_u().i32_and();
-                ins.select().local_set(TARGET);
+                ins.select().i32_const(2).i32_shl();
+                ins.i32_load(mem_arg_at(abi::JUMP_TABLE as u64, 2))
+                    .local_set(TARGET);
+                self.sync_out();
                 self.br_frame(DISPATCH_FRAME);
             }
         }
@@ -375,7 +379,7 @@ impl Emitter<'_> {
         self.close();
     }
 
-    fn sync_out(&mut self) {
+    pub(super) fn sync_out(&mut self) {
         let mut ins = self.ins();
         ins.i32_const(0).local_get(GAS).i64_store(ctrl(abi::GAS, 3));
         ins.i32_const(0).local_get(TOP).i32_store(ctrl(abi::TOP, 2));
@@ -384,7 +388,7 @@ impl Emitter<'_> {
             .i64_store(ctrl(abi::MSIZE, 3));
     }
 
-    fn sync_in(&mut self) {
+    pub(super) fn sync_in(&mut self) {
         let mut ins = self.ins();
         ins.i32_const(0).i64_load(ctrl(abi::GAS, 3)).local_set(GAS);
         ins.i32_const(0).i32_load(ctrl(abi::TOP, 2)).local_set(TOP);
@@ -455,16 +459,23 @@ impl Emitter<'_> {
         }
         let r = self.slots.alloc();
         let (base, at) = (at.is_none(), at.unwrap_or(0));
-        for limb in 0..4 {
+        // Each 16-byte half, byte-reversed, holds two limbs: bytes 0..16 are limbs 3 and 2.
+        for half in 0..2 {
             let mut ins = InstructionSink::new(&mut self.body);
             if base {
                 ins.local_get(ADDR);
             } else {
                 ins.i32_const(0);
             }
-            ins.i64_load(mem_arg(at + 8 * (3 - limb) as u64, 0));
-            bswap(&mut ins, BSWAP);
-            ins.local_set(self.slots.local(r, limb));
+            ins.v128_load(mem_arg(at + 16 * half as u64, 0));
+            ins.local_tee(WIDE)
+                .local_get(WIDE)
+                .i8x16_shuffle(REVERSE)
+                .local_tee(WIDE);
+            ins.i64x2_extract_lane(0)
+                .local_set(self.slots.local(r, 2 - 2 * half));
+            ins.local_get(WIDE).i64x2_extract_lane(1);
+            ins.local_set(self.slots.local(r, 3 - 2 * half));
         }
         self.vs.items.push(Val::Word(r));
     }
@@ -476,20 +487,28 @@ impl Emitter<'_> {
         self.slots.release(offset);
         if self.reachable {
             let (base, at) = (at.is_none(), at.unwrap_or(0));
-            let limbs = if single_byte { 1 } else { 4 };
-            for limb in 0..limbs {
-                let mut ins = InstructionSink::new(&mut self.body);
+            let mut ins = InstructionSink::new(&mut self.body);
+            if single_byte {
                 if base {
                     ins.local_get(ADDR);
                 } else {
                     ins.i32_const(0);
                 }
-                stack::limb(&mut ins, &self.slots, value, limb);
-                if single_byte {
-                    ins.i64_store8(mem_arg(at, 0));
-                } else {
-                    bswap(&mut ins, BSWAP);
-                    ins.i64_store(mem_arg(at + 8 * (3 - limb) as u64, 0));
+                stack::limb(&mut ins, &self.slots, value, 0);
+                ins.i64_store8(mem_arg(at, 0));
+            } else {
+                for half in 0..2 {
+                    if base {
+                        ins.local_get(ADDR);
+                    } else {
+                        ins.i32_const(0);
+                    }
+                    stack::limb(&mut ins, &self.slots, value, 2 - 2 * half);
+                    ins.i64x2_splat();
+                    stack::limb(&mut ins, &self.slots, value, 3 - 2 * half);
+                    ins.i64x2_replace_lane(1);
+                    ins.local_tee(WIDE).local_get(WIDE).i8x16_shuffle(REVERSE);
+                    ins.v128_store(mem_arg(at + 16 * half as u64, 0));
                 }
             }
         }
