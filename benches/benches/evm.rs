@@ -5,18 +5,26 @@
 
 use std::{collections::BTreeMap, hint::black_box, path::PathBuf};
 
-use alloy_primitives::{B256, TxKind};
+use alloy_genesis::GenesisAccount;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use executor::{
     BlockHashes, StateView, WorldState,
-    revm::{context::TxEnv, primitives::hardfork::SpecId},
+    revm::{
+        context::TxEnv, context_interface::block::BlobExcessGasAndPrice,
+        primitives::hardfork::SpecId,
+    },
     submodule::{Tier, runtime::ModuleCache},
     transact::{self, EvmEnv},
 };
 use harness::{
-    fixtures::{self, state_test::StateTest},
+    fixtures::{
+        self,
+        state_test::{Env, StateTest},
+    },
     statetest,
 };
+use serde::Deserialize;
 
 const CASES: &[(&str, &str)] = &[
     ("snailtracer", "revmc/snailtracer.json"),
@@ -50,19 +58,59 @@ struct Case {
     code: Vec<u8>,
 }
 
+/// revmc's benchmark files: a state test's environment and pre-state with concrete
+/// transactions instead of templates and post entries.
+#[derive(Deserialize)]
+struct RevmcBench {
+    env: Env,
+    pre: BTreeMap<Address, GenesisAccount>,
+    transaction: Vec<RevmcTx>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RevmcTx {
+    data: Bytes,
+    gas_limit: U256,
+    sender: Address,
+    to: Address,
+    value: U256,
+}
+
 impl Case {
     fn load(name: &'static str, file: &str) -> Option<Self> {
         let path: PathBuf = fixtures::fixtures_dir().join("evm-benchmarks").join(file);
         let text = std::fs::read_to_string(&path).ok()?;
-        let tests: BTreeMap<String, StateTest> = serde_json::from_str(&text).ok()?;
-        let test = tests.into_values().next()?;
-        let (fork, entries) = test.post.iter().next()?;
-        let entry = entries.first()?;
-        let env = statetest::environment(&test, fork).ok()?;
-        let tx = statetest::transaction(&test, entry).ok()?;
-        let world = WorldState::from_alloc(&test.pre);
+        let (world, env, tx, pre) = if file.starts_with("revmc/") {
+            let benches: BTreeMap<String, RevmcBench> = serde_json::from_str(&text).ok()?;
+            let bench = benches.into_values().next()?;
+            let t = bench.transaction.first()?;
+            let tx = TxEnv {
+                caller: t.sender,
+                kind: TxKind::Call(t.to),
+                data: t.data.clone(),
+                gas_limit: t.gas_limit.saturating_to(),
+                value: t.value,
+                chain_id: Some(1),
+                ..Default::default()
+            };
+            let mut env = statetest::environment(&bench.env, "Cancun").ok()?;
+            // Post-merge blocks need a randomness beacon value; these files omit it.
+            env.block_env.prevrandao.get_or_insert(B256::ZERO);
+            env.block_env
+                .blob_excess_gas_and_price
+                .get_or_insert(BlobExcessGasAndPrice::new_with_spec(0, env.cfg_env.spec));
+            (WorldState::from_alloc(&bench.pre), env, tx, bench.pre)
+        } else {
+            let tests: BTreeMap<String, StateTest> = serde_json::from_str(&text).ok()?;
+            let test = tests.into_values().next()?;
+            let (fork, entries) = test.post.iter().next()?;
+            let env = statetest::environment(&test.env, fork).ok()?;
+            let tx = statetest::transaction(&test, entries.first()?).ok()?;
+            (WorldState::from_alloc(&test.pre), env, tx, test.pre)
+        };
         let code = match tx.kind {
-            TxKind::Call(to) => test.pre.get(&to)?.code.clone()?.to_vec(),
+            TxKind::Call(to) => pre.get(&to)?.code.clone()?.to_vec(),
             TxKind::Create => tx.data.to_vec(),
         };
         Some(Self {

@@ -85,7 +85,12 @@ fn outcome(r: &ExecutionResult) -> (&'static str, u64, Option<Bytes>, Vec<Log>) 
         ExecutionResult::Revert { .. } => "revert",
         ExecutionResult::Halt { .. } => "halt",
     };
-    (kind, r.tx_gas_used(), r.output().cloned(), r.logs().to_vec())
+    (
+        kind,
+        r.tx_gas_used(),
+        r.output().cloned(),
+        r.logs().to_vec(),
+    )
 }
 
 fn word(n: u64) -> [u8; 32] {
@@ -256,10 +261,17 @@ fn computed_jumps_return_like_functions() {
 #[test]
 fn a_computed_jump_lands_on_its_jumpdest() {
     // jump(calldataload(0)); the JUMPDEST at 6 stores 1.
-    let code = [0x60, 0x00, 0x35, 0x56, 0x00, 0x00, 0x5b, 0x60, 0x01, 0x60, 0x00, 0x55, 0x00];
+    let code = [
+        0x60, 0x00, 0x35, 0x56, 0x00, 0x00, 0x5b, 0x60, 0x01, 0x60, 0x00, 0x55, 0x00,
+    ];
     let world = world(&[(TARGET, &code)]);
     for dest in [6, 5, 7, 1000] {
         let done = same_on_both_tiers(&world, &word(dest), 100_000);
-        assert_eq!(done.result.is_success(), dest == 6, "{dest}: {:?}", done.result);
+        assert_eq!(
+            done.result.is_success(),
+            dest == 6,
+            "{dest}: {:?}",
+            done.result
+        );
     }
 }

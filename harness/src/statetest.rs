@@ -17,7 +17,7 @@ use executor::{
 use crate::{
     fixtures::{
         self, decode_hex,
-        state_test::{Indexes, PostEntry, StateTest, TxTemplate},
+        state_test::{Env, Indexes, PostEntry, StateTest, TxTemplate},
     },
     replay::ReplayError,
     report::Report,
@@ -74,9 +74,8 @@ fn run_test(case: &str, test: &StateTest, tier: Tier, report: &mut Report) {
 }
 
 /// The environment a state test's transaction runs in under `fork`.
-pub fn environment(test: &StateTest, fork: &str) -> Result<transact::EvmEnv, String> {
+pub fn environment(env: &Env, fork: &str) -> Result<transact::EvmEnv, String> {
     let chain = ChainSpec::from_test_network(fork).map_err(|e| e.to_string())?;
-    let env = &test.env;
     let number = u64_of(env.current_number)?;
     let timestamp = u64_of(env.current_timestamp)?;
     let spec = chain.spec_at(number, timestamp);
@@ -116,7 +115,7 @@ fn run_entry(
     tier: Tier,
     report: &mut Report,
 ) -> Result<(), String> {
-    let env = environment(test, fork)?;
+    let env = environment(&test.env, fork)?;
     let tx = match build_tx(&test.transaction, entry.indexes, caller) {
         Ok(tx) => tx,
         // A field that does not fit its type cannot be encoded: the transaction is invalid.

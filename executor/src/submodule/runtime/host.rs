@@ -17,6 +17,8 @@ use revm::{
     primitives::U256,
 };
 
+use std::ops::Range;
+
 use crate::submodule::abi::{self, Status};
 
 /// The submodule's linear memory as the host sees it during one `op` call.
@@ -38,21 +40,50 @@ pub struct Dispatch<'a, H: Host + ?Sized> {
     pub table: &'a InstructionTable<EthInterpreter, H>,
 }
 
-fn touches_memory(op: u8) -> bool {
+/// The EVM memory an opcode reads and writes, from its operands (top first). Ranges that do
+/// not fit in memory are left to revm, which fails the opcode before touching memory.
+#[derive(Debug, Default)]
+struct Touched {
+    reads: Option<Range<usize>>,
+    writes: Option<Range<usize>>,
+    /// CALL*/CREATE*: the frame may yield, and its whole memory moves into the interpreter.
+    whole: bool,
+}
+
+fn range(offset: &U256, len: &U256) -> Option<Range<usize>> {
+    let len = usize::try_from(*len).ok().filter(|&l| l > 0)?;
+    let offset = usize::try_from(*offset).ok()?;
+    Some(offset..offset.checked_add(len)?)
+}
+
+fn touched(op: u8, inputs: &[U256]) -> Option<Touched> {
     use opcode::*;
-    matches!(
-        op,
-        KECCAK256 | CALLDATACOPY | CODECOPY | EXTCODECOPY | RETURNDATACOPY | MCOPY | LOG0
-            ..=LOG4
-                | CREATE
-                | CALL
-                | CALLCODE
-                | RETURN
-                | DELEGATECALL
-                | CREATE2
-                | STATICCALL
-                | REVERT
-    )
+    // Operand `i` from the top.
+    let at = |i: usize| &inputs[inputs.len() - 1 - i];
+    Some(match op {
+        KECCAK256 | LOG0..=LOG4 | RETURN | REVERT => Touched {
+            reads: range(at(0), at(1)),
+            ..Default::default()
+        },
+        CALLDATACOPY | CODECOPY | RETURNDATACOPY => Touched {
+            writes: range(at(0), at(2)),
+            ..Default::default()
+        },
+        EXTCODECOPY => Touched {
+            writes: range(at(1), at(3)),
+            ..Default::default()
+        },
+        MCOPY => Touched {
+            reads: range(at(1), at(2)),
+            writes: range(at(0), at(2)),
+            whole: false,
+        },
+        CALL | CALLCODE | DELEGATECALL | STATICCALL | CREATE | CREATE2 => Touched {
+            whole: true,
+            ..Default::default()
+        },
+        _ => return None,
+    })
 }
 
 fn read_u64(mem: &[u8], at: usize) -> u64 {
@@ -131,27 +162,45 @@ pub fn enter(interp: &mut Interpreter<EthInterpreter>, mem: &mut dyn Linear) -> 
 }
 
 impl<H: Host + ?Sized> Dispatch<'_, H> {
-    /// Brings the interpreter's memory (and its memory gas) up to the submodule's.
-    fn memory_out(&mut self, bytes: &[u8], c: &Counters) {
+    /// Brings the interpreter's memory size and memory gas up to the submodule's, and the
+    /// bytes the opcode reads (all of them when it may yield), so an opcode costs what it
+    /// touches, not the whole memory.
+    fn memory_out(&mut self, bytes: &[u8], c: &Counters, touched: &Touched) {
         let msize = c.msize as usize;
+        let base = abi::MEM_BASE as usize;
         let memory = &mut self.interp.memory;
         memory.resize(msize);
-        let base = abi::MEM_BASE as usize;
-        memory.set(0, &bytes[base..base + msize]);
+        let reads = if touched.whole {
+            Some(0..msize)
+        } else {
+            touched.reads.clone()
+        };
+        if let Some(r) = reads {
+            let r = r.start.min(msize)..r.end.min(msize);
+            memory.set(r.start, &bytes[base + r.start..base + r.end]);
+        }
         let gas_memory = self.interp.gas.memory_mut();
         gas_memory.words_num = msize / 32;
         gas_memory.expansion_cost = c.mem_cost;
     }
 
-    /// Brings the submodule's memory back from the interpreter after revm wrote or grew it.
-    fn memory_in(&mut self, mem: &mut dyn Linear, c: &mut Counters) -> bool {
-        let msize = self.interp.memory.len();
-        if !mem.ensure(abi::MEM_BASE as usize + msize) {
+    /// Brings back what the opcode grew and wrote. Memory it exposed is zero on both sides.
+    fn memory_in(&mut self, mem: &mut dyn Linear, c: &mut Counters, touched: &Touched) -> bool {
+        let (old, new) = (c.msize as usize, self.interp.memory.len());
+        if !mem.ensure(abi::MEM_BASE as usize + new) {
             return false;
         }
         let base = abi::MEM_BASE as usize;
-        mem.bytes()[base..base + msize].copy_from_slice(&self.interp.memory.context_memory());
-        c.msize = msize as u64;
+        let bytes = mem.bytes();
+        if new > old {
+            bytes[base + old..base + new].fill(0);
+        }
+        if let Some(w) = &touched.writes {
+            let w = w.start.min(new)..w.end.min(new);
+            let source = self.interp.memory.context_memory();
+            bytes[base + w.start..base + w.end].copy_from_slice(&source[w.clone()]);
+        }
+        c.msize = new as u64;
         c.mem_cost = self.interp.gas.memory().expansion_cost;
         true
     }
@@ -178,9 +227,9 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
         for depth in (0..inputs).rev() {
             stack.push(read_word(bytes, c.top as usize + 32 * depth));
         }
-        let memory = touches_memory(opcode);
-        if memory {
-            self.memory_out(bytes, &c);
+        let touched = touched(opcode, stack);
+        if let Some(touched) = &touched {
+            self.memory_out(bytes, &c, touched);
         }
         self.interp.gas.set_remaining(c.gas);
         // revm's step moves past the opcode before running it; instructions that read an
@@ -214,7 +263,9 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
         }
 
         c.gas = self.interp.gas.remaining();
-        if memory && !self.memory_in(mem, &mut c) {
+        if let Some(touched) = &touched
+            && !self.memory_in(mem, &mut c, touched)
+        {
             self.interp.halt(InstructionResult::MemoryOOG);
             return Status::HostDone;
         }

@@ -251,40 +251,32 @@ impl<'a> Emitter<'a> {
     fn run(mut self) -> Function {
         let n = self.a.targets.len() as u32;
         let ctrl = |offset: u32, align: u32| mem_arg_at(offset as u64, align);
-        let mut ins = self.ins();
-        ins.i32_const(0).i64_load(ctrl(abi::GAS, 3)).local_set(GAS);
-        ins.i32_const(0).i32_load(ctrl(abi::TOP, 2)).local_set(TOP);
-        ins.i32_const(0)
-            .i64_load(ctrl(abi::MSIZE, 3))
-            .local_set(MSIZE);
-        ins.local_get(ENTRY).local_set(TARGET);
+        self.ins().local_get(ENTRY).local_set(TARGET);
         self.open(Frame::Block);
         self.open(Frame::Loop);
-        for _ in 0..n {
-            self.open(Frame::Block);
-        }
-        // Landing pads, one per target: the dispatch reaches target j through pad j, which
-        // reloads the counters a jump through the dispatch stored. The br_table's edges then
-        // carry no SSA values, which Cranelift would otherwise attach edge by edge, scanning
-        // the whole table each time (quadratic in the number of JUMPDESTs).
         for _ in 0..n {
             self.open(Frame::Block);
         }
         self.open(Frame::Block);
         self.ins().local_get(TARGET).br_table(0..n + 1, 0);
         self.close();
+        self.sync_in();
         self.exit(Status::InvalidJump);
-        for j in 0..n as usize {
-            self.close();
-            self.sync_in();
-            let frame = self.target_frame(j);
-            self.br_frame(frame);
-        }
+        self.reachable = false;
 
         let sections = self.a.sections.clone();
         let mut next_section = 0;
         for j in 0..n as usize {
+            if self.reachable {
+                // Falling through into the next target: hand it the counters in memory.
+                self.sync_out();
+            }
             self.close();
+            // Every way into a target (dispatch, fall-through, forward branch) leaves the gas,
+            // stack top and memory size in the control block, so no SSA value is live across
+            // a target: Cranelift then sees no block parameters there, which keeps register
+            // allocation linear in the number of JUMPDESTs.
+            self.sync_in();
             self.segment = j;
             self.reachable = true;
             let end = self

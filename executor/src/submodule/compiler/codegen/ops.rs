@@ -291,6 +291,7 @@ impl Emitter<'_> {
     /// the dispatch table with `pc`).
     fn goto_target(&mut self, j: usize) {
         if j > self.segment {
+            self.sync_out();
             let frame = self.target_frame(j);
             self.br_frame(frame);
         } else {
