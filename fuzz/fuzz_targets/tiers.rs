@@ -29,10 +29,15 @@ impl BlockHashes for NoHashes {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&len, rest)) = data.split_first() else { return };
+    let Some((&len, rest)) = data.split_first() else {
+        return;
+    };
     let (calldata, code) = rest.split_at((len as usize).min(rest.len()));
     let mut alloc = BTreeMap::new();
-    alloc.insert(SENDER, GenesisAccount::default().with_balance(U256::from(1u128 << 80)));
+    alloc.insert(
+        SENDER,
+        GenesisAccount::default().with_balance(U256::from(1u128 << 80)),
+    );
     let contract = GenesisAccount::default()
         .with_code(Some(Bytes::copy_from_slice(code)))
         .with_balance(U256::from(1000));
@@ -49,12 +54,29 @@ fuzz_target!(|data: &[u8]| {
             chain_id: Some(chain.chain_id),
             ..Default::default()
         };
-        let block = BlockEnv { gas_limit: 30_000_000, number: U256::from(300), ..Default::default() };
-        let view = StateView { world: &world, hashes: &NoHashes };
+        let block = BlockEnv {
+            gas_limit: 30_000_000,
+            number: U256::from(300),
+            ..Default::default()
+        };
+        let view = StateView {
+            world: &world,
+            hashes: &NoHashes,
+        };
         transact::transact(view, transact::env(&chain, block), tx, tier)
     };
     let interpreted = run(Tier::Interpret).expect("valid transaction");
     let compiled = run(Tier::Compile).expect("valid transaction");
-    assert_eq!(compiled.result, interpreted.result, "code {}", alloy_primitives::hex::encode(code));
-    assert_eq!(compiled.writes, interpreted.writes, "code {}", alloy_primitives::hex::encode(code));
+    assert_eq!(
+        compiled.result,
+        interpreted.result,
+        "code {}",
+        alloy_primitives::hex::encode(code)
+    );
+    assert_eq!(
+        compiled.writes,
+        interpreted.writes,
+        "code {}",
+        alloy_primitives::hex::encode(code)
+    );
 });

@@ -33,9 +33,12 @@ use crate::submodule::{
 };
 use host::{Counters, Dispatch, FrameOps, Linear};
 
-/// Modules kept compiled at most; beyond it the cache starts over. (A byte-bounded cache with
-/// eviction counters is its own piece of work.)
-const MODULE_LIMIT: usize = 4096;
+/// Estimated bytes of compiled modules kept; past it the cache starts over. A module's machine
+/// code and metadata take a few times its Wasm size. (A cache evicting by use, with counters,
+/// is its own piece of work.)
+const MODULE_BUDGET: usize = 256 << 20;
+/// Estimated resident bytes per byte of Wasm.
+const MODULE_BYTES_PER_WASM_BYTE: usize = 4;
 /// Instances a thread keeps before it drops its Store: wasmer frees nothing a Store owns until
 /// the Store itself goes.
 const INSTANCE_LIMIT: usize = 256;
@@ -61,6 +64,13 @@ pub struct CachedModule {
     compiled: Compiled,
 }
 
+#[derive(Default)]
+struct Modules {
+    by_key: HashMap<(B256, SpecId), Arc<CachedModule>>,
+    /// Estimated resident bytes of `by_key`.
+    bytes: usize,
+}
+
 /// Counters of the process-wide cache.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
@@ -72,7 +82,7 @@ pub struct CacheStats {
 /// The engine and every module compiled so far, keyed by code hash and spec.
 pub struct ModuleCache {
     engine: Engine,
-    modules: Mutex<HashMap<(B256, SpecId), Arc<CachedModule>>>,
+    modules: Mutex<Modules>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -82,7 +92,7 @@ impl ModuleCache {
         let engine: Engine = EngineBuilder::new(Cranelift::new()).engine().into();
         Self {
             engine,
-            modules: Mutex::new(HashMap::new()),
+            modules: Mutex::new(Modules::default()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -98,7 +108,7 @@ impl ModuleCache {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            resident: self.modules.lock().map_or(0, |m| m.len() as u64),
+            resident: self.modules.lock().map_or(0, |m| m.by_key.len() as u64),
         }
     }
 
@@ -120,20 +130,24 @@ impl ModuleCache {
         spec: SpecId,
     ) -> Result<Arc<CachedModule>, SubmoduleError> {
         let key = (hash, spec);
-        if let Some(hit) = self.modules.lock().expect("cache lock").get(&key) {
+        if let Some(hit) = self.modules.lock().expect("cache lock").by_key.get(&key) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(hit.clone());
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let compiled = compiler::compile(code, spec)?;
+        let mut compiled = compiler::compile(code, spec)?;
         let module = Module::new(&self.engine, &compiled.wasm)
             .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
+        let size = compiled.wasm.len() * MODULE_BYTES_PER_WASM_BYTE;
+        // The machine code is in the module; the Wasm is no longer needed.
+        compiled.wasm = Vec::new();
         let cached = Arc::new(CachedModule { module, compiled });
         let mut modules = self.modules.lock().expect("cache lock");
-        if modules.len() >= MODULE_LIMIT {
-            modules.clear();
+        if modules.bytes + size > MODULE_BUDGET {
+            *modules = Modules::default();
         }
-        Ok(modules.entry(key).or_insert(cached).clone())
+        modules.bytes += size;
+        Ok(modules.by_key.entry(key).or_insert(cached).clone())
     }
 }
 
@@ -183,7 +197,8 @@ fn host_op(mut env: FunctionEnvMut<HostEnv>, opcode: i32, pc: i32) -> i32 {
 }
 
 struct Ready {
-    instance: Instance,
+    /// Kept alive with its exports.
+    _instance: Instance,
     memory: Memory,
     run: TypedFunction<i32, i32>,
 }
@@ -239,7 +254,7 @@ impl ThreadRuntime {
             self.instances.insert(
                 key,
                 Ready {
-                    instance,
+                    _instance: instance,
                     memory,
                     run,
                 },
@@ -280,39 +295,38 @@ pub fn run_frame<H: Host + ?Sized>(
         }
         let ready = rt.instance((hash, spec), &module).ok()?;
         let (memory, run) = (ready.memory.clone(), ready.run.clone());
-        let _keep = &ready.instance;
 
-        let mut linear = WasmMemory {
-            memory: memory.clone(),
-            store: rt.store.as_store_mut(),
-        };
-        if !host::enter(interp, &mut linear) {
+        let entered = host::enter(
+            interp,
+            &mut WasmMemory {
+                memory: memory.clone(),
+                store: rt.store.as_store_mut(),
+            },
+        );
+        if !entered {
             interp.halt(InstructionResult::MemoryOOG);
             return Some(interp.take_next_action());
         }
-        drop(linear);
 
-        let mut dispatch = Dispatch {
-            interp: &mut *interp,
-            host,
-            table,
-        };
-        let frame: NonNull<dyn FrameOps + '_> = NonNull::from(&mut dispatch);
-        // SAFETY: the pointer is erased to 'static only to sit in the env during this call; it
-        // is cleared below before `dispatch` goes out of scope.
-        let frame: NonNull<dyn FrameOps> = unsafe { std::mem::transmute(frame) };
-        {
+        let outcome = {
+            let mut dispatch = Dispatch {
+                interp: &mut *interp,
+                host,
+                table,
+            };
+            let frame: NonNull<dyn FrameOps + '_> = NonNull::from(&mut dispatch);
+            // SAFETY: the pointer is erased to 'static only to sit in the env during this
+            // call; it is cleared below, before `dispatch` goes out of scope.
+            let frame: NonNull<dyn FrameOps> = unsafe { std::mem::transmute(frame) };
             let env = rt.env.as_mut(&mut rt.store);
             env.memory = Some(memory.clone());
             env.frame = Some(frame);
-        }
-        let outcome = run.call(&mut rt.store, entry);
-        {
+            let outcome = run.call(&mut rt.store, entry);
             let env = rt.env.as_mut(&mut rt.store);
             env.frame = None;
             env.memory = None;
-        }
-        drop(dispatch);
+            outcome
+        };
 
         let view = memory.view(&rt.store);
         let mut control = [0u8; 32];
