@@ -7,7 +7,7 @@
 use std::{collections::HashMap, convert::Infallible, sync::Arc};
 
 use alloy_genesis::GenesisAccount;
-use alloy_primitives::{Address, B256, KECCAK256_EMPTY, U256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256};
 use commitment::{AccountUpdate, StateTrie, TrieAccount};
 use revm::{
     bytecode::Bytecode,
@@ -151,7 +151,7 @@ impl WorldState {
             let code_hash = match acc.code.as_ref().filter(|c| !c.is_empty()) {
                 Some(code) => {
                     let hash = keccak256(code);
-                    codes.insert(hash, Bytecode::new_raw(code.clone()));
+                    codes.insert(hash, bytecode(code.clone()));
                     hash
                 }
                 None => KECCAK256_EMPTY,
@@ -346,4 +346,11 @@ impl DatabaseRef for StateView<'_> {
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
         Ok(self.hashes.block_hash(number).unwrap_or_default())
     }
+}
+
+/// Account code as revm runs it. Bytes that start like an EIP-7702 delegation but are not one
+/// (a genesis or recorded account may hold any bytes) stay plain legacy code, which halts at
+/// its first 0xEF byte, instead of being rejected.
+pub fn bytecode(raw: Bytes) -> Bytecode {
+    Bytecode::new_raw_checked(raw.clone()).unwrap_or_else(|_| Bytecode::new_legacy(raw))
 }

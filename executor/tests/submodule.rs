@@ -275,3 +275,11 @@ fn a_computed_jump_lands_on_its_jumpdest() {
         );
     }
 }
+
+#[test]
+fn code_that_looks_like_a_broken_delegation_runs_as_legacy_code() {
+    // Found by the fuzzer: 0xEF01 followed by too few bytes is no EIP-7702 designator.
+    let world = world(&[(TARGET, &[0xef, 0x01, 0x01])]);
+    let done = same_on_both_tiers(&world, &[], 100_000);
+    assert!(!done.result.is_success());
+}
