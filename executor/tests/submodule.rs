@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use alloy_genesis::GenesisAccount;
-use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, address};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use executor::{
     BlockHashes, StateView, WorldState,
     chain::ChainSpec,
-    revm::context::{BlockEnv, TxEnv, result::ExecutionResult},
-    submodule::Tier,
+    revm::context::{BlockEnv, TxEnv},
+    submodule::{Outcome, Tier},
     transact::{self, Transacted},
 };
 
@@ -66,31 +66,13 @@ fn same_on_both_tiers(world: &WorldState, data: &[u8], gas: u64) -> Transacted {
     let interpreted = run(world, data, gas, Tier::Interpret);
     let compiled = run(world, data, gas, Tier::Compile);
     assert_eq!(
-        outcome(&compiled.result),
-        outcome(&interpreted.result),
+        Outcome::of(&compiled.result),
+        Outcome::of(&interpreted.result),
         "{:?}",
         compiled.result
     );
     assert_eq!(compiled.writes, interpreted.writes);
     compiled
-}
-
-/// What both tiers must agree on: success, revert or halt, gas, output and logs. The halt
-/// reason may differ where revm names the same failure differently per opcode (a DUP on too
-/// short a stack is a "stack overflow" in revm; compiled code checks the stack once per section
-/// and reports an underflow).
-fn outcome(r: &ExecutionResult) -> (&'static str, u64, Option<Bytes>, Vec<Log>) {
-    let kind = match r {
-        ExecutionResult::Success { .. } => "success",
-        ExecutionResult::Revert { .. } => "revert",
-        ExecutionResult::Halt { .. } => "halt",
-    };
-    (
-        kind,
-        r.tx_gas_used(),
-        r.output().cloned(),
-        r.logs().to_vec(),
-    )
 }
 
 fn word(n: u64) -> [u8; 32] {

@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 
 use alloy_genesis::GenesisAccount;
-use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, address};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use executor::{
     BlockHashes, StateView, WorldState,
     chain::ChainSpec,
-    revm::context::{BlockEnv, TxEnv, result::ExecutionResult},
-    submodule::Tier,
+    revm::context::{BlockEnv, TxEnv},
+    submodule::{Outcome, Tier},
     transact,
 };
 use libfuzzer_sys::fuzz_target;
@@ -26,23 +26,6 @@ impl BlockHashes for NoHashes {
     fn block_hash(&self, number: u64) -> Option<B256> {
         Some(B256::with_last_byte(number as u8))
     }
-}
-
-/// What the tiers must agree on: success, revert or halt, gas, output and logs. Halt reasons
-/// are not compared: revm names some failures per opcode (a DUP on too short a stack is a
-/// "stack overflow") where compiled code checks a whole section at once.
-fn outcome(r: &ExecutionResult) -> (&'static str, u64, Option<Bytes>, Vec<Log>) {
-    let kind = match r {
-        ExecutionResult::Success { .. } => "success",
-        ExecutionResult::Revert { .. } => "revert",
-        ExecutionResult::Halt { .. } => "halt",
-    };
-    (
-        kind,
-        r.tx_gas_used(),
-        r.output().cloned(),
-        r.logs().to_vec(),
-    )
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -85,8 +68,8 @@ fuzz_target!(|data: &[u8]| {
     let interpreted = run(Tier::Interpret).expect("valid transaction");
     let compiled = run(Tier::Compile).expect("valid transaction");
     assert_eq!(
-        outcome(&compiled.result),
-        outcome(&interpreted.result),
+        Outcome::of(&compiled.result),
+        Outcome::of(&interpreted.result),
         "code {}",
         alloy_primitives::hex::encode(code)
     );

@@ -70,23 +70,26 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in discriminant order.
+    const ALL: [Status; 13] = [
+        Status::Continue,
+        Status::Stop,
+        Status::HostDone,
+        Status::Yield,
+        Status::OutOfGas,
+        Status::MemoryOog,
+        Status::InvalidOperandOog,
+        Status::StackUnderflow,
+        Status::StackOverflow,
+        Status::InvalidJump,
+        Status::InvalidFe,
+        Status::OpcodeNotFound,
+        Status::NotActivated,
+    ];
+
     pub fn from_raw(raw: i32) -> Option<Self> {
-        use Status::*;
-        Some(match raw {
-            0 => Continue,
-            1 => Stop,
-            2 => HostDone,
-            3 => Yield,
-            4 => OutOfGas,
-            5 => MemoryOog,
-            6 => InvalidOperandOog,
-            7 => StackUnderflow,
-            8 => StackOverflow,
-            9 => InvalidJump,
-            10 => InvalidFe,
-            11 => OpcodeNotFound,
-            12 => NotActivated,
-            _ => return None,
-        })
+        let status = *Self::ALL.get(usize::try_from(raw).ok()?)?;
+        debug_assert_eq!(status as i32, raw);
+        Some(status)
     }
 }

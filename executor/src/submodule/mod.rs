@@ -16,9 +16,11 @@
 pub mod abi;
 pub mod compiler;
 pub mod evm;
+mod outcome;
 pub mod runtime;
 
 pub use evm::{TieredEvm, TieredEvmFactory};
+pub use outcome::Outcome;
 
 /// Where contract code runs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]

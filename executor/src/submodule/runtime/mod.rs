@@ -33,12 +33,15 @@ use crate::submodule::{
 };
 use host::{Counters, Dispatch, FrameOps, Linear};
 
-/// Estimated bytes of compiled modules kept; past it the cache starts over. A module's machine
-/// code and metadata take a few times its Wasm size. (A cache evicting by use, with counters,
-/// is its own piece of work.)
+/// Estimated bytes of compiled modules a generation holds; past it the cache starts a new
+/// generation with a new engine. A wasmer engine keeps the machine code of every module it
+/// ever compiled until the engine itself goes, so dropping modules alone frees nothing. (A
+/// cache evicting by use, with counters, is its own piece of work.)
 const MODULE_BUDGET: usize = 256 << 20;
-/// Estimated resident bytes per byte of Wasm.
+/// Estimated resident bytes per byte of Wasm, and at least per module (code memory is
+/// allocated in whole pages, with trampolines and metadata beside it).
 const MODULE_BYTES_PER_WASM_BYTE: usize = 4;
+const MODULE_BYTES_MIN: usize = 64 << 10;
 /// Instances a thread keeps before it drops its Store: wasmer frees nothing a Store owns until
 /// the Store itself goes.
 const INSTANCE_LIMIT: usize = 256;
@@ -58,17 +61,33 @@ pub enum SubmoduleError {
     Wasmer(String),
 }
 
-/// A compiled contract ready to instantiate.
+/// A compiled contract ready to instantiate, with the engine that owns its machine code (a
+/// Module does not keep its Engine alive).
 pub struct CachedModule {
     module: Module,
     compiled: Compiled,
+    engine: Engine,
+    generation: u64,
 }
 
-#[derive(Default)]
-struct Modules {
+/// One engine and the modules it compiled.
+struct Generation {
+    id: u64,
+    engine: Engine,
     by_key: HashMap<(B256, SpecId), Arc<CachedModule>>,
     /// Estimated resident bytes of `by_key`.
     bytes: usize,
+}
+
+impl Generation {
+    fn new(id: u64) -> Self {
+        Self {
+            id,
+            engine: EngineBuilder::new(Cranelift::new()).engine().into(),
+            by_key: HashMap::new(),
+            bytes: 0,
+        }
+    }
 }
 
 /// Counters of the process-wide cache.
@@ -79,23 +98,26 @@ pub struct CacheStats {
     pub resident: u64,
 }
 
-/// The engine and every module compiled so far, keyed by code hash and spec.
+/// The current engine and the modules it compiled, keyed by code hash and spec.
 pub struct ModuleCache {
-    engine: Engine,
-    modules: Mutex<Modules>,
+    current: Mutex<Generation>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
 impl ModuleCache {
     fn new() -> Self {
-        let engine: Engine = EngineBuilder::new(Cranelift::new()).engine().into();
         Self {
-            engine,
-            modules: Mutex::new(Modules::default()),
+            current: Mutex::new(Generation::new(0)),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generation> {
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The process-wide cache.
@@ -108,7 +130,7 @@ impl ModuleCache {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            resident: self.modules.lock().map_or(0, |m| m.by_key.len() as u64),
+            resident: self.lock().by_key.len() as u64,
         }
     }
 
@@ -116,8 +138,9 @@ impl ModuleCache {
     /// cache miss costs, for measuring compile time.
     pub fn compile_uncached(&self, code: &[u8], spec: SpecId) -> Result<usize, SubmoduleError> {
         let compiled = compiler::compile(code, spec)?;
-        Module::new(&self.engine, &compiled.wasm)
-            .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
+        // A throwaway engine, so measuring does not pile code into the shared one.
+        let engine: Engine = EngineBuilder::new(Cranelift::new()).engine().into();
+        Module::new(&engine, &compiled.wasm).map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
         Ok(compiled.wasm.len())
     }
 
@@ -130,24 +153,38 @@ impl ModuleCache {
         spec: SpecId,
     ) -> Result<Arc<CachedModule>, SubmoduleError> {
         let key = (hash, spec);
-        if let Some(hit) = self.modules.lock().expect("cache lock").by_key.get(&key) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(hit.clone());
-        }
+        let (engine, generation) = {
+            let mut current = self.lock();
+            if let Some(hit) = current.by_key.get(&key) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(hit.clone());
+            }
+            if current.bytes > MODULE_BUDGET {
+                let next = current.id + 1;
+                *current = Generation::new(next);
+            }
+            (current.engine.clone(), current.id)
+        };
         self.misses.fetch_add(1, Ordering::Relaxed);
         let mut compiled = compiler::compile(code, spec)?;
-        let module = Module::new(&self.engine, &compiled.wasm)
+        let module = Module::new(&engine, &compiled.wasm)
             .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
-        let size = compiled.wasm.len() * MODULE_BYTES_PER_WASM_BYTE;
+        let size = (compiled.wasm.len() * MODULE_BYTES_PER_WASM_BYTE).max(MODULE_BYTES_MIN);
         // The machine code is in the module; the Wasm is no longer needed.
         compiled.wasm = Vec::new();
-        let cached = Arc::new(CachedModule { module, compiled });
-        let mut modules = self.modules.lock().expect("cache lock");
-        if modules.bytes + size > MODULE_BUDGET {
-            *modules = Modules::default();
+        let cached = Arc::new(CachedModule {
+            module,
+            compiled,
+            engine,
+            generation,
+        });
+        let mut current = self.lock();
+        if current.id != generation {
+            // A new generation started meanwhile; this module lives only as long as its users.
+            return Ok(cached);
         }
-        modules.bytes += size;
-        Ok(modules.by_key.entry(key).or_insert(cached).clone())
+        current.bytes += size;
+        Ok(current.by_key.entry(key).or_insert(cached).clone())
     }
 }
 
@@ -205,6 +242,8 @@ struct Ready {
 
 /// A thread's Store and the instances living in it.
 struct ThreadRuntime {
+    /// The module generation whose engine made `store`.
+    generation: u64,
     store: Store,
     env: FunctionEnv<HostEnv>,
     op: Function,
@@ -214,7 +253,7 @@ struct ThreadRuntime {
 }
 
 impl ThreadRuntime {
-    fn new(engine: &Engine) -> Self {
+    fn new(engine: &Engine, generation: u64) -> Self {
         let mut store = Store::new(engine.clone());
         let env = FunctionEnv::new(
             &mut store,
@@ -225,6 +264,7 @@ impl ThreadRuntime {
         );
         let op = Function::new_typed_with_env(&mut store, &env, host_op);
         Self {
+            generation,
             store,
             env,
             op,
@@ -287,11 +327,15 @@ pub fn run_frame<H: Host + ?Sized>(
     };
 
     THREAD.with_borrow_mut(|slot| {
-        let rt = slot.get_or_insert_with(|| ThreadRuntime::new(&cache.engine));
+        let fresh = || ThreadRuntime::new(&module.engine, module.generation);
+        let rt = slot.get_or_insert_with(fresh);
         let full =
             rt.instances.len() >= INSTANCE_LIMIT && !rt.instances.contains_key(&(hash, spec));
-        if full || rt.dropped_memory > DROPPED_MEMORY_LIMIT {
-            *rt = ThreadRuntime::new(&cache.engine);
+        // A Store instantiates only modules of its own engine; a new generation means a new
+        // Store (and lets the old engine, with all its code, go).
+        let stale = rt.generation != module.generation;
+        if full || stale || rt.dropped_memory > DROPPED_MEMORY_LIMIT {
+            *rt = fresh();
         }
         let ready = rt.instance((hash, spec), &module).ok()?;
         let (memory, run) = (ready.memory.clone(), ready.run.clone());

@@ -250,7 +250,6 @@ impl<'a> Emitter<'a> {
 
     fn run(mut self) -> Function {
         let n = self.a.targets.len() as u32;
-        let ctrl = |offset: u32, align: u32| mem_arg_at(offset as u64, align);
         self.ins().local_get(ENTRY).local_set(TARGET);
         self.open(Frame::Block);
         self.open(Frame::Loop);
@@ -293,13 +292,8 @@ impl<'a> Emitter<'a> {
         self.close();
         self.close();
 
-        let mut ins = self.ins();
-        ins.i32_const(0).local_get(GAS).i64_store(ctrl(abi::GAS, 3));
-        ins.i32_const(0).local_get(TOP).i32_store(ctrl(abi::TOP, 2));
-        ins.i32_const(0)
-            .local_get(MSIZE)
-            .i64_store(ctrl(abi::MSIZE, 3));
-        ins.local_get(STATUS).end();
+        self.sync_out();
+        self.ins().local_get(STATUS).end();
 
         let mut f = Function::new([
             (I32_LOCALS, ValType::I32),
