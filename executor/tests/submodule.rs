@@ -9,7 +9,7 @@ use executor::{
     BlockHashes, StateView, WorldState,
     chain::ChainSpec,
     revm::context::{BlockEnv, TxEnv},
-    submodule::{Outcome, Tier},
+    submodule::{Outcome, Tier, runtime::frame_counts},
     transact::{self, Transacted},
 };
 
@@ -61,10 +61,18 @@ fn run(world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
 }
 
 /// Runs the transaction on both tiers and requires the same result, gas, output, logs and
-/// writes; returns the compiled run.
+/// writes, and that the compiled run did run compiled (no frame fell back to the interpreter);
+/// returns the compiled run.
 fn same_on_both_tiers(world: &WorldState, data: &[u8], gas: u64) -> Transacted {
     let interpreted = run(world, data, gas, Tier::Interpret);
+    let before = frame_counts();
     let compiled = run(world, data, gas, Tier::Compile);
+    let after = frame_counts();
+    assert!(after.compiled > before.compiled, "no frame ran compiled");
+    assert_eq!(
+        after.interpreted, before.interpreted,
+        "a frame fell back to the interpreter"
+    );
     assert_eq!(
         Outcome::of(&compiled.result),
         Outcome::of(&interpreted.result),
@@ -100,8 +108,12 @@ fn recursion() -> Vec<u8> {
 fn recursion_1024_deep_matches_and_keeps_the_native_stack_flat() {
     let code = recursion();
     let world = world(&[(TARGET, &code)]);
+    let before = frame_counts().compiled;
     let done = same_on_both_tiers(&world, &word(2000), GAS);
     assert!(done.result.is_success());
+    // Each of the 1025 frames starts compiled and, but for the innermost, resumes compiled
+    // after its call (the call at depth 1024 fails without a frame and resumes it too).
+    assert_eq!(frame_counts().compiled - before, 2 * 1025);
     let depth = done
         .writes
         .accounts
@@ -146,10 +158,10 @@ fn memory_expansion_limits_match() {
 
 #[test]
 fn runaway_jump_loops_run_out_of_gas_alike() {
-    // JUMPDEST PUSH1 0 JUMP: a tight loop; and a dynamic jump into push data.
+    // JUMPDEST PUSH1 0 JUMP: a tight loop; and a jump onto a 0x5b byte inside push data.
     for code in [
         &[0x5b, 0x60, 0x00, 0x56][..],
-        &[0x60, 0x03, 0x56, 0x60, 0x5b, 0x00],
+        &[0x60, 0x04, 0x56, 0x60, 0x5b, 0x00],
     ] {
         let world = world(&[(TARGET, code)]);
         let done = same_on_both_tiers(&world, &[], 1_000_000);

@@ -12,7 +12,7 @@ use executor::{
     BlockHashes, StateView, WorldState,
     chain::ChainSpec,
     revm::context::{BlockEnv, TxEnv},
-    submodule::{Outcome, Tier},
+    submodule::{Outcome, Tier, runtime::frame_counts},
     transact,
 };
 use libfuzzer_sys::fuzz_target;
@@ -66,7 +66,15 @@ fuzz_target!(|data: &[u8]| {
         transact::transact(view, transact::env(&chain, block), tx, tier)
     };
     let interpreted = run(Tier::Interpret).expect("valid transaction");
+    let before = frame_counts().interpreted;
     let compiled = run(Tier::Compile).expect("valid transaction");
+    // Code the compiler or wasmer rejects would run interpreted and hide any divergence.
+    assert_eq!(
+        frame_counts().interpreted,
+        before,
+        "code {}",
+        alloy_primitives::hex::encode(code)
+    );
     assert_eq!(
         Outcome::of(&compiled.result),
         Outcome::of(&interpreted.result),

@@ -4,6 +4,8 @@
 //! Both sides are compiled from these constants, so the layout cannot drift between the
 //! compiler and the runtime.
 
+use revm::interpreter::InstructionResult;
+
 /// Offset of the gas counter (i64, regular gas remaining) in the control block. Compiled code
 /// keeps gas in a local and writes it here only around host calls and on exit.
 pub const GAS: u32 = 0;
@@ -41,55 +43,76 @@ pub const RUN: &str = "run";
 /// Name of the exported linear memory.
 pub const MEMORY: &str = "memory";
 /// Import module and name of the host operation: `op(opcode: i32, pc: i32) -> i32`, returning
-/// [`Status::Continue`] or the status `run` must return at once.
+/// [`Exit::Continue`] or the exit `run` must take at once.
 pub const HOST_MODULE: &str = "evm";
 pub const HOST_OP: &str = "op";
 
-/// Why `run` returned (or, for [`Status::Continue`], that a host operation let it go on).
+/// Why `run` returned, or (for [`Exit::Continue`], from a host operation) that it goes on.
+///
+/// On the wire: `0` continue, `1` host done, `2` yield, `HALT_BASE + i` the halt `HALTS[i]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(i32)]
-pub enum Status {
-    Continue = 0,
-    /// STOP, or the end of the code.
-    Stop = 1,
+pub enum Exit {
+    Continue,
     /// The host ended the frame (RETURN, REVERT, SELFDESTRUCT or a failing host operation) and
     /// has set the interpreter's action.
-    HostDone = 2,
+    HostDone,
     /// A CALL or CREATE: the host saved the live stack and memory into the interpreter and set
     /// the new-frame action; the frame resumes after the call.
-    Yield = 3,
-    OutOfGas = 4,
-    MemoryOog = 5,
-    InvalidOperandOog = 6,
-    StackUnderflow = 7,
-    StackOverflow = 8,
-    InvalidJump = 9,
-    InvalidFe = 10,
-    OpcodeNotFound = 11,
-    NotActivated = 12,
+    Yield,
+    /// Compiled code ended the frame itself (STOP or one of its own checks failed), with the
+    /// gas left in the control block.
+    Halt(InstructionResult),
 }
 
-impl Status {
-    /// Every status, in discriminant order.
-    const ALL: [Status; 13] = [
-        Status::Continue,
-        Status::Stop,
-        Status::HostDone,
-        Status::Yield,
-        Status::OutOfGas,
-        Status::MemoryOog,
-        Status::InvalidOperandOog,
-        Status::StackUnderflow,
-        Status::StackOverflow,
-        Status::InvalidJump,
-        Status::InvalidFe,
-        Status::OpcodeNotFound,
-        Status::NotActivated,
-    ];
+/// The halts compiled code reports itself; everything else is revm's, through the host.
+const HALTS: [InstructionResult; 10] = [
+    InstructionResult::Stop,
+    InstructionResult::OutOfGas,
+    InstructionResult::MemoryOOG,
+    InstructionResult::InvalidOperandOOG,
+    InstructionResult::StackUnderflow,
+    InstructionResult::StackOverflow,
+    InstructionResult::InvalidJump,
+    InstructionResult::InvalidFEOpcode,
+    InstructionResult::OpcodeNotFound,
+    InstructionResult::NotActivated,
+];
+const HALT_BASE: i32 = 3;
+
+impl Exit {
+    pub fn to_raw(self) -> i32 {
+        match self {
+            Exit::Continue => 0,
+            Exit::HostDone => 1,
+            Exit::Yield => 2,
+            Exit::Halt(result) => {
+                let i = HALTS.iter().position(|&h| h == result);
+                HALT_BASE + i.expect("compiled code only reports the halts it lists") as i32
+            }
+        }
+    }
 
     pub fn from_raw(raw: i32) -> Option<Self> {
-        let status = *Self::ALL.get(usize::try_from(raw).ok()?)?;
-        debug_assert_eq!(status as i32, raw);
-        Some(status)
+        Some(match raw {
+            0 => Exit::Continue,
+            1 => Exit::HostDone,
+            2 => Exit::Yield,
+            _ => Exit::Halt(*HALTS.get(usize::try_from(raw - HALT_BASE).ok()?)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exit_survives_the_wire() {
+        let exits = [Exit::Continue, Exit::HostDone, Exit::Yield];
+        for exit in exits.into_iter().chain(HALTS.map(Exit::Halt)) {
+            assert_eq!(Exit::from_raw(exit.to_raw()), Some(exit));
+        }
+        assert_eq!(Exit::from_raw(HALT_BASE + HALTS.len() as i32), None);
+        assert_eq!(Exit::from_raw(-1), None);
     }
 }

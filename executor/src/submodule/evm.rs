@@ -40,12 +40,6 @@ pub struct TieredEvm<DB: Database, I = NoOpInspector> {
     inspect: bool,
 }
 
-impl<DB: Database, I> TieredEvm<DB, I> {
-    pub fn tier(&self) -> Tier {
-        self.tier
-    }
-}
-
 impl<DB: Database, I> EvmTr for TieredEvm<DB, I> {
     type Context = Context_<DB>;
     type Instructions = EthInstructions<EthInterpreter, Context_<DB>>;

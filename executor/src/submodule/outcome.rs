@@ -10,18 +10,26 @@ use revm::context::result::{ExecutionResult, HaltReason};
 /// and gas are gone alike.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    pub status: &'static str,
+    pub status: Status,
     pub gas_used: u64,
     pub output: Option<Bytes>,
     pub logs: Vec<Log>,
 }
 
+/// How a transaction ended, without the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    Revert,
+    Halt,
+}
+
 impl Outcome {
     pub fn of(result: &ExecutionResult<HaltReason>) -> Self {
         let status = match result {
-            ExecutionResult::Success { .. } => "success",
-            ExecutionResult::Revert { .. } => "revert",
-            ExecutionResult::Halt { .. } => "halt",
+            ExecutionResult::Success { .. } => Status::Success,
+            ExecutionResult::Revert { .. } => Status::Revert,
+            ExecutionResult::Halt { .. } => Status::Halt,
         };
         Self {
             status,

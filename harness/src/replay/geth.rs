@@ -8,19 +8,23 @@ use executor::{
     genesis,
 };
 
-use super::ReplayError;
+use super::{ReplayError, ReplayOptions};
 use crate::{fixtures::geth as files, report::Report};
 
 pub(super) fn run(
     genesis_path: &Path,
     chains: &[PathBuf],
-    commitment: commitment::Config,
+    opts: &ReplayOptions,
     report: &mut Report,
 ) -> Result<(), ReplayError> {
     let genesis = files::load_genesis(genesis_path)?;
     let (chain, world, header) = genesis::from_genesis(&genesis);
     let mut store = ChainStore::new(chain, header, world)
-        .map(|s| s.with_retained_states(0).with_commitment(commitment))
+        .map(|s| {
+            s.with_retained_states(0)
+                .with_tier(opts.tier)
+                .with_commitment(opts.commitment)
+        })
         .map_err(|e| ReplayError::Usage(e.to_string()))?;
     for path in chains {
         let blocks = files::load_chain(path)?;
@@ -46,6 +50,6 @@ pub(super) fn run(
             }
         }
     }
-    report.add_commitment(commitment, &store.metrics());
+    report.add_commitment(opts.commitment, &store.metrics());
     Ok(())
 }

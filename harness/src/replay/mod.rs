@@ -108,7 +108,7 @@ pub fn run(
             let genesis = opts.genesis.as_deref().ok_or_else(|| {
                 ReplayError::Usage("--format geth needs --genesis genesis.json".into())
             })?;
-            geth::run(genesis, paths, opts.commitment, report)
+            geth::run(genesis, paths, opts, report)
         }
         Format::Auto => unreachable!("resolved above"),
     }

@@ -53,70 +53,20 @@ pub struct Analysis {
     pub code_len: u32,
 }
 
-/// How the compiled code treats an opcode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Compiled inline (stack, control flow, cheap arithmetic, memory).
-    Inline,
-    /// Executed by revm's own instruction through the host, with its inputs and outputs copied.
-    Host,
-    /// Executed by the host with the whole stack copied (the immediate-carrying DUPN/SWAPN/
-    /// EXCHANGE, whose depth is only known from the immediate).
-    HostWholeStack,
-    /// CALL*/CREATE*: executed by the host, which may yield to a new frame.
-    Call,
+/// CALL*/CREATE*: run by the host, which may yield to a new frame; the code resumes after it.
+pub fn is_call(op: u8) -> bool {
+    use opcode::*;
+    matches!(
+        op,
+        CALL | CALLCODE | DELEGATECALL | STATICCALL | CREATE | CREATE2
+    )
 }
 
-/// Classification used by both analysis and code generation.
-pub fn kind(op: u8) -> Kind {
-    use opcode::*;
-    match op {
-        CALL | CALLCODE | DELEGATECALL | STATICCALL | CREATE | CREATE2 => Kind::Call,
-        DUPN | SWAPN | EXCHANGE => Kind::HostWholeStack,
-        STOP
-        | ADD
-        | SUB
-        | MUL
-        | DIV
-        | SDIV
-        | MOD
-        | SMOD
-        | ADDMOD
-        | MULMOD
-        | EXP
-        | SIGNEXTEND
-        | LT
-        | GT
-        | SLT
-        | SGT
-        | EQ
-        | ISZERO
-        | AND
-        | OR
-        | XOR
-        | NOT
-        | BYTE
-        | SHL
-        | SHR
-        | SAR
-        | CLZ
-        | POP
-        | MLOAD
-        | MSTORE
-        | MSTORE8
-        | JUMP
-        | JUMPI
-        | PC
-        | MSIZE
-        | GAS
-        | JUMPDEST
-        | PUSH0..=PUSH32
-        | DUP1..=DUP16
-        | SWAP1..=SWAP16
-        | INVALID => Kind::Inline,
-        _ if OPCODE_INFO[op as usize].is_none() => Kind::Inline,
-        _ => Kind::Host,
-    }
+/// DUPN/SWAPN/EXCHANGE: run by the host on the whole stack (their depth is in an immediate
+/// byte the decoding does not skip, as revm's jump analysis does not); execution continues
+/// two bytes on.
+pub fn carries_immediate(op: u8) -> bool {
+    matches!(op, opcode::DUPN | opcode::SWAPN | opcode::EXCHANGE)
 }
 
 /// Whether the section must end after `op`: control leaves, or the next instruction needs the
@@ -126,16 +76,17 @@ fn ends_section(op: u8) -> bool {
     matches!(
         op,
         STOP | JUMP | JUMPI | RETURN | REVERT | INVALID | SELFDESTRUCT | GAS | SSTORE
-    ) || matches!(kind(op), Kind::Call | Kind::HostWholeStack)
+    ) || is_call(op)
+        || carries_immediate(op)
         || OPCODE_INFO[op as usize].is_none()
 }
 
 /// Stack inputs and outputs of `op` as the section check sees them. The whole-stack opcodes
 /// check their own depth inside revm.
 fn stack_io(op: u8) -> (u32, u32) {
-    match (kind(op), OPCODE_INFO[op as usize]) {
-        (Kind::HostWholeStack, _) | (_, None) => (0, 0),
-        (_, Some(info)) => (info.inputs() as u32, info.outputs() as u32),
+    match OPCODE_INFO[op as usize] {
+        Some(info) if !carries_immediate(op) => (info.inputs() as u32, info.outputs() as u32),
+        _ => (0, 0),
     }
 }
 
@@ -182,19 +133,12 @@ impl Analysis {
                 jumpdests[op.pc as usize] = Some(i);
                 targets.push(i);
             }
-            match kind(op.opcode) {
-                Kind::Call => {
-                    resumes.push((ops[i + 1].pc, i + 1));
-                    targets.push(i + 1);
-                }
-                Kind::HostWholeStack => {
-                    // The immediate byte is skipped at run time: execution continues two bytes on,
-                    // which the one-byte decoding above always has as an instruction start.
-                    if let Some(next) = ops.iter().position(|o| o.pc == op.pc + 2) {
-                        targets.push(next);
-                    }
-                }
-                Kind::Inline | Kind::Host => {}
+            if is_call(op.opcode) {
+                resumes.push((ops[i + 1].pc, i + 1));
+                targets.push(i + 1);
+            }
+            if let Some(next) = skip_immediate(&ops, i) {
+                targets.push(next);
             }
         }
         targets.sort_unstable();
@@ -211,11 +155,20 @@ impl Analysis {
         }
     }
 
-    /// Fall-through instruction index after the whole-stack opcode at `index`.
+    /// Where execution continues after the immediate-carrying opcode at `index`, if it can.
     pub fn skip_immediate(&self, index: usize) -> Option<usize> {
-        let pc = self.ops[index].pc + 2;
-        self.ops.iter().position(|o| o.pc == pc)
+        skip_immediate(&self.ops, index)
     }
+}
+
+/// The instruction two bytes after the immediate-carrying opcode at `index`. The byte between
+/// decodes as a one-byte instruction whenever the opcode succeeds (revm rejects every PUSH and
+/// JUMPDEST byte as an immediate), so that instruction is `index + 2`; `None` past the end.
+fn skip_immediate(ops: &[Op], index: usize) -> Option<usize> {
+    let pc = ops[index].pc + 2;
+    let next = ops.get(index + 2).filter(|o| o.pc == pc);
+    next.filter(|_| carries_immediate(ops[index].opcode))
+        .map(|_| index + 2)
 }
 
 fn cut_sections(ops: &[Op], targets: &[usize], gas_table: &[u16; 256]) -> Vec<Section> {

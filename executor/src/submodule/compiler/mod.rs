@@ -13,10 +13,6 @@ use revm::{
 use analysis::Analysis;
 pub use codegen::GasRules;
 
-/// Bumped whenever generated code changes meaning, so cached artifacts of an older compiler
-/// are never reused.
-pub const COMPILER_VERSION: u32 = 1;
-
 /// Largest code the compiler accepts (the jump table's reach). Deployed code is capped at
 /// 24 KiB and init code at 48 KiB since Shanghai; larger init code of older forks runs
 /// interpreted.

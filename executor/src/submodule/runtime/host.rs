@@ -19,7 +19,7 @@ use revm::{
 
 use std::ops::Range;
 
-use crate::submodule::abi::{self, Status};
+use crate::submodule::abi::{self, Exit};
 
 /// The submodule's linear memory as the host sees it during one `op` call.
 pub trait Linear {
@@ -30,7 +30,7 @@ pub trait Linear {
 
 /// What the `op` import calls into: one frame's interpreter and revm's host context.
 pub trait FrameOps {
-    fn op(&mut self, mem: &mut dyn Linear, opcode: u8, pc: u32) -> Status;
+    fn op(&mut self, mem: &mut dyn Linear, opcode: u8, pc: u32) -> Exit;
 }
 
 /// A frame of a context `H` being run by compiled code.
@@ -90,6 +90,10 @@ fn read_u64(mem: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(mem[at..at + 8].try_into().expect("8 bytes"))
 }
 
+fn read_u32(mem: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(mem[at..at + 4].try_into().expect("4 bytes"))
+}
+
 fn write_u64(mem: &mut [u8], at: usize, v: u64) {
     mem[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
@@ -117,7 +121,7 @@ impl Counters {
     pub fn read(mem: &[u8]) -> Self {
         Self {
             gas: read_u64(mem, abi::GAS as usize),
-            top: read_u64(mem, abi::TOP as usize) as u32,
+            top: read_u32(mem, abi::TOP as usize),
             msize: read_u64(mem, abi::MSIZE as usize),
             mem_cost: read_u64(mem, abi::MEM_COST as usize),
         }
@@ -125,7 +129,7 @@ impl Counters {
 
     pub fn write(&self, mem: &mut [u8]) {
         write_u64(mem, abi::GAS as usize, self.gas);
-        write_u64(mem, abi::TOP as usize, self.top as u64);
+        mem[abi::TOP as usize..][..4].copy_from_slice(&self.top.to_le_bytes());
         write_u64(mem, abi::MSIZE as usize, self.msize);
         write_u64(mem, abi::MEM_COST as usize, self.mem_cost);
     }
@@ -207,7 +211,7 @@ impl<H: Host + ?Sized> Dispatch<'_, H> {
 }
 
 impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
-    fn op(&mut self, mem: &mut dyn Linear, opcode: u8, pc: u32) -> Status {
+    fn op(&mut self, mem: &mut dyn Linear, opcode: u8, pc: u32) -> Exit {
         let bytes = mem.bytes();
         let mut c = Counters::read(bytes);
         let height = c.height();
@@ -249,7 +253,7 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
                 Some(InterpreterAction::NewFrame(_))
             );
             if !calls {
-                return Status::HostDone;
+                return Exit::HostDone;
             }
             // Park everything below the call's operands in the interpreter; revm pushes the
             // call's result on top of it when the callee returns.
@@ -259,7 +263,7 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
             for depth in (inputs..height).rev() {
                 stack.push(read_word(bytes, c.top as usize + 32 * depth));
             }
-            return Status::Yield;
+            return Exit::Yield;
         }
 
         c.gas = self.interp.gas.remaining();
@@ -267,18 +271,16 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
             && !self.memory_in(mem, &mut c, touched)
         {
             self.interp.halt(InstructionResult::MemoryOOG);
-            return Status::HostDone;
+            return Exit::HostDone;
         }
         let bytes = mem.bytes();
-        let outputs = std::mem::take(self.interp.stack.data_mut());
-        let new_height = height - inputs + outputs.len();
-        c.top = abi::STACK_TOP - 32 * new_height as u32;
+        let outputs = self.interp.stack.data();
+        c.top = abi::STACK_TOP - 32 * (height - inputs + outputs.len()) as u32;
         for (depth, word) in outputs.iter().rev().enumerate() {
             write_word(bytes, c.top as usize + 32 * depth, word);
         }
         c.write(bytes);
-        *self.interp.stack.data_mut() = outputs;
         self.interp.stack.data_mut().clear();
-        Status::Continue
+        Exit::Continue
     }
 }

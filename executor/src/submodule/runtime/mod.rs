@@ -5,13 +5,11 @@
 pub mod host;
 
 use std::{
+    cell::Cell,
     cell::RefCell,
     collections::HashMap,
     ptr::NonNull,
-    sync::{
-        Arc, Mutex, OnceLock,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use revm::{
@@ -28,7 +26,7 @@ use wasmer::{
 };
 
 use crate::submodule::{
-    abi::{self, Status},
+    abi::{self, Exit},
     compiler::{self, Compiled},
 };
 use host::{Counters, Dispatch, FrameOps, Linear};
@@ -90,27 +88,15 @@ impl Generation {
     }
 }
 
-/// Counters of the process-wide cache.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct CacheStats {
-    pub hits: u64,
-    pub misses: u64,
-    pub resident: u64,
-}
-
 /// The current engine and the modules it compiled, keyed by code hash and spec.
 pub struct ModuleCache {
     current: Mutex<Generation>,
-    hits: AtomicU64,
-    misses: AtomicU64,
 }
 
 impl ModuleCache {
     fn new() -> Self {
         Self {
             current: Mutex::new(Generation::new(0)),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
         }
     }
 
@@ -124,14 +110,6 @@ impl ModuleCache {
     pub fn global() -> &'static ModuleCache {
         static CACHE: OnceLock<ModuleCache> = OnceLock::new();
         CACHE.get_or_init(ModuleCache::new)
-    }
-
-    pub fn stats(&self) -> CacheStats {
-        CacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            resident: self.lock().by_key.len() as u64,
-        }
     }
 
     /// Compiles `code` to a wasmer module without caching it, returning the Wasm size: what a
@@ -156,7 +134,6 @@ impl ModuleCache {
         let (engine, generation) = {
             let mut current = self.lock();
             if let Some(hit) = current.by_key.get(&key) {
-                self.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(hit.clone());
             }
             if current.bytes > MODULE_BUDGET {
@@ -165,7 +142,6 @@ impl ModuleCache {
             }
             (current.engine.clone(), current.id)
         };
-        self.misses.fetch_add(1, Ordering::Relaxed);
         let mut compiled = compiler::compile(code, spec)?;
         let module = Module::new(&engine, &compiled.wasm)
             .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
@@ -224,16 +200,19 @@ impl Linear for WasmMemory<'_> {
 fn host_op(mut env: FunctionEnvMut<HostEnv>, opcode: i32, pc: i32) -> i32 {
     let (data, store) = env.data_and_store_mut();
     let (Some(memory), Some(mut frame)) = (data.memory.clone(), data.frame) else {
-        return Status::OpcodeNotFound as i32;
+        // Not reachable while `run_frame` drives the call; an unknown exit ends the frame as
+        // a fatal error rather than guessing.
+        return -1;
     };
     let mut linear = WasmMemory { memory, store };
     // SAFETY: `frame` points at the Dispatch on the stack of `run_frame`, which outlives the
     // wasm call this import is part of; no other reference to it is live meanwhile.
     let frame = unsafe { frame.as_mut() };
-    frame.op(&mut linear, opcode as u8, pc as u32) as i32
+    frame.op(&mut linear, opcode as u8, pc as u32).to_raw()
 }
 
 struct Ready {
+    module: Arc<CachedModule>,
     /// Kept alive with its exports.
     _instance: Instance,
     memory: Memory,
@@ -276,7 +255,7 @@ impl ThreadRuntime {
     fn instance(
         &mut self,
         key: (B256, SpecId),
-        module: &CachedModule,
+        module: Arc<CachedModule>,
     ) -> Result<&Ready, SubmoduleError> {
         if !self.instances.contains_key(&key) {
             let imports = imports! { abi::HOST_MODULE => { abi::HOST_OP => self.op.clone() } };
@@ -294,6 +273,7 @@ impl ThreadRuntime {
             self.instances.insert(
                 key,
                 Ready {
+                    module,
                     _instance: instance,
                     memory,
                     run,
@@ -306,107 +286,130 @@ impl ThreadRuntime {
 
 thread_local! {
     static THREAD: RefCell<Option<ThreadRuntime>> = const { RefCell::new(None) };
+    static FRAMES: Cell<FrameCounts> = const { Cell::new(FrameCounts { compiled: 0, interpreted: 0 }) };
+}
+
+/// How the frames of the compiled tier ran on this thread: compiled, or interpreted because
+/// their code could not be compiled or instantiated. Tests check the tier did what it claims.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameCounts {
+    pub compiled: u64,
+    pub interpreted: u64,
+}
+
+/// This thread's [`FrameCounts`] so far.
+pub fn frame_counts() -> FrameCounts {
+    FRAMES.get()
+}
+
+fn count_frame(compiled: bool) {
+    let mut counts = FRAMES.get();
+    if compiled {
+        counts.compiled += 1;
+    } else {
+        counts.interpreted += 1;
+    }
+    FRAMES.set(counts);
 }
 
 /// Runs the frame of `interp` compiled until it ends or calls out, and returns the action for
-/// revm's frame loop. `None` when the code cannot run compiled; the caller interprets it.
+/// revm's frame loop. `None`, before anything ran, when the code cannot run compiled; the
+/// caller interprets it (the interpreter state is intact either way).
 pub fn run_frame<H: Host + ?Sized>(
     interp: &mut Interpreter<EthInterpreter>,
     host: &mut H,
     table: &InstructionTable<EthInterpreter, H>,
     spec: SpecId,
 ) -> Option<InterpreterAction> {
-    let cache = ModuleCache::global();
-    let hash = interp.bytecode.get_or_calculate_hash();
-    let module = cache
-        .get(hash, interp.bytecode.original_byte_slice(), spec)
-        .ok()?;
+    let action = THREAD.with_borrow_mut(|slot| run_on_thread(slot, interp, host, table, spec));
+    count_frame(action.is_some());
+    action
+}
+
+fn run_on_thread<H: Host + ?Sized>(
+    slot: &mut Option<ThreadRuntime>,
+    interp: &mut Interpreter<EthInterpreter>,
+    host: &mut H,
+    table: &InstructionTable<EthInterpreter, H>,
+    spec: SpecId,
+) -> Option<InterpreterAction> {
+    let key = (interp.bytecode.get_or_calculate_hash(), spec);
+    // The thread's own instance first: a call or resume of code this thread runs costs no
+    // trip through the shared cache's lock.
+    let known = slot.as_ref().and_then(|rt| rt.instances.get(&key));
+    let module = match known {
+        Some(ready) => ready.module.clone(),
+        None => {
+            let code = interp.bytecode.original_byte_slice();
+            ModuleCache::global().get(key.0, code, spec).ok()?
+        }
+    };
     let entry = match interp.bytecode.pc() {
         0 => module.compiled.start,
         pc => module.compiled.resume_entry(pc as u32)?,
     };
 
-    THREAD.with_borrow_mut(|slot| {
-        let fresh = || ThreadRuntime::new(&module.engine, module.generation);
-        let rt = slot.get_or_insert_with(fresh);
-        let full =
-            rt.instances.len() >= INSTANCE_LIMIT && !rt.instances.contains_key(&(hash, spec));
-        // A Store instantiates only modules of its own engine; a new generation means a new
-        // Store (and lets the old engine, with all its code, go).
-        let stale = rt.generation != module.generation;
-        if full || stale || rt.dropped_memory > DROPPED_MEMORY_LIMIT {
-            *rt = fresh();
-        }
-        let ready = rt.instance((hash, spec), &module).ok()?;
-        let (memory, run) = (ready.memory.clone(), ready.run.clone());
-
-        let entered = host::enter(
-            interp,
-            &mut WasmMemory {
-                memory: memory.clone(),
-                store: rt.store.as_store_mut(),
-            },
-        );
-        if !entered {
-            interp.halt(InstructionResult::MemoryOOG);
-            return Some(interp.take_next_action());
-        }
-
-        let outcome = {
-            let mut dispatch = Dispatch {
-                interp: &mut *interp,
-                host,
-                table,
-            };
-            let frame: NonNull<dyn FrameOps + '_> = NonNull::from(&mut dispatch);
-            // SAFETY: the pointer is erased to 'static only to sit in the env during this
-            // call; it is cleared below, before `dispatch` goes out of scope.
-            let frame: NonNull<dyn FrameOps> = unsafe { std::mem::transmute(frame) };
-            let env = rt.env.as_mut(&mut rt.store);
-            env.memory = Some(memory.clone());
-            env.frame = Some(frame);
-            let outcome = run.call(&mut rt.store, entry);
-            let env = rt.env.as_mut(&mut rt.store);
-            env.frame = None;
-            env.memory = None;
-            outcome
-        };
-
-        let view = memory.view(&rt.store);
-        let mut control = [0u8; 32];
-        view.read(0, &mut control).ok()?;
-        let size = view.data_size();
-        if size > KEEP_MEMORY {
-            rt.instances.remove(&(hash, spec));
-            rt.dropped_memory += size;
-        }
-        let counters = Counters::read(&control);
-        let status = outcome.ok().and_then(Status::from_raw);
-        match status {
-            Some(Status::HostDone | Status::Yield) => {}
-            Some(status) => {
-                interp.gas.set_remaining(counters.gas);
-                interp.halt(halt_reason(status));
-            }
-            None => interp.halt_fatal(),
-        }
-        Some(interp.take_next_action())
-    })
-}
-
-fn halt_reason(status: Status) -> InstructionResult {
-    match status {
-        Status::Stop | Status::Continue | Status::HostDone | Status::Yield => {
-            InstructionResult::Stop
-        }
-        Status::OutOfGas => InstructionResult::OutOfGas,
-        Status::MemoryOog => InstructionResult::MemoryOOG,
-        Status::InvalidOperandOog => InstructionResult::InvalidOperandOOG,
-        Status::StackUnderflow => InstructionResult::StackUnderflow,
-        Status::StackOverflow => InstructionResult::StackOverflow,
-        Status::InvalidJump => InstructionResult::InvalidJump,
-        Status::InvalidFe => InstructionResult::InvalidFEOpcode,
-        Status::OpcodeNotFound => InstructionResult::OpcodeNotFound,
-        Status::NotActivated => InstructionResult::NotActivated,
+    let fresh = || ThreadRuntime::new(&module.engine, module.generation);
+    let rt = slot.get_or_insert_with(fresh);
+    let full = rt.instances.len() >= INSTANCE_LIMIT && !rt.instances.contains_key(&key);
+    // A Store instantiates only modules of its own engine; a new generation means a new
+    // Store (and lets the old engine, with all its code, go).
+    let stale = rt.generation != module.generation;
+    if full || stale || rt.dropped_memory > DROPPED_MEMORY_LIMIT {
+        *rt = fresh();
     }
+    let ready = rt.instance(key, module).ok()?;
+    let (memory, run) = (ready.memory.clone(), ready.run.clone());
+
+    let entered = host::enter(
+        interp,
+        &mut WasmMemory {
+            memory: memory.clone(),
+            store: rt.store.as_store_mut(),
+        },
+    );
+    if !entered {
+        interp.halt(InstructionResult::MemoryOOG);
+        return Some(interp.take_next_action());
+    }
+
+    let outcome = {
+        let mut dispatch = Dispatch {
+            interp: &mut *interp,
+            host,
+            table,
+        };
+        let frame: NonNull<dyn FrameOps + '_> = NonNull::from(&mut dispatch);
+        // SAFETY: the pointer is erased to 'static only to sit in the env during this
+        // call; it is cleared below, before `dispatch` goes out of scope.
+        let frame: NonNull<dyn FrameOps> = unsafe { std::mem::transmute(frame) };
+        let env = rt.env.as_mut(&mut rt.store);
+        env.memory = Some(memory.clone());
+        env.frame = Some(frame);
+        let outcome = run.call(&mut rt.store, entry);
+        let env = rt.env.as_mut(&mut rt.store);
+        env.frame = None;
+        env.memory = None;
+        outcome
+    };
+
+    // From here the frame has run: whatever happens, it ends here, never in the interpreter.
+    let view = memory.view(&rt.store);
+    let mut control = [0u8; 32];
+    let read = view.read(0, &mut control);
+    let size = view.data_size();
+    if size > KEEP_MEMORY {
+        rt.instances.remove(&key);
+        rt.dropped_memory += size;
+    }
+    match (read, outcome.ok().and_then(Exit::from_raw)) {
+        (_, Some(Exit::HostDone | Exit::Yield)) => {}
+        (Ok(()), Some(Exit::Halt(result))) => {
+            interp.gas.set_remaining(Counters::read(&control).gas);
+            interp.halt(result);
+        }
+        // A trap or an exit compiled code never returns: a bug, reported as such.
+        _ => interp.halt_fatal(),
+    }
+    Some(interp.take_next_action())
 }

@@ -7,10 +7,6 @@ use super::{GasRules, mem_arg_at};
 
 use crate::submodule::abi::{MEM_BASE, MEM_COST, PAGE};
 
-fn ctrl(offset: u32) -> MemArg {
-    mem_arg_at(offset as u64, 3)
-}
-
 /// `expand(gas, msize, end) -> (gas, msize)`: grows EVM memory to cover `end` bytes, charging
 /// the difference of the quadratic cost, growing the Wasm memory if needed and zeroing the newly
 /// exposed bytes (an instance is reused across frames, so old contents must never show).
@@ -35,7 +31,7 @@ pub fn expand_function(gas_rule: GasRules) -> Function {
         .i64_add()
         .local_tee(new_cost);
     ins.i32_const(0)
-        .i64_load(ctrl(MEM_COST))
+        .i64_load(super::ctrl(MEM_COST, 3))
         .i64_sub()
         .local_set(cost);
     ins.local_get(gas)
@@ -76,7 +72,7 @@ pub fn expand_function(gas_rule: GasRules) -> Function {
     ins.memory_fill(0);
     ins.i32_const(0)
         .local_get(new_cost)
-        .i64_store(ctrl(MEM_COST));
+        .i64_store(super::ctrl(MEM_COST, 3));
     ins.local_get(gas)
         .local_get(cost)
         .i64_sub()

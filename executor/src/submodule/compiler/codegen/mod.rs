@@ -40,7 +40,8 @@ use super::{
     analysis::{Analysis, Section},
     helpers::Helper,
 };
-use crate::submodule::abi::{self, Status};
+use crate::submodule::abi::{self, Exit};
+use revm::interpreter::InstructionResult as Halt;
 use stack::{Slots, VStack};
 use std::collections::BTreeMap;
 use word::Scratch;
@@ -260,11 +261,11 @@ impl<'a> Emitter<'a> {
         self.ins().local_get(TARGET).br_table(0..n + 1, 0);
         self.close();
         self.sync_in();
-        self.exit(Status::InvalidJump);
+        self.exit(Halt::InvalidJump);
         self.reachable = false;
 
-        let sections = self.a.sections.clone();
-        let mut next_section = 0;
+        let a = self.a;
+        let mut sections = a.sections.iter().peekable();
         for j in 0..n as usize {
             if self.reachable {
                 // Falling through into the next target: hand it the counters in memory.
@@ -278,15 +279,9 @@ impl<'a> Emitter<'a> {
             self.sync_in();
             self.segment = j;
             self.reachable = true;
-            let end = self
-                .a
-                .targets
-                .get(j + 1)
-                .copied()
-                .unwrap_or(self.a.ops.len());
-            while next_section < sections.len() && sections[next_section].start < end {
-                self.section(&sections[next_section]);
-                next_section += 1;
+            let end = a.targets.get(j + 1).copied().unwrap_or(a.ops.len());
+            while let Some(section) = sections.next_if(|s| s.start < end) {
+                self.section(section);
             }
         }
         self.close();
@@ -317,18 +312,12 @@ impl<'a> Emitter<'a> {
         }
         self.vs.pulled = 0;
         if s.gas > 0 {
-            self.ins().local_get(GAS).i64_const(s.gas as i64).i64_lt_u();
-            self.exit_if(Status::OutOfGas);
-            self.ins()
-                .local_get(GAS)
-                .i64_const(s.gas as i64)
-                .i64_sub()
-                .local_set(GAS);
+            self.charge(s.gas);
         }
         if s.needs > 0 {
             let floor = abi::STACK_TOP - 32 * s.needs;
             self.ins().local_get(TOP).i32_const(floor as i32).i32_gt_u();
-            self.exit_if(Status::StackUnderflow);
+            self.exit_if(Halt::StackUnderflow);
         }
         if s.grows > 0 {
             let ceiling = abi::STACK_TOP - 32 * abi::STACK_LIMIT + 32 * s.grows;
@@ -336,7 +325,7 @@ impl<'a> Emitter<'a> {
                 .local_get(TOP)
                 .i32_const(ceiling as i32)
                 .i32_lt_u();
-            self.exit_if(Status::StackOverflow);
+            self.exit_if(Halt::StackOverflow);
         }
         for i in s.start..s.end {
             self.op(i);
@@ -371,17 +360,39 @@ impl<'a> Emitter<'a> {
         2 + (self.a.targets.len() - 1 - j) as u32
     }
 
-    /// Leaves the function with `status`.
-    fn exit(&mut self, status: Status) {
-        self.ins().i32_const(status as i32).local_set(STATUS);
+    /// Leaves the function, ending the frame with `halt`.
+    fn exit(&mut self, halt: Halt) {
+        self.ins()
+            .i32_const(Exit::Halt(halt).to_raw())
+            .local_set(STATUS);
         self.br_frame(EXIT_FRAME);
     }
 
-    /// Leaves with `status` if the i32 on the operand stack is non-zero.
-    fn exit_if(&mut self, status: Status) {
+    /// Leaves with `halt` if the i32 on the operand stack is non-zero.
+    fn exit_if(&mut self, halt: Halt) {
         self.open(Frame::If);
-        self.exit(status);
+        self.exit(halt);
         self.close();
+    }
+
+    /// Hands the gas, stack top and memory size to memory (for the host, a target or the exit).
+    fn sync_out(&mut self) {
+        let mut ins = self.ins();
+        ins.i32_const(0).local_get(GAS).i64_store(ctrl(abi::GAS, 3));
+        ins.i32_const(0).local_get(TOP).i32_store(ctrl(abi::TOP, 2));
+        ins.i32_const(0)
+            .local_get(MSIZE)
+            .i64_store(ctrl(abi::MSIZE, 3));
+    }
+
+    /// Takes the gas, stack top and memory size back from memory.
+    fn sync_in(&mut self) {
+        let mut ins = self.ins();
+        ins.i32_const(0).i64_load(ctrl(abi::GAS, 3)).local_set(GAS);
+        ins.i32_const(0).i32_load(ctrl(abi::TOP, 2)).local_set(TOP);
+        ins.i32_const(0)
+            .i64_load(ctrl(abi::MSIZE, 3))
+            .local_set(MSIZE);
     }
 
     fn flush(&mut self) {
@@ -399,6 +410,11 @@ enum Frame {
     Block,
     Loop,
     If,
+}
+
+/// A field of the control block.
+fn ctrl(offset: u32, align: u32) -> MemArg {
+    mem_arg_at(offset as u64, align)
 }
 
 /// A memory immediate on the submodule's only memory.

@@ -4,7 +4,7 @@ use revm::{
     bytecode::opcode,
     primitives::{U256, hardfork::SpecId},
 };
-use wasm_encoder::{InstructionSink, MemArg};
+use wasm_encoder::InstructionSink;
 
 use super::{
     ADDR, DISPATCH_FRAME, END, EXPAND, Emitter, Frame, GAS, HOST_OP, MSIZE, SCRATCH, STATUS, T,
@@ -13,17 +13,16 @@ use super::{
     stack::{self, Val},
     word::{self, Bitwise},
 };
-use crate::submodule::{
-    abi::{self, Status},
-    compiler::analysis::{Kind, kind},
-};
+use revm::interpreter::InstructionResult as Halt;
+
+use crate::submodule::{abi, compiler::analysis::carries_immediate};
 
 impl Emitter<'_> {
     pub(super) fn op(&mut self, i: usize) {
         let op = self.a.ops[i].clone();
         use opcode::*;
         match op.opcode {
-            PUSH0 if !self.enabled(SpecId::SHANGHAI) => self.halt(Status::NotActivated),
+            PUSH0 if !self.enabled(SpecId::SHANGHAI) => self.halt(Halt::NotActivated),
             PUSH0..=PUSH32 => self.vs.items.push(Val::Const(op.imm)),
             POP => {
                 let v = self.pop();
@@ -46,7 +45,7 @@ impl Emitter<'_> {
             ADD | SUB | AND | OR | XOR | EQ | LT | GT | SLT | SGT => self.binary(op.opcode),
             ISZERO => {
                 let a = self.pop();
-                let r = self.small_result();
+                let r = self.slots.alloc();
                 let mut ins = InstructionSink::new(&mut self.body);
                 word::is_zero(&mut ins, &self.slots, a);
                 ins.i64_extend_i32_u().local_set(self.slots.local(r, 0));
@@ -69,38 +68,32 @@ impl Emitter<'_> {
                 self.flush();
                 self.jump(dest);
                 self.slots.release(dest);
-                self.reachable = false;
             }
             JUMPI => self.jumpi(),
             _ if super::helper_for(op.opcode, self.spec).is_some() => self.helper(op.opcode),
-            STOP => self.halt(Status::Stop),
-            INVALID => self.halt(Status::InvalidFe),
-            _ if OPCODE_INFO[op.opcode as usize].is_none() => self.halt(Status::OpcodeNotFound),
-            _ => match kind(op.opcode) {
-                Kind::Call => self.host(op.opcode, op.pc),
-                Kind::HostWholeStack => {
-                    self.host(op.opcode, op.pc);
+            STOP => self.halt(Halt::Stop),
+            INVALID => self.halt(Halt::InvalidFEOpcode),
+            _ if OPCODE_INFO[op.opcode as usize].is_none() => self.halt(Halt::OpcodeNotFound),
+            _ => {
+                self.host(op.opcode, op.pc);
+                if carries_immediate(op.opcode) {
                     match self
                         .a
                         .skip_immediate(i)
                         .and_then(|next| self.target_of[next])
                     {
                         Some(j) => self.goto_target(j),
-                        None => self.halt(Status::Stop),
+                        None => self.halt(Halt::Stop),
                     }
+                } else if matches!(op.opcode, RETURN | REVERT | SELFDESTRUCT) {
+                    self.reachable = false;
                 }
-                Kind::Host | Kind::Inline => {
-                    self.host(op.opcode, op.pc);
-                    if matches!(op.opcode, RETURN | REVERT | SELFDESTRUCT) {
-                        self.reachable = false;
-                    }
-                }
-            },
+            }
         }
     }
 
-    fn halt(&mut self, status: Status) {
-        self.exit(status);
+    fn halt(&mut self, halt: Halt) {
+        self.exit(halt);
         self.reachable = false;
     }
 
@@ -139,14 +132,10 @@ impl Emitter<'_> {
     }
 
     fn push_small(&mut self, local: u32) {
-        let r = self.small_result();
+        let r = self.slots.alloc();
         let target = self.slots.local(r, 0);
         self.ins().local_get(local).local_set(target);
         self.vs.items.push(Val::Small(r));
-    }
-
-    fn small_result(&mut self) -> u32 {
-        self.slots.alloc()
     }
 
     fn binary(&mut self, opcode: u8) {
@@ -171,23 +160,17 @@ impl Emitter<'_> {
             OR | XOR => small(a) && small(b),
             _ => true,
         };
-        let slot = self.slots.alloc();
-        let result = if fits {
-            Val::Small(slot)
-        } else {
-            Val::Word(slot)
-        };
-        let (Val::Word(r) | Val::Small(r)) = result else {
-            unreachable!("results are slots")
-        };
+        let r = self.slots.alloc();
+        let result = if fits { Val::Small(r) } else { Val::Word(r) };
+        let limbs = if fits { 1 } else { 4 };
         let mut ins = InstructionSink::new(&mut self.body);
         let slots = &self.slots;
         match opcode {
             ADD => word::add(&mut ins, slots, SCRATCH, a, b, r),
             SUB => word::sub(&mut ins, slots, SCRATCH, a, b, r),
-            AND => word::bitwise(&mut ins, slots, Bitwise::And, a, b, result),
-            OR => word::bitwise(&mut ins, slots, Bitwise::Or, a, b, result),
-            XOR => word::bitwise(&mut ins, slots, Bitwise::Xor, a, b, result),
+            AND => word::bitwise(&mut ins, slots, Bitwise::And, a, b, r, limbs),
+            OR => word::bitwise(&mut ins, slots, Bitwise::Or, a, b, r, limbs),
+            XOR => word::bitwise(&mut ins, slots, Bitwise::Xor, a, b, r, limbs),
             comparison => {
                 match comparison {
                     LT => word::less(&mut ins, slots, a, b, false),
@@ -251,58 +234,51 @@ impl Emitter<'_> {
         let mut ins = InstructionSink::new(&mut self.body);
         // Byte length of the highest non-zero limb i: 8 * i + (71 - clz(limb)) / 8.
         for i in (0..4).rev() {
+            ins.i64_const(71);
             stack::limb(&mut ins, &self.slots, exponent, i);
-            ins.i64_clz()
-                .i64_const(71)
-                .i64_sub()
-                .i64_const(-8)
-                .i64_div_s();
+            ins.i64_clz().i64_sub().i64_const(3).i64_shr_u();
             ins.i64_const(8 * i as i64).i64_add();
         }
         for i in 1..4 {
             stack::limb(&mut ins, &self.slots, exponent, i);
             ins.i64_const(0).i64_ne().select();
         }
-        ins.i64_const(per_byte as i64).i64_mul().local_tee(T);
-        ins.local_get(super::GAS).i64_gt_u();
-        self.exit_if(Status::OutOfGas);
-        self.ins()
-            .local_get(super::GAS)
-            .local_get(T)
-            .i64_sub()
-            .local_set(super::GAS);
+        ins.i64_const(per_byte as i64).i64_mul().local_set(T);
+        self.charge_local(T);
     }
 
-    /// Charges a dynamic cost known at compile time.
-    fn charge(&mut self, cost: u64) {
-        self.ins()
-            .local_get(super::GAS)
-            .i64_const(cost as i64)
-            .i64_lt_u();
-        self.exit_if(Status::OutOfGas);
-        self.ins()
-            .local_get(super::GAS)
-            .i64_const(cost as i64)
-            .i64_sub()
-            .local_set(super::GAS);
+    /// Charges a cost known at compile time, halting out of gas if it is more than is left.
+    pub(super) fn charge(&mut self, cost: u64) {
+        self.ins().i64_const(cost as i64).local_set(T);
+        self.charge_local(T);
     }
 
-    /// Continues at target `j` (a forward target reached by a direct branch, any other through
-    /// the dispatch table with `pc`).
+    /// Charges the cost in local `cost`.
+    fn charge_local(&mut self, cost: u32) {
+        self.ins().local_get(GAS).local_get(cost).i64_lt_u();
+        self.exit_if(Halt::OutOfGas);
+        self.ins()
+            .local_get(GAS)
+            .local_get(cost)
+            .i64_sub()
+            .local_set(GAS);
+    }
+
+    /// Continues at target `j`: a later target by a direct branch, any other through the
+    /// dispatch table. Either way the counters go through the control block.
     fn goto_target(&mut self, j: usize) {
+        self.sync_out();
         if j > self.segment {
-            self.sync_out();
             let frame = self.target_frame(j);
             self.br_frame(frame);
         } else {
-            self.sync_out();
             self.ins().i32_const(j as i32 + 1).local_set(TARGET);
             self.br_frame(DISPATCH_FRAME);
         }
         self.reachable = false;
     }
 
-    /// Jumps to `dest` with the stack flushed.
+    /// Jumps to `dest` with the stack flushed; nothing after it is reached.
     fn jump(&mut self, dest: Val) {
         match dest {
             Val::Const(pc) => {
@@ -312,7 +288,7 @@ impl Emitter<'_> {
                     .and_then(|op| self.target_of[op]);
                 match target {
                     Some(j) => self.goto_target(j),
-                    None => self.exit(Status::InvalidJump),
+                    None => self.halt(Halt::InvalidJump),
                 }
             }
             _ => {
@@ -335,6 +311,7 @@ impl Emitter<'_> {
                     .local_set(TARGET);
                 self.sync_out();
                 self.br_frame(DISPATCH_FRAME);
+                self.reachable = false;
             }
         }
     }
@@ -345,10 +322,7 @@ impl Emitter<'_> {
         self.flush();
         match cond {
             Val::Const(c) if c.is_zero() => {}
-            Val::Const(_) => {
-                self.jump(dest);
-                self.reachable = false;
-            }
+            Val::Const(_) => self.jump(dest),
             _ => {
                 let mut ins = InstructionSink::new(&mut self.body);
                 word::is_zero(&mut ins, &self.slots, cond);
@@ -380,39 +354,21 @@ impl Emitter<'_> {
         self.close();
     }
 
-    pub(super) fn sync_out(&mut self) {
-        let mut ins = self.ins();
-        ins.i32_const(0).local_get(GAS).i64_store(ctrl(abi::GAS, 3));
-        ins.i32_const(0).local_get(TOP).i32_store(ctrl(abi::TOP, 2));
-        ins.i32_const(0)
-            .local_get(MSIZE)
-            .i64_store(ctrl(abi::MSIZE, 3));
-    }
-
-    pub(super) fn sync_in(&mut self) {
-        let mut ins = self.ins();
-        ins.i32_const(0).i64_load(ctrl(abi::GAS, 3)).local_set(GAS);
-        ins.i32_const(0).i32_load(ctrl(abi::TOP, 2)).local_set(TOP);
-        ins.i32_const(0)
-            .i64_load(ctrl(abi::MSIZE, 3))
-            .local_set(MSIZE);
-    }
-
-    /// Validates a memory offset and expands memory to `offset + len`, leaving the offset as an
-    /// i32 in `ADDR` (or returns the constant offset). Halts as revm does on a huge offset.
-    fn memory_access(&mut self, offset: Val, len: u64) -> Option<u64> {
+    /// Validates a memory offset and expands memory to `offset + len`, returning where the
+    /// bytes are. Halts as revm does on a huge offset (the point is then unreachable).
+    fn memory_access(&mut self, offset: Val, len: u64) -> At {
         if let Val::Const(c) = offset {
             let Ok(at) = u64::try_from(c) else {
-                self.halt(Status::InvalidOperandOog);
-                return None;
+                self.halt(Halt::InvalidOperandOOG);
+                return At::Const(0);
             };
             if at > abi::MEM_LIMIT {
-                self.halt(Status::MemoryOog);
-                return None;
+                self.halt(Halt::MemoryOOG);
+                return At::Const(0);
             }
             self.ins().i64_const((at + len) as i64).local_set(END);
             self.expand_to_end();
-            return Some(at);
+            return At::Const(at);
         }
         let mut ins = InstructionSink::new(&mut self.body);
         stack::limb(&mut ins, &self.slots, offset, 1);
@@ -420,11 +376,11 @@ impl Emitter<'_> {
         ins.i64_or();
         stack::limb(&mut ins, &self.slots, offset, 3);
         ins.i64_or().i64_const(0).i64_ne();
-        self.exit_if(Status::InvalidOperandOog);
+        self.exit_if(Halt::InvalidOperandOOG);
         let mut ins = InstructionSink::new(&mut self.body);
         stack::limb(&mut ins, &self.slots, offset, 0);
         ins.i64_const(abi::MEM_LIMIT as i64).i64_gt_u();
-        self.exit_if(Status::MemoryOog);
+        self.exit_if(Halt::MemoryOOG);
         let mut ins = InstructionSink::new(&mut self.body);
         stack::limb(&mut ins, &self.slots, offset, 0);
         ins.local_tee(T).i32_wrap_i64().local_set(ADDR);
@@ -433,7 +389,7 @@ impl Emitter<'_> {
             .i64_add()
             .local_set(END);
         self.expand_to_end();
-        None
+        At::Addr
     }
 
     /// Calls the expansion helper when `END` is beyond the current memory size.
@@ -447,7 +403,7 @@ impl Emitter<'_> {
             .call(EXPAND);
         self.ins().local_set(MSIZE).local_set(GAS);
         self.ins().local_get(MSIZE).i64_const(-1).i64_eq();
-        self.exit_if(Status::MemoryOog);
+        self.exit_if(Halt::MemoryOOG);
         self.close();
     }
 
@@ -459,16 +415,11 @@ impl Emitter<'_> {
             return;
         }
         let r = self.slots.alloc();
-        let (base, at) = (at.is_none(), at.unwrap_or(0));
         // Each 16-byte half, byte-reversed, holds two limbs: bytes 0..16 are limbs 3 and 2.
         for half in 0..2 {
             let mut ins = InstructionSink::new(&mut self.body);
-            if base {
-                ins.local_get(ADDR);
-            } else {
-                ins.i32_const(0);
-            }
-            ins.v128_load(mem_arg(at + 16 * half as u64, 0));
+            at.base(&mut ins);
+            ins.v128_load(at.arg(16 * half as u64));
             ins.local_tee(WIDE)
                 .local_get(WIDE)
                 .i8x16_shuffle(REVERSE)
@@ -487,36 +438,48 @@ impl Emitter<'_> {
         let at = self.memory_access(offset, if single_byte { 1 } else { 32 });
         self.slots.release(offset);
         if self.reachable {
-            let (base, at) = (at.is_none(), at.unwrap_or(0));
             let mut ins = InstructionSink::new(&mut self.body);
             if single_byte {
-                if base {
-                    ins.local_get(ADDR);
-                } else {
-                    ins.i32_const(0);
-                }
+                at.base(&mut ins);
                 stack::limb(&mut ins, &self.slots, value, 0);
-                ins.i64_store8(mem_arg(at, 0));
-            } else {
-                for half in 0..2 {
-                    if base {
-                        ins.local_get(ADDR);
-                    } else {
-                        ins.i32_const(0);
-                    }
-                    stack::limb(&mut ins, &self.slots, value, 2 - 2 * half);
-                    ins.i64x2_splat();
-                    stack::limb(&mut ins, &self.slots, value, 3 - 2 * half);
-                    ins.i64x2_replace_lane(1);
-                    ins.local_tee(WIDE).local_get(WIDE).i8x16_shuffle(REVERSE);
-                    ins.v128_store(mem_arg(at + 16 * half as u64, 0));
-                }
+                ins.i64_store8(at.arg(0));
+            }
+            for half in (0..2).filter(|_| !single_byte) {
+                at.base(&mut ins);
+                stack::limb(&mut ins, &self.slots, value, 2 - 2 * half);
+                ins.i64x2_splat();
+                stack::limb(&mut ins, &self.slots, value, 3 - 2 * half);
+                ins.i64x2_replace_lane(1);
+                ins.local_tee(WIDE).local_get(WIDE).i8x16_shuffle(REVERSE);
+                ins.v128_store(at.arg(16 * half as u64));
             }
         }
         self.slots.release(value);
     }
 }
 
-fn ctrl(offset: u32, align: u32) -> MemArg {
-    mem_arg_at(offset as u64, align)
+/// Where the bytes of a memory access are: at a constant offset, or at the offset in `ADDR`.
+#[derive(Clone, Copy)]
+enum At {
+    Const(u64),
+    Addr,
+}
+
+impl At {
+    /// Pushes the dynamic part of the address.
+    fn base(self, ins: &mut InstructionSink<'_>) {
+        match self {
+            At::Const(_) => ins.i32_const(0),
+            At::Addr => ins.local_get(ADDR),
+        };
+    }
+
+    /// The memory immediate for the byte `plus` past the access's start.
+    fn arg(self, plus: u64) -> wasm_encoder::MemArg {
+        let at = match self {
+            At::Const(at) => at,
+            At::Addr => 0,
+        };
+        mem_arg(at + plus, 0)
+    }
 }

@@ -147,33 +147,26 @@ pub fn flush(ins: &mut InstructionSink<'_>, slots: &mut Slots, vs: &mut VStack, 
     if vs.is_clean() {
         return;
     }
-    let len = vs.items.len() as i64;
-    let shift = vs.pulled as i64 - len;
-    for (j, v) in vs.items.iter().rev().enumerate() {
-        // Depth of this item below the *old* top.
-        let depth = shift + j as i64;
-        if let Some(s) = v.slot()
-            && slots.origin[s as usize].map(i64::from) == Some(depth)
-        {
-            continue;
-        }
-        for l in 0..4 {
-            // Address relative to the old top may be negative (the stack grew): write through
-            // the new top instead, where every offset is non-negative.
-            ins.local_get(top_local);
-            let offset = (j as u32) * 32 + l as u32 * 8;
-            if shift != 0 {
-                ins.i32_const((shift * 32) as i32).i32_add();
-            }
-            limb(ins, slots, *v, l);
-            ins.i64_store(mem_arg_at(offset as u64, 3));
-        }
-    }
+    // Items of the new top, in depths below the old one (negative where the stack grew).
+    let shift = vs.pulled as i64 - vs.items.len() as i64;
     if shift != 0 {
+        // Move the top first: every store is then a non-negative offset from it.
         ins.local_get(top_local)
             .i32_const((shift * 32) as i32)
             .i32_add()
             .local_set(top_local);
+    }
+    for (j, v) in vs.items.iter().rev().enumerate() {
+        if let Some(s) = v.slot()
+            && slots.origin[s as usize].map(i64::from) == Some(shift + j as i64)
+        {
+            continue;
+        }
+        for l in 0..4 {
+            ins.local_get(top_local);
+            limb(ins, slots, *v, l);
+            ins.i64_store(stack_arg(j as u32, l));
+        }
     }
     for v in vs.items.drain(..) {
         slots.release(v);

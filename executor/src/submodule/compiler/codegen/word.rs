@@ -129,8 +129,16 @@ pub enum Bitwise {
     Xor,
 }
 
-pub fn bitwise(ins: &mut InstructionSink<'_>, slots: &Slots, op: Bitwise, a: Val, b: Val, r: Val) {
-    let limbs = if matches!(r, Val::Small(_)) { 1 } else { 4 };
+/// `r = a op b` over the low `limbs` limbs (1 when both fit 64 bits).
+pub fn bitwise(
+    ins: &mut InstructionSink<'_>,
+    slots: &Slots,
+    op: Bitwise,
+    a: Val,
+    b: Val,
+    r: u32,
+    limbs: usize,
+) {
     for i in 0..limbs {
         limb(ins, slots, a, i);
         limb(ins, slots, b, i);
@@ -139,10 +147,7 @@ pub fn bitwise(ins: &mut InstructionSink<'_>, slots: &Slots, op: Bitwise, a: Val
             Bitwise::Or => ins.i64_or(),
             Bitwise::Xor => ins.i64_xor(),
         };
-        let (Val::Word(s) | Val::Small(s)) = r else {
-            unreachable!("result is a slot")
-        };
-        ins.local_set(slots.local(s, i));
+        ins.local_set(slots.local(r, i));
     }
 }
 
