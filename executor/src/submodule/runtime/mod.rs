@@ -405,7 +405,13 @@ fn run_on_thread<H: Host + ?Sized>(
     match (read, outcome.ok().and_then(Exit::from_raw)) {
         (_, Some(Exit::HostDone | Exit::Yield)) => {}
         (Ok(()), Some(Exit::Halt(result))) => {
-            interp.gas.set_remaining(Counters::read(&control).gas);
+            // Compiled code writes its counters back only on a successful halt; any other
+            // spends the frame's gas whole, as revm's frame result does.
+            if result.is_ok() {
+                interp.gas.set_remaining(Counters::read(&control).gas);
+            } else {
+                interp.gas.spend_all();
+            }
             interp.halt(result);
         }
         // A trap or an exit compiled code never returns: a bug, reported as such.

@@ -8,13 +8,16 @@
 //! runtime enters with the index of the start or of a resume point.
 //!
 //! ```text
-//! block $exit
-//!   loop $dispatch
-//!     block T[n-1] … block T[0]  block $invalid  br_table  end  <invalid jump>
-//!     end <code of T[0]> … end <code of T[n-1]>
-//!   end
-//! end  <store gas, top, msize>  return status
+//! loop $dispatch
+//!   block T[n-1] … block T[0]  block $invalid  br_table  end  <invalid jump>
+//!   end <code of T[0]> … end <code of T[n-1]>
+//! end  unreachable
 //! ```
+//!
+//! Every exit is a `return` where it happens, never a branch to a shared exit block: such a
+//! block would join the counters of every exit point in the function, and Cranelift's register
+//! allocator turns that join into one live range over the whole function, which made compile
+//! time quadratic in the number of JUMPDESTs.
 
 mod memory;
 mod ops;
@@ -69,9 +72,8 @@ const HOST_OP: u32 = 0;
 const EXPAND: u32 = 1;
 const RUN: u32 = 2;
 
-// Control frames that are always open: the exit block and the dispatch loop.
-const EXIT_FRAME: u32 = 0;
-const DISPATCH_FRAME: u32 = 1;
+// The control frame that is always open: the dispatch loop.
+const DISPATCH_FRAME: u32 = 0;
 
 const SCRATCH: Scratch = Scratch { t: T, c: C, c2: C2 };
 
@@ -252,7 +254,6 @@ impl<'a> Emitter<'a> {
     fn run(mut self) -> Function {
         let n = self.a.targets.len() as u32;
         self.ins().local_get(ENTRY).local_set(TARGET);
-        self.open(Frame::Block);
         self.open(Frame::Loop);
         for _ in 0..n {
             self.open(Frame::Block);
@@ -285,10 +286,8 @@ impl<'a> Emitter<'a> {
             }
         }
         self.close();
-        self.close();
-
-        self.sync_out();
-        self.ins().local_get(STATUS).end();
+        // Every target's code ends in a jump or an exit (the code ends with an implicit STOP).
+        self.ins().unreachable().end();
 
         let mut f = Function::new([
             (I32_LOCALS, ValType::I32),
@@ -357,15 +356,16 @@ impl<'a> Emitter<'a> {
 
     /// Frame index of the block whose end starts target `j`.
     fn target_frame(&self, j: usize) -> u32 {
-        2 + (self.a.targets.len() - 1 - j) as u32
+        1 + (self.a.targets.len() - 1 - j) as u32
     }
 
-    /// Leaves the function, ending the frame with `halt`.
+    /// Leaves the function, ending the frame with `halt`. Only a successful halt hands back
+    /// its counters: on any other the frame's gas is spent whole and its stack and memory dropped.
     fn exit(&mut self, halt: Halt) {
-        self.ins()
-            .i32_const(Exit::Halt(halt).to_raw())
-            .local_set(STATUS);
-        self.br_frame(EXIT_FRAME);
+        if halt.is_ok() {
+            self.sync_out();
+        }
+        self.ins().i32_const(Exit::Halt(halt).to_raw()).return_();
     }
 
     /// Leaves with `halt` if the i32 on the operand stack is non-zero.

@@ -348,9 +348,10 @@ impl Emitter<'_> {
             .call(HOST_OP)
             .local_set(STATUS);
         self.sync_in();
+        // The host left the counters in memory; the exit status is all that goes back.
         self.ins().local_get(STATUS);
         self.open(Frame::If);
-        self.br_frame(super::EXIT_FRAME);
+        self.ins().local_get(STATUS).return_();
         self.close();
     }
 
