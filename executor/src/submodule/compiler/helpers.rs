@@ -9,8 +9,9 @@
 //!   imports; control flow only uses empty block types, so a body does not
 //!   depend on the type section of the module it is placed in. Calls between
 //!   helpers go through the `index_of` callback.
-//! - Only MVP instructions plus multi-value function results are used
-//!   (64x64->128 products are built from 32-bit halves).
+//! - MVP instructions plus multi-value results and the wide-arithmetic
+//!   proposal's `i64.mul_wide_u` and `i64.add128`, which Cranelift lowers to
+//!   one native multiply and an add-with-carry (the engine enables them).
 //!
 //! Layout: `helpers/asm.rs` (instruction builder and limb-level building
 //! blocks), `helpers/div.rs` (Knuth division and the division-based
@@ -68,8 +69,7 @@ impl Helper {
         Helper::DivMod,
     ];
 
-    /// A short lowercase name (for export or debug names).
-    #[cfg(test)]
+    /// A short lowercase name (the function's name in the module's name section).
     pub fn name(self) -> &'static str {
         match self {
             Helper::Mul => "mul",

@@ -22,7 +22,7 @@ use revm::{
 use wasmer::{
     AsStoreMut, Engine, Function, FunctionEnv, FunctionEnvMut, Instance, Memory, Module, Store,
     StoreMut, TypedFunction, imports,
-    sys::{Cranelift, EngineBuilder},
+    sys::{CompilerConfig, Cranelift, EngineBuilder, Features},
 };
 
 use crate::submodule::{
@@ -68,6 +68,23 @@ pub struct CachedModule {
     generation: u64,
 }
 
+/// A Cranelift engine with the Wasm features compiled code uses: wide arithmetic
+/// (`i64.mul_wide_u`, `i64.add128`) gives the 256-bit helpers the native 64x64->128 multiply
+/// and add-with-carry that MVP Wasm lacks. With `SUBMODULE_PERFMAP` set, compiled functions
+/// are listed in `/tmp/perf-<pid>.map` so `perf report` names them.
+pub fn engine() -> Engine {
+    let mut features = Features::default();
+    features.wide_arithmetic(true);
+    let mut compiler = Cranelift::new();
+    if std::env::var_os("SUBMODULE_PERFMAP").is_some() {
+        compiler.enable_perfmap();
+    }
+    EngineBuilder::new(compiler)
+        .set_features(Some(features))
+        .engine()
+        .into()
+}
+
 /// One engine and the modules it compiled.
 struct Generation {
     id: u64,
@@ -81,7 +98,7 @@ impl Generation {
     fn new(id: u64) -> Self {
         Self {
             id,
-            engine: EngineBuilder::new(Cranelift::new()).engine().into(),
+            engine: engine(),
             by_key: HashMap::new(),
             bytes: 0,
         }
@@ -117,7 +134,7 @@ impl ModuleCache {
     pub fn compile_uncached(&self, code: &[u8], spec: SpecId) -> Result<usize, SubmoduleError> {
         let compiled = compiler::compile(code, spec)?;
         // A throwaway engine, so measuring does not pile code into the shared one.
-        let engine: Engine = EngineBuilder::new(Cranelift::new()).engine().into();
+        let engine = engine();
         Module::new(&engine, &compiled.wasm).map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
         Ok(compiled.wasm.len())
     }

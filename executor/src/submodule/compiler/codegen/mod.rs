@@ -36,7 +36,7 @@ use revm::primitives::hardfork::SpecId;
 use wasm_encoder::{
     BlockType, CodeSection, ConstExpr, DataSection, EntityType, ExportKind, ExportSection,
     Function, FunctionSection, ImportSection, InstructionSink, MemArg, MemorySection, MemoryType,
-    Module, TypeSection, ValType,
+    Module, NameMap, NameSection, TypeSection, ValType,
 };
 
 use super::{
@@ -174,6 +174,17 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
         jump_table(a),
     );
 
+    // Function names, so profiles and traps name the helper rather than an address.
+    let mut names = NameMap::new();
+    names.append(HOST_OP, abi::HOST_OP);
+    names.append(EXPAND, "expand");
+    names.append(RUN, abi::RUN);
+    for (helper, &index) in &helpers {
+        names.append(index, helper.name());
+    }
+    let mut name_section = NameSection::new();
+    name_section.functions(&names);
+
     let mut module = Module::new();
     module
         .section(&types)
@@ -182,7 +193,8 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
         .section(&memories)
         .section(&exports)
         .section(&code)
-        .section(&data);
+        .section(&data)
+        .section(&name_section);
     module.finish()
 }
 

@@ -265,10 +265,11 @@ impl Asm {
         self
     }
 
-    /// `acc += x; carry += (acc < x)`: an add whose carry out is accumulated.
+    /// `carry:acc += x` as one 128-bit add (`i64.add128`): an add whose carry out is
+    /// accumulated in `carry`.
     pub fn add_c(&mut self, acc: L, x: Src, carry: L) -> &mut Self {
-        self.get(acc).push(x).add().tee(acc).push(x).lt_u();
-        self.extend().get(carry).add().set(carry)
+        self.get(acc).get(carry).push(x).k(0).op(I::I64Add128);
+        self.set(carry).set(acc)
     }
     /// `out = x + y`; returns a new local holding the carry out (0 or 1).
     /// `out` must not alias `x` (the carry test re-reads `x`).
@@ -314,26 +315,10 @@ impl Asm {
         self
     }
 
-    /// `(lo, hi) = x * y` as a full 128-bit product, from four 32x32->64
-    /// products (no wide-multiply instruction). With `x = xh:xl`, `y = yh:yl`:
-    /// `mid = (xl*yl >> 32) + lo32(xl*yh) + xh*yl` cannot overflow 64 bits.
-    /// `lo`/`hi` may alias `x`/`y`: the inputs are read first.
+    /// `(lo, hi) = x * y` as a full 128-bit product (wide-arithmetic's `i64.mul_wide_u`, one
+    /// native multiply). `lo`/`hi` may alias `x`/`y`: the inputs are read first.
     pub fn mul_wide(&mut self, x: L, y: L, lo: L, hi: L) -> &mut Self {
-        let s = self.scratch("mul_wide", 8);
-        let [xl, xh, yl, yh, ll, lh, hl, mid] = [s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]];
-        const M32: i64 = 0xffff_ffff;
-        self.get(x).k(M32).and().set(xl);
-        self.get(x).k(32).shr_u().set(xh);
-        self.get(y).k(M32).and().set(yl);
-        self.get(y).k(32).shr_u().set(yh);
-        self.get(xl).get(yl).mul().set(ll);
-        self.get(xl).get(yh).mul().set(lh);
-        self.get(xh).get(yl).mul().set(hl);
-        self.get(ll).k(32).shr_u().get(lh).k(M32).and().add();
-        self.get(hl).add().set(mid);
-        self.get(xh).get(yh).mul().get(lh).k(32).shr_u().add();
-        self.get(mid).k(32).shr_u().add().set(hi);
-        self.get(mid).k(32).shl().get(ll).k(M32).and().or().set(lo)
+        self.get(x).get(y).op(I::I64MulWideU).set(hi).set(lo)
     }
     /// `out = x * y` truncated to `out.len()` limbs (schoolbook, one row per
     /// limb of `x`). The top output limb only needs the low half of its

@@ -70,7 +70,7 @@ fn build(roots: &[Helper]) -> Vec<u8> {
 }
 
 fn instantiate(bytes: &[u8]) -> (Store, Instance) {
-    let mut store = Store::default();
+    let mut store = Store::new(crate::submodule::runtime::engine());
     let module = Module::new(&store, bytes).expect("helpers must validate and compile");
     let nop = wasmer::Function::new_typed(&mut store, || {});
     let instance =
@@ -85,7 +85,7 @@ struct Runner {
 
 impl Runner {
     fn new(roots: &[Helper]) -> Self {
-        let mut store = Store::default();
+        let mut store = Store::new(crate::submodule::runtime::engine());
         let module = Module::new(&store, build(roots)).expect("helpers must validate and compile");
         let nop = wasmer::Function::new_typed(&mut store, || {});
         let instance =
@@ -299,7 +299,8 @@ fn knuth_add_back() {
 fn every_helper_builds_alone() {
     for h in Helper::ALL {
         let bytes = build(&[h]);
-        Module::new(&Store::default(), &bytes).unwrap_or_else(|e| panic!("{h:?}: {e}"));
+        Module::new(&Store::new(crate::submodule::runtime::engine()), &bytes)
+            .unwrap_or_else(|e| panic!("{h:?}: {e}"));
     }
     let sizes: Vec<_> = Helper::ALL
         .map(|h| (h.name(), h.body(&|_| 0).byte_len()))
