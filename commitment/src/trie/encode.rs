@@ -4,15 +4,14 @@
 //! Nodes are encoded into one buffer with room reserved for the list header, and references
 //! are fixed-size values, so hashing a node allocates at most its payload buffer.
 
-use alloy_primitives::B256;
+use alloy_primitives::{B256, keccak256};
 use alloy_rlp::Encodable;
-use sha3::{Digest, Keccak256};
 
 /// Longest RLP list header (1 prefix byte + 8 length bytes).
 const MAX_HEADER: usize = 9;
 
 fn keccak(data: &[u8]) -> [u8; 32] {
-    Keccak256::digest(data).into()
+    keccak256(data).0
 }
 
 /// How a parent refers to a child: inline RLP (< 32 bytes) or `0xa0 || keccak(rlp)`.
