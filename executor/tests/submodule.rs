@@ -277,3 +277,39 @@ fn code_that_looks_like_a_broken_delegation_runs_as_legacy_code() {
     let done = same_on_both_tiers(&world, &[], 100_000);
     assert!(!done.result.is_success());
 }
+
+fn push32(v: U256) -> Vec<u8> {
+    [&[0x7f][..], &v.to_be_bytes::<32>()].concat()
+}
+
+#[test]
+fn keccak_checks_length_before_offset_and_hashes_alike() {
+    let values = [
+        U256::ZERO,
+        U256::from(1),
+        U256::from(31),
+        U256::from(33),
+        U256::from(10 << 20),
+        U256::from(1u64 << 32),
+        U256::from(u64::MAX),
+        U256::from(1) << 64,
+        U256::MAX,
+    ];
+    for len in values {
+        for offset in values {
+            // Calldata to memory, KECCAK256(offset, len), then return the hash and CODESIZE.
+            let code = [
+                vec![0x60, 0x08, 0x60, 0x00, 0x60, 0x00, 0x37],
+                push32(len),
+                push32(offset),
+                vec![0x20, 0x60, 0x00, 0x52, 0x38, 0x60, 0x20, 0x52],
+                vec![0x60, 0x40, 0x60, 0x00, 0xf3],
+            ]
+            .concat();
+            let world = world(&[(TARGET, &code)]);
+            for gas in [1 << 30, 30_000] {
+                same_on_both_tiers(&world, b"calldata", gas);
+            }
+        }
+    }
+}

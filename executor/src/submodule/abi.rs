@@ -46,6 +46,10 @@ pub const MEMORY: &str = "memory";
 /// [`Exit::Continue`] or the exit `run` must take at once.
 pub const HOST_MODULE: &str = "evm";
 pub const HOST_OP: &str = "op";
+/// Import name of KECCAK256's hash: `keccak(addr: i32, len: i32) -> (i64, i64, i64, i64)`, the
+/// hash of linear memory `addr..addr + len` as a word, least significant limb first. Compiled
+/// code does the opcode's checks, gas and memory expansion itself; only the hashing is native.
+pub const KECCAK: &str = "keccak";
 
 /// Why `run` returned, or (for [`Exit::Continue`], from a host operation) that it goes on.
 ///

@@ -49,6 +49,7 @@ pub fn gas_rules(spec: SpecId) -> GasRules {
         memory_linear: params.get(GasId::memory_linear_cost()),
         memory_quadratic_reduction: params.get(GasId::memory_quadratic_reduction()),
         exp_byte: params.get(GasId::exp_byte_gas()),
+        keccak_word: params.get(GasId::keccak256_per_word()),
     }
 }
 

@@ -17,11 +17,11 @@ use revm::{
         Host, InstructionResult, Interpreter, InterpreterAction, instructions::InstructionTable,
         interpreter::EthInterpreter, interpreter_types::Jumps,
     },
-    primitives::{B256, hardfork::SpecId},
+    primitives::{B256, U256, hardfork::SpecId, keccak256},
 };
 use wasmer::{
-    AsStoreMut, Engine, Function, FunctionEnv, FunctionEnvMut, Instance, Memory, Module, Store,
-    StoreMut, TypedFunction, imports,
+    AsStoreMut, Engine, Function, FunctionEnv, FunctionEnvMut, Instance, Memory, Module,
+    RuntimeError, Store, StoreMut, TypedFunction, imports,
     sys::{CompilerConfig, Cranelift, EngineBuilder, Features},
 };
 
@@ -194,21 +194,28 @@ unsafe impl Send for HostEnv {}
 struct WasmMemory<'a> {
     memory: Memory,
     store: StoreMut<'a>,
+    /// The memory's bytes, looked up once per host operation (a wasmer view asks the memory
+    /// for its size through two trait objects) and forgotten when it grows.
+    bytes: Option<(*mut u8, usize)>,
 }
 
 impl Linear for WasmMemory<'_> {
     fn bytes(&mut self) -> &mut [u8] {
-        let view = self.memory.view(&self.store);
+        let (ptr, len) = *self.bytes.get_or_insert_with(|| {
+            let view = self.memory.view(&self.store);
+            (view.data_ptr(), view.data_size() as usize)
+        });
         // SAFETY: nothing else reads or writes this memory while the host operation runs (the
-        // submodule is suspended in the import call), and the slice is dropped before any grow.
-        unsafe { std::slice::from_raw_parts_mut(view.data_ptr(), view.data_size() as usize) }
+        // submodule is suspended in the import call), and the pointer is dropped on any grow.
+        unsafe { std::slice::from_raw_parts_mut(ptr, len) }
     }
 
     fn ensure(&mut self, len: usize) -> bool {
-        let have = self.memory.view(&self.store).data_size() as usize;
+        let have = self.bytes().len();
         if len <= have {
             return true;
         }
+        self.bytes = None;
         let pages = (len - have).div_ceil(abi::PAGE as usize) as u32;
         self.memory.grow(&mut self.store, pages).is_ok()
     }
@@ -221,11 +228,45 @@ fn host_op(mut env: FunctionEnvMut<HostEnv>, opcode: i32, pc: i32) -> i32 {
         // a fatal error rather than guessing.
         return -1;
     };
-    let mut linear = WasmMemory { memory, store };
+    let mut linear = WasmMemory {
+        memory,
+        store,
+        bytes: None,
+    };
     // SAFETY: `frame` points at the Dispatch on the stack of `run_frame`, which outlives the
     // wasm call this import is part of; no other reference to it is live meanwhile.
     let frame = unsafe { frame.as_mut() };
     frame.op(&mut linear, opcode as u8, pc as u32).to_raw()
+}
+
+/// KECCAK256's hash of `len` bytes of linear memory at `addr`, as a word's limbs (least
+/// significant first). Compiled code has expanded memory over the input already; a range
+/// outside memory is a bug in it and traps.
+fn keccak_op(
+    env: FunctionEnvMut<HostEnv>,
+    addr: i32,
+    len: i32,
+) -> Result<(i64, i64, i64, i64), RuntimeError> {
+    let memory = env
+        .data()
+        .memory
+        .clone()
+        .ok_or_else(|| RuntimeError::new("keccak outside a frame"))?;
+    let view = memory.view(&env);
+    let (addr, len) = (addr as u32 as usize, len as u32 as usize);
+    let size = view.data_size() as usize;
+    if addr.checked_add(len).is_none_or(|end| end > size) {
+        return Err(RuntimeError::new("keccak input outside memory"));
+    }
+    // SAFETY: the range is inside the memory, which nothing writes while the import runs.
+    let input = unsafe { std::slice::from_raw_parts(view.data_ptr().add(addr), len) };
+    let limbs = *U256::from_be_bytes(keccak256(input).0).as_limbs();
+    Ok((
+        limbs[0] as i64,
+        limbs[1] as i64,
+        limbs[2] as i64,
+        limbs[3] as i64,
+    ))
 }
 
 struct Ready {
@@ -243,6 +284,7 @@ struct ThreadRuntime {
     store: Store,
     env: FunctionEnv<HostEnv>,
     op: Function,
+    keccak: Function,
     instances: HashMap<(B256, SpecId), Ready>,
     /// Bytes of memory held by instances dropped from `instances` but still owned by the Store.
     dropped_memory: u64,
@@ -259,11 +301,13 @@ impl ThreadRuntime {
             },
         );
         let op = Function::new_typed_with_env(&mut store, &env, host_op);
+        let keccak = Function::new_typed_with_env(&mut store, &env, keccak_op);
         Self {
             generation,
             store,
             env,
             op,
+            keccak,
             instances: HashMap::new(),
             dropped_memory: 0,
         }
@@ -275,7 +319,12 @@ impl ThreadRuntime {
         module: Arc<CachedModule>,
     ) -> Result<&Ready, SubmoduleError> {
         if !self.instances.contains_key(&key) {
-            let imports = imports! { abi::HOST_MODULE => { abi::HOST_OP => self.op.clone() } };
+            let imports = imports! {
+                abi::HOST_MODULE => {
+                    abi::HOST_OP => self.op.clone(),
+                    abi::KECCAK => self.keccak.clone(),
+                }
+            };
             let instance = Instance::new(&mut self.store, &module.module, &imports)
                 .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
             let memory = instance
@@ -383,6 +432,7 @@ fn run_on_thread<H: Host + ?Sized>(
         &mut WasmMemory {
             memory: memory.clone(),
             store: rt.store.as_store_mut(),
+            bytes: None,
         },
     );
     if !entered {

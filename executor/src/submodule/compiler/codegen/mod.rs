@@ -30,6 +30,7 @@ pub struct GasRules {
     pub memory_linear: u64,
     pub memory_quadratic_reduction: u64,
     pub exp_byte: u64,
+    pub keccak_word: u64,
 }
 
 use revm::primitives::hardfork::SpecId;
@@ -67,10 +68,11 @@ const FIRST_SLOT: u32 = 12;
 const I32_LOCALS: u32 = 4;
 const I64_LOCALS: u32 = 6;
 
-// Function indices: the host import comes first.
+// Function indices: the host imports come first.
 const HOST_OP: u32 = 0;
-const EXPAND: u32 = 1;
-const RUN: u32 = 2;
+const KECCAK: u32 = 1;
+const EXPAND: u32 = 2;
+const RUN: u32 = 3;
 
 // The control frame that is always open: the dispatch loop.
 const DISPATCH_FRAME: u32 = 0;
@@ -132,18 +134,22 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
         .function([ValType::I32, ValType::I32], [ValType::I32]);
     types.ty().function([ValType::I64; 3], [ValType::I64; 2]);
     types.ty().function([ValType::I32], [ValType::I32]);
+    types
+        .ty()
+        .function([ValType::I32, ValType::I32], [ValType::I64; 4]);
     for helper in helpers.keys() {
         types.ty().function(helper.params(), helper.results());
     }
 
     let mut imports = ImportSection::new();
     imports.import(abi::HOST_MODULE, abi::HOST_OP, EntityType::Function(0));
+    imports.import(abi::HOST_MODULE, abi::KECCAK, EntityType::Function(3));
 
     let mut functions = FunctionSection::new();
     functions.function(1);
     functions.function(2);
     for k in 0..helpers.len() as u32 {
-        functions.function(3 + k);
+        functions.function(4 + k);
     }
 
     let mut memories = MemorySection::new();
@@ -177,6 +183,7 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
     // Function names, so profiles and traps name the helper rather than an address.
     let mut names = NameMap::new();
     names.append(HOST_OP, abi::HOST_OP);
+    names.append(KECCAK, abi::KECCAK);
     names.append(EXPAND, "expand");
     names.append(RUN, abi::RUN);
     for (helper, &index) in &helpers {

@@ -7,8 +7,8 @@ use revm::{
 use wasm_encoder::InstructionSink;
 
 use super::{
-    ADDR, DISPATCH_FRAME, END, EXPAND, Emitter, Frame, GAS, HOST_OP, MSIZE, SCRATCH, STATUS, T,
-    TARGET, TOP, WIDE, mem_arg_at,
+    ADDR, C, DISPATCH_FRAME, END, EXPAND, Emitter, Frame, GAS, HOST_OP, KECCAK, MSIZE, SCRATCH,
+    STATUS, T, TARGET, TOP, WIDE, mem_arg_at,
     memory::{REVERSE, mem_arg},
     stack::{self, Val},
     word::{self, Bitwise},
@@ -60,6 +60,8 @@ impl Emitter<'_> {
                 self.slots.release(a);
                 self.vs.items.push(Val::Word(r));
             }
+            CODESIZE => self.vs.items.push(Val::Const(U256::from(self.a.code_len))),
+            KECCAK256 => self.keccak(),
             MLOAD => self.mload(),
             MSTORE => self.mstore(false),
             MSTORE8 => self.mstore(true),
@@ -371,19 +373,8 @@ impl Emitter<'_> {
             self.expand_to_end();
             return At::Const(at);
         }
-        let mut ins = InstructionSink::new(&mut self.body);
-        stack::limb(&mut ins, &self.slots, offset, 1);
-        stack::limb(&mut ins, &self.slots, offset, 2);
-        ins.i64_or();
-        stack::limb(&mut ins, &self.slots, offset, 3);
-        ins.i64_or().i64_const(0).i64_ne();
-        self.exit_if(Halt::InvalidOperandOOG);
-        let mut ins = InstructionSink::new(&mut self.body);
-        stack::limb(&mut ins, &self.slots, offset, 0);
-        ins.i64_const(abi::MEM_LIMIT as i64).i64_gt_u();
-        self.exit_if(Halt::MemoryOOG);
-        let mut ins = InstructionSink::new(&mut self.body);
-        stack::limb(&mut ins, &self.slots, offset, 0);
+        self.memory_operand(offset);
+        let mut ins = self.ins();
         ins.local_tee(T).i32_wrap_i64().local_set(ADDR);
         ins.local_get(T)
             .i64_const(len as i64)
@@ -391,6 +382,77 @@ impl Emitter<'_> {
             .local_set(END);
         self.expand_to_end();
         At::Addr
+    }
+
+    /// Halts unless the word `v` is a memory offset or length revm would accept, leaving its
+    /// low limb on the operand stack: above `MEM_LIMIT` no gas limit pays for the memory.
+    fn memory_operand(&mut self, v: Val) {
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::limb(&mut ins, &self.slots, v, 1);
+        stack::limb(&mut ins, &self.slots, v, 2);
+        ins.i64_or();
+        stack::limb(&mut ins, &self.slots, v, 3);
+        ins.i64_or().i64_const(0).i64_ne();
+        self.exit_if(Halt::InvalidOperandOOG);
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::limb(&mut ins, &self.slots, v, 0);
+        ins.i64_const(abi::MEM_LIMIT as i64).i64_gt_u();
+        self.exit_if(Halt::MemoryOOG);
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::limb(&mut ins, &self.slots, v, 0);
+    }
+
+    /// KECCAK256 as revm runs it: the length is checked and its word gas charged first; an
+    /// empty input hashes to the constant without looking at the offset; otherwise memory is
+    /// expanded over the input and the import hashes it in place.
+    fn keccak(&mut self) {
+        let offset = self.pop();
+        let len = self.pop();
+        self.memory_operand(len);
+        self.ins().local_set(C);
+        let per_word = self.gas_rules.keccak_word as i64;
+        self.ins()
+            .local_get(C)
+            .i64_const(31)
+            .i64_add()
+            .i64_const(5)
+            .i64_shr_u()
+            .i64_const(per_word)
+            .i64_mul()
+            .local_set(T);
+        self.charge_local(T);
+        let r = self.slots.alloc();
+        self.ins().local_get(C).i64_eqz();
+        self.open(Frame::If);
+        let empty = U256::from_be_bytes(revm::primitives::KECCAK_EMPTY.0);
+        for (i, limb) in empty.as_limbs().iter().enumerate() {
+            let local = self.slots.local(r, i);
+            self.ins().i64_const(*limb as i64).local_set(local);
+        }
+        self.ins().else_();
+        self.memory_operand(offset);
+        self.ins()
+            .local_tee(T)
+            .local_get(C)
+            .i64_add()
+            .local_set(END);
+        self.expand_to_end();
+        self.ins()
+            .local_get(T)
+            .i32_wrap_i64()
+            .i32_const(abi::MEM_BASE as i32)
+            .i32_add()
+            .local_get(C)
+            .i32_wrap_i64()
+            .call(KECCAK);
+        for i in (0..4).rev() {
+            let local = self.slots.local(r, i);
+            self.ins().local_set(local);
+        }
+        self.close();
+        self.slots.release(offset);
+        self.slots.release(len);
+        self.vs.items.push(Val::Word(r));
     }
 
     /// Calls the expansion helper when `END` is beyond the current memory size.
