@@ -24,7 +24,10 @@ mod ops;
 #[cfg(test)]
 mod tests;
 
-use wasm_encoder::{Function, ValType};
+use wasm_encoder::{
+    CodeSection, ExportKind, ExportSection, Function, FunctionSection, Module, NameMap,
+    NameSection, TypeSection, ValType,
+};
 
 /// One internal helper function of a compiled module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,8 +52,7 @@ pub enum Helper {
 }
 
 impl Helper {
-    /// Every helper, public ones first.
-    #[cfg(test)]
+    /// Every helper, the ones compiled code calls first.
     pub const ALL: [Helper; 15] = [
         Helper::Mul,
         Helper::Div,
@@ -68,6 +70,9 @@ impl Helper {
         Helper::Clz,
         Helper::DivMod,
     ];
+
+    /// The helpers compiled code calls (all but the internal DivMod), in import order.
+    pub const PUBLIC: &[Helper] = Helper::ALL.split_at(14).0;
 
     /// A short lowercase name (the function's name in the module's name section).
     pub fn name(self) -> &'static str {
@@ -111,6 +116,7 @@ impl Helper {
     }
 
     /// Helpers this one calls directly.
+    #[cfg(test)]
     pub fn deps(self) -> &'static [Helper] {
         match self {
             Helper::Div | Helper::Sdiv | Helper::Mod | Helper::Smod | Helper::AddMod => {
@@ -141,4 +147,38 @@ impl Helper {
             Helper::DivMod => div::divmod(),
         }
     }
+}
+
+/// The helpers module: every helper, the public ones exported by name. It is compiled once per
+/// engine and instantiated once per Store, and contract modules import the helpers from it, so
+/// Cranelift does not compile the same 256-bit arithmetic again for every contract (MULMOD's
+/// helpers alone took 7 ms).
+pub fn module() -> Vec<u8> {
+    let index_of = |h: Helper| Helper::ALL.iter().position(|&x| x == h).expect("listed") as u32;
+    let (mut types, mut functions, mut exports) = (
+        TypeSection::new(),
+        FunctionSection::new(),
+        ExportSection::new(),
+    );
+    let (mut code, mut names) = (CodeSection::new(), NameMap::new());
+    for (i, &helper) in Helper::ALL.iter().enumerate() {
+        let i = i as u32;
+        types.ty().function(helper.params(), helper.results());
+        functions.function(i);
+        if Helper::PUBLIC.contains(&helper) {
+            exports.export(helper.name(), ExportKind::Func, i);
+        }
+        code.function(&helper.body(&index_of));
+        names.append(i, helper.name());
+    }
+    let mut name_section = NameSection::new();
+    name_section.functions(&names);
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&functions)
+        .section(&exports)
+        .section(&code)
+        .section(&name_section);
+    module.finish()
 }

@@ -5,6 +5,8 @@ pub mod analysis;
 mod codegen;
 mod helpers;
 
+pub use helpers::module as helpers_module;
+
 use revm::{
     context_interface::cfg::{GasId, GasParams},
     primitives::hardfork::SpecId,

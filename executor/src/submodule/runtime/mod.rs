@@ -65,6 +65,8 @@ pub struct CachedModule {
     module: Module,
     compiled: Compiled,
     engine: Engine,
+    /// The helpers module of the same engine, which `module` imports its arithmetic from.
+    helpers: Module,
     generation: u64,
 }
 
@@ -89,6 +91,9 @@ pub fn engine() -> Engine {
 struct Generation {
     id: u64,
     engine: Engine,
+    /// The 256-bit helpers, compiled once for every contract of this engine (an error only if
+    /// wasmer rejects them, and then nothing runs compiled).
+    helpers: Result<Module, String>,
     by_key: HashMap<(B256, SpecId), Arc<CachedModule>>,
     /// Estimated resident bytes of `by_key`.
     bytes: usize,
@@ -96,9 +101,12 @@ struct Generation {
 
 impl Generation {
     fn new(id: u64) -> Self {
+        let engine = engine();
+        let helpers = Module::new(&engine, compiler::helpers_module()).map_err(|e| e.to_string());
         Self {
             id,
-            engine: engine(),
+            engine,
+            helpers,
             by_key: HashMap::new(),
             bytes: 0,
         }
@@ -130,7 +138,8 @@ impl ModuleCache {
     }
 
     /// Compiles `code` to a wasmer module without caching it, returning the Wasm size: what a
-    /// cache miss costs, for measuring compile time.
+    /// cache miss costs, for measuring compile time (the helpers module is compiled once per
+    /// engine, not per contract, so it is not part of it).
     pub fn compile_uncached(&self, code: &[u8], spec: SpecId) -> Result<usize, SubmoduleError> {
         let compiled = compiler::compile(code, spec)?;
         // A throwaway engine, so measuring does not pile code into the shared one.
@@ -148,7 +157,7 @@ impl ModuleCache {
         spec: SpecId,
     ) -> Result<Arc<CachedModule>, SubmoduleError> {
         let key = (hash, spec);
-        let (engine, generation) = {
+        let (engine, helpers, generation) = {
             let mut current = self.lock();
             if let Some(hit) = current.by_key.get(&key) {
                 return Ok(hit.clone());
@@ -157,7 +166,8 @@ impl ModuleCache {
                 let next = current.id + 1;
                 *current = Generation::new(next);
             }
-            (current.engine.clone(), current.id)
+            let helpers = current.helpers.clone().map_err(SubmoduleError::Wasmer)?;
+            (current.engine.clone(), helpers, current.id)
         };
         let mut compiled = compiler::compile(code, spec)?;
         let module = Module::new(&engine, &compiled.wasm)
@@ -169,6 +179,7 @@ impl ModuleCache {
             module,
             compiled,
             engine,
+            helpers,
             generation,
         });
         let mut current = self.lock();
@@ -285,14 +296,18 @@ struct ThreadRuntime {
     env: FunctionEnv<HostEnv>,
     op: Function,
     keccak: Function,
+    /// The helpers module's instance in this Store.
+    helpers: Instance,
     instances: HashMap<(B256, SpecId), Ready>,
     /// Bytes of memory held by instances dropped from `instances` but still owned by the Store.
     dropped_memory: u64,
 }
 
 impl ThreadRuntime {
-    fn new(engine: &Engine, generation: u64) -> Self {
-        let mut store = Store::new(engine.clone());
+    fn new(module: &CachedModule) -> Result<Self, SubmoduleError> {
+        let mut store = Store::new(module.engine.clone());
+        let helpers = Instance::new(&mut store, &module.helpers, &imports! {})
+            .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
         let env = FunctionEnv::new(
             &mut store,
             HostEnv {
@@ -302,15 +317,16 @@ impl ThreadRuntime {
         );
         let op = Function::new_typed_with_env(&mut store, &env, host_op);
         let keccak = Function::new_typed_with_env(&mut store, &env, keccak_op);
-        Self {
-            generation,
+        Ok(Self {
+            generation: module.generation,
             store,
             env,
             op,
             keccak,
+            helpers,
             instances: HashMap::new(),
             dropped_memory: 0,
-        }
+        })
     }
 
     fn instance(
@@ -319,12 +335,13 @@ impl ThreadRuntime {
         module: Arc<CachedModule>,
     ) -> Result<&Ready, SubmoduleError> {
         if !self.instances.contains_key(&key) {
-            let imports = imports! {
+            let mut imports = imports! {
                 abi::HOST_MODULE => {
                     abi::HOST_OP => self.op.clone(),
                     abi::KECCAK => self.keccak.clone(),
                 }
             };
+            imports.register_namespace(abi::HELPERS_MODULE, self.helpers.exports.clone());
             let instance = Instance::new(&mut self.store, &module.module, &imports)
                 .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
             let memory = instance
@@ -415,15 +432,17 @@ fn run_on_thread<H: Host + ?Sized>(
         pc => module.compiled.resume_entry(pc as u32)?,
     };
 
-    let fresh = || ThreadRuntime::new(&module.engine, module.generation);
-    let rt = slot.get_or_insert_with(fresh);
-    let full = rt.instances.len() >= INSTANCE_LIMIT && !rt.instances.contains_key(&key);
-    // A Store instantiates only modules of its own engine; a new generation means a new
-    // Store (and lets the old engine, with all its code, go).
-    let stale = rt.generation != module.generation;
-    if full || stale || rt.dropped_memory > DROPPED_MEMORY_LIMIT {
-        *rt = fresh();
+    let renew = slot.as_ref().is_none_or(|rt| {
+        let full = rt.instances.len() >= INSTANCE_LIMIT && !rt.instances.contains_key(&key);
+        // A Store instantiates only modules of its own engine; a new generation means a new
+        // Store (and lets the old engine, with all its code, go).
+        let stale = rt.generation != module.generation;
+        full || stale || rt.dropped_memory > DROPPED_MEMORY_LIMIT
+    });
+    if renew {
+        *slot = Some(ThreadRuntime::new(&module).ok()?);
     }
+    let rt = slot.as_mut()?;
     let ready = rt.instance(key, module).ok()?;
     let (memory, run) = (ready.memory.clone(), ready.run.clone());
 

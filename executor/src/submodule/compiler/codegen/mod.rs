@@ -47,7 +47,6 @@ use super::{
 use crate::submodule::abi::{self, Exit};
 use revm::interpreter::InstructionResult as Halt;
 use stack::{Slots, VStack};
-use std::collections::BTreeMap;
 use word::Scratch;
 
 // Locals of `run`. Local 0 is the `entry` parameter.
@@ -68,11 +67,15 @@ const FIRST_SLOT: u32 = 12;
 const I32_LOCALS: u32 = 4;
 const I64_LOCALS: u32 = 6;
 
-// Function indices: the host imports come first.
+// Function indices: the host imports, the helper imports, then the module's own functions.
 const HOST_OP: u32 = 0;
 const KECCAK: u32 = 1;
-const EXPAND: u32 = 2;
-const RUN: u32 = 3;
+const HELPERS: u32 = 2;
+const EXPAND: u32 = HELPERS + Helper::PUBLIC.len() as u32;
+const RUN: u32 = EXPAND + 1;
+
+// Type indices: the host op, expand, run, keccak, then the helpers by arity (1 to 3 words).
+const HELPER_TYPES: u32 = 3;
 
 // The control frame that is always open: the dispatch loop.
 const DISPATCH_FRAME: u32 = 0;
@@ -103,30 +106,15 @@ pub(super) fn helper_for(opcode: u8, spec: SpecId) -> Option<Helper> {
     })
 }
 
-/// Function indices of the helpers `a` uses, with everything they call.
-fn helper_indices(a: &Analysis, spec: SpecId) -> BTreeMap<Helper, u32> {
-    let mut used: Vec<Helper> = a
-        .ops
-        .iter()
-        .filter_map(|op| helper_for(op.opcode, spec))
-        .collect();
-    let mut i = 0;
-    while i < used.len() {
-        used.extend_from_slice(used[i].deps());
-        i += 1;
-    }
-    used.sort_unstable();
-    used.dedup();
-    used.into_iter()
-        .enumerate()
-        .map(|(k, h)| (h, RUN + 1 + k as u32))
-        .collect()
+/// Function index of the import of `helper` (the public helpers are imported in order).
+fn helper_index(helper: Helper) -> u32 {
+    let k = Helper::PUBLIC.iter().position(|&h| h == helper);
+    HELPERS + k.expect("compiled code calls only public helpers") as u32
 }
 
 /// Builds the Wasm module for an analysed contract.
 pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
-    let helpers = helper_indices(a, spec);
-    let run = Emitter::new(a, spec, &helpers, gas_rules).run();
+    let run = Emitter::new(a, spec, gas_rules).run();
 
     let mut types = TypeSection::new();
     types
@@ -137,20 +125,23 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
     types
         .ty()
         .function([ValType::I32, ValType::I32], [ValType::I64; 4]);
-    for helper in helpers.keys() {
-        types.ty().function(helper.params(), helper.results());
+    for arity in 1..=3 {
+        types
+            .ty()
+            .function(vec![ValType::I64; 4 * arity], [ValType::I64; 4]);
     }
 
     let mut imports = ImportSection::new();
     imports.import(abi::HOST_MODULE, abi::HOST_OP, EntityType::Function(0));
     imports.import(abi::HOST_MODULE, abi::KECCAK, EntityType::Function(3));
+    for helper in Helper::PUBLIC {
+        let ty = HELPER_TYPES + helper.arity() as u32;
+        imports.import(abi::HELPERS_MODULE, helper.name(), EntityType::Function(ty));
+    }
 
     let mut functions = FunctionSection::new();
     functions.function(1);
     functions.function(2);
-    for k in 0..helpers.len() as u32 {
-        functions.function(4 + k);
-    }
 
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
@@ -168,10 +159,6 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
     let mut code = CodeSection::new();
     code.function(&memory::expand_function(gas_rules));
     code.function(&run);
-    let index_of = |h: Helper| helpers[&h];
-    for helper in helpers.keys() {
-        code.function(&helper.body(&index_of));
-    }
 
     let mut data = DataSection::new();
     data.active(
@@ -186,8 +173,8 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
     names.append(KECCAK, abi::KECCAK);
     names.append(EXPAND, "expand");
     names.append(RUN, abi::RUN);
-    for (helper, &index) in &helpers {
-        names.append(index, helper.name());
+    for &helper in Helper::PUBLIC {
+        names.append(helper_index(helper), helper.name());
     }
     let mut name_section = NameSection::new();
     name_section.functions(&names);
@@ -225,7 +212,6 @@ fn jump_table(a: &Analysis) -> Vec<u8> {
 struct Emitter<'a> {
     a: &'a Analysis,
     spec: SpecId,
-    helpers: &'a BTreeMap<Helper, u32>,
     gas_rules: GasRules,
     body: Vec<u8>,
     /// Open control frames at the current emission point.
@@ -241,12 +227,7 @@ struct Emitter<'a> {
 }
 
 impl<'a> Emitter<'a> {
-    fn new(
-        a: &'a Analysis,
-        spec: SpecId,
-        helpers: &'a BTreeMap<Helper, u32>,
-        gas_rules: GasRules,
-    ) -> Self {
+    fn new(a: &'a Analysis, spec: SpecId, gas_rules: GasRules) -> Self {
         let mut target_of = vec![None; a.ops.len()];
         for (j, &op) in a.targets.iter().enumerate() {
             target_of[op] = Some(j);
@@ -254,7 +235,6 @@ impl<'a> Emitter<'a> {
         Self {
             a,
             spec,
-            helpers,
             gas_rules,
             body: Vec::new(),
             depth: 0,

@@ -204,7 +204,7 @@ impl Emitter<'_> {
             self.charge_exp(args[1]);
         }
         if self.reachable {
-            let index = self.helpers[&helper];
+            let index = super::helper_index(helper);
             let r = self.slots.alloc();
             let mut ins = InstructionSink::new(&mut self.body);
             for &v in &args {
