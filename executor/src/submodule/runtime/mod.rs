@@ -7,7 +7,6 @@ pub mod host;
 use std::{
     cell::Cell,
     cell::RefCell,
-    collections::HashMap,
     ptr::NonNull,
     sync::{Arc, Mutex, OnceLock},
 };
@@ -17,7 +16,7 @@ use revm::{
         Host, InstructionResult, Interpreter, InterpreterAction, instructions::InstructionTable,
         interpreter::EthInterpreter, interpreter_types::Jumps,
     },
-    primitives::{B256, U256, hardfork::SpecId, keccak256},
+    primitives::{B256, U256, hardfork::SpecId, keccak256, map::HashMap},
 };
 use wasmer::{
     AsStoreMut, Engine, Function, FunctionEnv, FunctionEnvMut, Instance, Memory, Module,
@@ -107,7 +106,7 @@ impl Generation {
             id,
             engine,
             helpers,
-            by_key: HashMap::new(),
+            by_key: HashMap::default(),
             bytes: 0,
         }
     }
@@ -324,7 +323,7 @@ impl ThreadRuntime {
             op,
             keccak,
             helpers,
-            instances: HashMap::new(),
+            instances: HashMap::default(),
             dropped_memory: 0,
         })
     }
