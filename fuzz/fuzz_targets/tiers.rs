@@ -68,23 +68,13 @@ fuzz_target!(|data: &[u8]| {
     let interpreted = run(Tier::Interpret).expect("valid transaction");
     let before = frame_counts().interpreted;
     let compiled = run(Tier::Compile).expect("valid transaction");
+    let code = alloy_primitives::hex::encode(code);
     // Code the compiler or wasmer rejects would run interpreted and hide any divergence.
-    assert_eq!(
-        frame_counts().interpreted,
-        before,
-        "code {}",
-        alloy_primitives::hex::encode(code)
-    );
+    assert_eq!(frame_counts().interpreted, before, "code {code}");
     assert_eq!(
         Outcome::of(&compiled.result),
         Outcome::of(&interpreted.result),
-        "code {}",
-        alloy_primitives::hex::encode(code)
+        "code {code}"
     );
-    assert_eq!(
-        compiled.writes,
-        interpreted.writes,
-        "code {}",
-        alloy_primitives::hex::encode(code)
-    );
+    assert_eq!(compiled.writes, interpreted.writes, "code {code}");
 });

@@ -61,7 +61,7 @@ fn touched(op: u8, inputs: &[U256]) -> Option<Touched> {
     // Operand `i` from the top.
     let at = |i: usize| &inputs[inputs.len() - 1 - i];
     Some(match op {
-        KECCAK256 | LOG0..=LOG4 | RETURN | REVERT => Touched {
+        LOG0..=LOG4 | RETURN | REVERT => Touched {
             reads: range(at(0), at(1)),
             ..Default::default()
         },

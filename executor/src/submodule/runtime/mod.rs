@@ -16,10 +16,15 @@ use revm::{
         Host, InstructionResult, Interpreter, InterpreterAction, instructions::InstructionTable,
         interpreter::EthInterpreter, interpreter_types::Jumps,
     },
-    primitives::{B256, U256, hardfork::SpecId, keccak256, map::HashMap},
+    primitives::{
+        B256, U256,
+        hardfork::SpecId,
+        keccak256,
+        map::{Entry, HashMap},
+    },
 };
 use wasmer::{
-    AsStoreMut, Engine, Function, FunctionEnv, FunctionEnvMut, Instance, Memory, Module,
+    AsStoreMut, Engine, Function, FunctionEnv, FunctionEnvMut, Imports, Instance, Memory, Module,
     RuntimeError, Store, StoreMut, TypedFunction, imports,
     sys::{CompilerConfig, Cranelift, EngineBuilder, Features},
 };
@@ -56,6 +61,12 @@ pub enum SubmoduleError {
     Compile(#[from] compiler::CompileError),
     #[error("wasmer rejected the generated module: {0}")]
     Wasmer(String),
+}
+
+impl SubmoduleError {
+    fn wasmer(e: impl std::fmt::Display) -> Self {
+        Self::Wasmer(e.to_string())
+    }
 }
 
 /// A compiled contract ready to instantiate, with the engine that owns its machine code (a
@@ -143,7 +154,7 @@ impl ModuleCache {
         let compiled = compiler::compile(code, spec)?;
         // A throwaway engine, so measuring does not pile code into the shared one.
         let engine = engine();
-        Module::new(&engine, &compiled.wasm).map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
+        Module::new(&engine, &compiled.wasm).map_err(SubmoduleError::wasmer)?;
         Ok(compiled.wasm.len())
     }
 
@@ -169,8 +180,7 @@ impl ModuleCache {
             (current.engine.clone(), helpers, current.id)
         };
         let mut compiled = compiler::compile(code, spec)?;
-        let module = Module::new(&engine, &compiled.wasm)
-            .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
+        let module = Module::new(&engine, &compiled.wasm).map_err(SubmoduleError::wasmer)?;
         let size = (compiled.wasm.len() * MODULE_BYTES_PER_WASM_BYTE).max(MODULE_BYTES_MIN);
         // The machine code is in the module; the Wasm is no longer needed.
         compiled.wasm = Vec::new();
@@ -209,6 +219,16 @@ struct WasmMemory<'a> {
     bytes: Option<(*mut u8, usize)>,
 }
 
+impl<'a> WasmMemory<'a> {
+    fn new(memory: Memory, store: StoreMut<'a>) -> Self {
+        Self {
+            memory,
+            store,
+            bytes: None,
+        }
+    }
+}
+
 impl Linear for WasmMemory<'_> {
     fn bytes(&mut self) -> &mut [u8] {
         let (ptr, len) = *self.bytes.get_or_insert_with(|| {
@@ -238,11 +258,7 @@ fn host_op(mut env: FunctionEnvMut<HostEnv>, opcode: i32, pc: i32) -> i32 {
         // a fatal error rather than guessing.
         return -1;
     };
-    let mut linear = WasmMemory {
-        memory,
-        store,
-        bytes: None,
-    };
+    let mut linear = WasmMemory::new(memory, store);
     // SAFETY: `frame` points at the Dispatch on the stack of `run_frame`, which outlives the
     // wasm call this import is part of; no other reference to it is live meanwhile.
     let frame = unsafe { frame.as_mut() };
@@ -253,23 +269,19 @@ fn host_op(mut env: FunctionEnvMut<HostEnv>, opcode: i32, pc: i32) -> i32 {
 /// significant first). Compiled code has expanded memory over the input already; a range
 /// outside memory is a bug in it and traps.
 fn keccak_op(
-    env: FunctionEnvMut<HostEnv>,
+    mut env: FunctionEnvMut<HostEnv>,
     addr: i32,
     len: i32,
 ) -> Result<(i64, i64, i64, i64), RuntimeError> {
-    let memory = env
-        .data()
-        .memory
-        .clone()
-        .ok_or_else(|| RuntimeError::new("keccak outside a frame"))?;
-    let view = memory.view(&env);
+    let (data, store) = env.data_and_store_mut();
+    let memory =
+        (data.memory.clone()).ok_or_else(|| RuntimeError::new("keccak outside a frame"))?;
+    let mut linear = WasmMemory::new(memory, store);
     let (addr, len) = (addr as u32 as usize, len as u32 as usize);
-    let size = view.data_size() as usize;
-    if addr.checked_add(len).is_none_or(|end| end > size) {
-        return Err(RuntimeError::new("keccak input outside memory"));
-    }
-    // SAFETY: the range is inside the memory, which nothing writes while the import runs.
-    let input = unsafe { std::slice::from_raw_parts(view.data_ptr().add(addr), len) };
+    let input = linear
+        .bytes()
+        .get(addr..addr + len)
+        .ok_or_else(|| RuntimeError::new("keccak input outside memory"))?;
     let limbs = *U256::from_be_bytes(keccak256(input).0).as_limbs();
     Ok((
         limbs[0] as i64,
@@ -293,10 +305,11 @@ struct ThreadRuntime {
     generation: u64,
     store: Store,
     env: FunctionEnv<HostEnv>,
-    op: Function,
-    keccak: Function,
-    /// The helpers module's instance in this Store.
-    helpers: Instance,
+    /// What every contract module imports: the host functions and the helpers module's
+    /// exports, built once per Store.
+    imports: Imports,
+    /// The helpers module's instance in this Store, kept alive with its exports.
+    _helpers: Instance,
     instances: HashMap<(B256, SpecId), Ready>,
     /// Bytes of memory held by instances dropped from `instances` but still owned by the Store.
     dropped_memory: u64,
@@ -306,7 +319,7 @@ impl ThreadRuntime {
     fn new(module: &CachedModule) -> Result<Self, SubmoduleError> {
         let mut store = Store::new(module.engine.clone());
         let helpers = Instance::new(&mut store, &module.helpers, &imports! {})
-            .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
+            .map_err(SubmoduleError::wasmer)?;
         let env = FunctionEnv::new(
             &mut store,
             HostEnv {
@@ -314,15 +327,19 @@ impl ThreadRuntime {
                 frame: None,
             },
         );
-        let op = Function::new_typed_with_env(&mut store, &env, host_op);
-        let keccak = Function::new_typed_with_env(&mut store, &env, keccak_op);
+        let mut imports = imports! {
+            abi::HOST_MODULE => {
+                abi::HOST_OP => Function::new_typed_with_env(&mut store, &env, host_op),
+                abi::KECCAK => Function::new_typed_with_env(&mut store, &env, keccak_op),
+            }
+        };
+        imports.register_namespace(abi::HELPERS_MODULE, helpers.exports.clone());
         Ok(Self {
             generation: module.generation,
             store,
             env,
-            op,
-            keccak,
-            helpers,
+            imports,
+            _helpers: helpers,
             instances: HashMap::default(),
             dropped_memory: 0,
         })
@@ -333,36 +350,27 @@ impl ThreadRuntime {
         key: (B256, SpecId),
         module: Arc<CachedModule>,
     ) -> Result<&Ready, SubmoduleError> {
-        if !self.instances.contains_key(&key) {
-            let mut imports = imports! {
-                abi::HOST_MODULE => {
-                    abi::HOST_OP => self.op.clone(),
-                    abi::KECCAK => self.keccak.clone(),
-                }
-            };
-            imports.register_namespace(abi::HELPERS_MODULE, self.helpers.exports.clone());
-            let instance = Instance::new(&mut self.store, &module.module, &imports)
-                .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
-            let memory = instance
-                .exports
-                .get_memory(abi::MEMORY)
-                .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?
-                .clone();
-            let run = instance
-                .exports
-                .get_typed_function(&self.store, abi::RUN)
-                .map_err(|e| SubmoduleError::Wasmer(e.to_string()))?;
-            self.instances.insert(
-                key,
-                Ready {
+        match self.instances.entry(key) {
+            Entry::Occupied(ready) => Ok(ready.into_mut()),
+            Entry::Vacant(slot) => {
+                let instance = Instance::new(&mut self.store, &module.module, &self.imports)
+                    .map_err(SubmoduleError::wasmer)?;
+                let exports = &instance.exports;
+                let memory = exports
+                    .get_memory(abi::MEMORY)
+                    .map_err(SubmoduleError::wasmer)?;
+                let memory = memory.clone();
+                let run = exports
+                    .get_typed_function(&self.store, abi::RUN)
+                    .map_err(SubmoduleError::wasmer)?;
+                Ok(slot.insert(Ready {
                     module,
                     _instance: instance,
                     memory,
                     run,
-                },
-            );
+                }))
+            }
         }
-        Ok(&self.instances[&key])
     }
 }
 
@@ -447,11 +455,7 @@ fn run_on_thread<H: Host + ?Sized>(
 
     let entered = host::enter(
         interp,
-        &mut WasmMemory {
-            memory: memory.clone(),
-            store: rt.store.as_store_mut(),
-            bytes: None,
-        },
+        &mut WasmMemory::new(memory.clone(), rt.store.as_store_mut()),
     );
     if !entered {
         interp.halt(InstructionResult::MemoryOOG);

@@ -74,8 +74,8 @@ const HELPERS: u32 = 2;
 const EXPAND: u32 = HELPERS + Helper::PUBLIC.len() as u32;
 const RUN: u32 = EXPAND + 1;
 
-// Type indices: the host op, expand, run, keccak, then the helpers by arity (1 to 3 words).
-const HELPER_TYPES: u32 = 3;
+// Type indices: the host op, expand, run, keccak, then one per public helper, in order.
+const HELPER_TYPES: u32 = 4;
 
 // The control frame that is always open: the dispatch loop.
 const DISPATCH_FRAME: u32 = 0;
@@ -125,18 +125,16 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
     types
         .ty()
         .function([ValType::I32, ValType::I32], [ValType::I64; 4]);
-    for arity in 1..=3 {
-        types
-            .ty()
-            .function(vec![ValType::I64; 4 * arity], [ValType::I64; 4]);
+    for helper in Helper::PUBLIC {
+        types.ty().function(helper.params(), helper.results());
     }
 
     let mut imports = ImportSection::new();
     imports.import(abi::HOST_MODULE, abi::HOST_OP, EntityType::Function(0));
     imports.import(abi::HOST_MODULE, abi::KECCAK, EntityType::Function(3));
-    for helper in Helper::PUBLIC {
-        let ty = HELPER_TYPES + helper.arity() as u32;
-        imports.import(abi::HELPERS_MODULE, helper.name(), EntityType::Function(ty));
+    for (k, helper) in (0..).zip(Helper::PUBLIC) {
+        let ty = EntityType::Function(HELPER_TYPES + k);
+        imports.import(abi::HELPERS_MODULE, helper.name(), ty);
     }
 
     let mut functions = FunctionSection::new();
@@ -173,8 +171,8 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
     names.append(KECCAK, abi::KECCAK);
     names.append(EXPAND, "expand");
     names.append(RUN, abi::RUN);
-    for &helper in Helper::PUBLIC {
-        names.append(helper_index(helper), helper.name());
+    for (k, helper) in (0..).zip(Helper::PUBLIC) {
+        names.append(HELPERS + k, helper.name());
     }
     let mut name_section = NameSection::new();
     name_section.functions(&names);
@@ -260,9 +258,7 @@ impl<'a> Emitter<'a> {
         self.open(Frame::Block);
         self.ins().local_get(TARGET).br_table(0..n + 1, 0);
         self.close();
-        self.sync_in();
-        self.exit(Halt::InvalidJump);
-        self.reachable = false;
+        self.halt(Halt::InvalidJump);
 
         let a = self.a;
         let mut sections = a.sections.iter().peekable();

@@ -94,7 +94,7 @@ impl Emitter<'_> {
         }
     }
 
-    fn halt(&mut self, halt: Halt) {
+    pub(super) fn halt(&mut self, halt: Halt) {
         self.exit(halt);
         self.reachable = false;
     }
@@ -358,30 +358,36 @@ impl Emitter<'_> {
     }
 
     /// Validates a memory offset and expands memory to `offset + len`, returning where the
-    /// bytes are. Halts as revm does on a huge offset (the point is then unreachable).
-    fn memory_access(&mut self, offset: Val, len: u64) -> At {
-        if let Val::Const(c) = offset {
-            let Ok(at) = u64::try_from(c) else {
-                self.halt(Halt::InvalidOperandOOG);
-                return At::Const(0);
-            };
-            if at > abi::MEM_LIMIT {
-                self.halt(Halt::MemoryOOG);
-                return At::Const(0);
+    /// bytes are. Halts as revm does on a huge offset (a constant one leaves the point
+    /// unreachable).
+    fn memory_access(&mut self, offset: Val, len: Len) -> At {
+        let at = match offset {
+            Val::Const(c) => {
+                let Ok(at) = u64::try_from(c) else {
+                    self.halt(Halt::InvalidOperandOOG);
+                    return At::Const(0);
+                };
+                if at > abi::MEM_LIMIT {
+                    self.halt(Halt::MemoryOOG);
+                    return At::Const(0);
+                }
+                self.ins().i64_const(at as i64);
+                At::Const(at)
             }
-            self.ins().i64_const((at + len) as i64).local_set(END);
-            self.expand_to_end();
-            return At::Const(at);
-        }
-        self.memory_operand(offset);
-        let mut ins = self.ins();
-        ins.local_tee(T).i32_wrap_i64().local_set(ADDR);
-        ins.local_get(T)
-            .i64_const(len as i64)
-            .i64_add()
-            .local_set(END);
+            _ => {
+                self.memory_operand(offset);
+                self.ins().local_tee(T).i32_wrap_i64().local_set(ADDR);
+                self.ins().local_get(T);
+                At::Addr
+            }
+        };
+        match len {
+            Len::Const(len) => self.ins().i64_const(len as i64),
+            Len::Local(len) => self.ins().local_get(len),
+        };
+        self.ins().i64_add().local_set(END);
         self.expand_to_end();
-        At::Addr
+        at
     }
 
     /// Halts unless the word `v` is a memory offset or length revm would accept, leaving its
@@ -430,26 +436,18 @@ impl Emitter<'_> {
             self.ins().i64_const(*limb as i64).local_set(local);
         }
         self.ins().else_();
-        self.memory_operand(offset);
-        self.ins()
-            .local_tee(T)
-            .local_get(C)
-            .i64_add()
-            .local_set(END);
-        self.expand_to_end();
-        self.ins()
-            .local_get(T)
-            .i32_wrap_i64()
-            .i32_const(abi::MEM_BASE as i32)
-            .i32_add()
-            .local_get(C)
-            .i32_wrap_i64()
-            .call(KECCAK);
-        for i in (0..4).rev() {
-            let local = self.slots.local(r, i);
-            self.ins().local_set(local);
+        let at = self.memory_access(offset, Len::Local(C));
+        if self.reachable {
+            let mut ins = InstructionSink::new(&mut self.body);
+            at.address(&mut ins);
+            ins.local_get(C).i32_wrap_i64().call(KECCAK);
+            for i in (0..4).rev() {
+                ins.local_set(self.slots.local(r, i));
+            }
         }
         self.close();
+        // A constant offset too large halts the non-empty branch only.
+        self.reachable = true;
         self.slots.release(offset);
         self.slots.release(len);
         self.vs.items.push(Val::Word(r));
@@ -472,7 +470,7 @@ impl Emitter<'_> {
 
     fn mload(&mut self) {
         let offset = self.pop();
-        let at = self.memory_access(offset, 32);
+        let at = self.memory_access(offset, Len::Const(32));
         self.slots.release(offset);
         if !self.reachable {
             return;
@@ -498,7 +496,7 @@ impl Emitter<'_> {
     fn mstore(&mut self, single_byte: bool) {
         let offset = self.pop();
         let value = self.pop();
-        let at = self.memory_access(offset, if single_byte { 1 } else { 32 });
+        let at = self.memory_access(offset, Len::Const(if single_byte { 1 } else { 32 }));
         self.slots.release(offset);
         if self.reachable {
             let mut ins = InstructionSink::new(&mut self.body);
@@ -521,6 +519,13 @@ impl Emitter<'_> {
     }
 }
 
+/// How many bytes a memory access covers: known at compile time, or in an i64 local.
+#[derive(Clone, Copy)]
+enum Len {
+    Const(u64),
+    Local(u32),
+}
+
 /// Where the bytes of a memory access are: at a constant offset, or at the offset in `ADDR`.
 #[derive(Clone, Copy)]
 enum At {
@@ -534,6 +539,17 @@ impl At {
         match self {
             At::Const(_) => ins.i32_const(0),
             At::Addr => ins.local_get(ADDR),
+        };
+    }
+
+    /// Pushes the linear-memory address of the access's first byte.
+    fn address(self, ins: &mut InstructionSink<'_>) {
+        match self {
+            At::Const(at) => ins.i32_const((abi::MEM_BASE as u64 + at) as i32),
+            At::Addr => ins
+                .local_get(ADDR)
+                .i32_const(abi::MEM_BASE as i32)
+                .i32_add(),
         };
     }
 
