@@ -7,8 +7,7 @@
 //! A first pass sizes every top-level subtrie exactly (nodes and arena bytes). The store's two
 //! vectors are then allocated once and cut into disjoint regions, and the subtries are built
 //! and hashed into their regions in parallel, already under their final ids: nothing is copied
-//! or renumbered afterwards, and no node owns a heap allocation of its own besides a branch's
-//! child table.
+//! or renumbered afterwards, and no node owns a heap allocation of its own.
 
 use std::ops::AddAssign;
 
@@ -18,7 +17,7 @@ use super::{
     Trie,
     encode::{NodeRef, encode_branch, encode_extension, encode_key_leaf},
     nibbles::{nibble, unpack_into},
-    store::{MemoryStore, Node, NodeId, Slot, Span},
+    store::{Children, MemoryStore, Node, NodeId, Slot, Span, TableId},
 };
 
 /// Below this many leaves a trie is built on the calling thread.
@@ -82,16 +81,18 @@ fn shape<'l, 'k>(leaves: &'l [Leaf<'k>], depth: usize) -> Shape<'l, 'k> {
     }
 }
 
-/// Nodes and arena bytes a subtrie takes.
+/// Nodes, branch child tables and arena bytes a subtrie takes.
 #[derive(Clone, Copy, Default)]
 struct Size {
     nodes: usize,
+    tables: usize,
     bytes: usize,
 }
 
 impl AddAssign for Size {
     fn add_assign(&mut self, other: Size) {
         self.nodes += other.nodes;
+        self.tables += other.tables;
         self.bytes += other.bytes;
     }
 }
@@ -100,6 +101,7 @@ impl AddAssign for Size {
 fn split_top(shared: usize, value: Option<&[u8]>) -> Size {
     Size {
         nodes: 1 + usize::from(shared > 0),
+        tables: 1,
         bytes: shared + value.map_or(0, <[u8]>::len),
     }
 }
@@ -108,6 +110,7 @@ fn size(leaves: &[Leaf<'_>], depth: usize) -> Size {
     match shape(leaves, depth) {
         Shape::Leaf((key, value)) => Size {
             nodes: 1,
+            tables: 0,
             bytes: key.len() * 2 - depth + value.len(),
         },
         Shape::Split {
@@ -124,52 +127,76 @@ fn size(leaves: &[Leaf<'_>], depth: usize) -> Size {
     }
 }
 
-/// A disjoint part of the store's two vectors, filled front to back by one thread.
-struct Region<'s> {
-    slots: &'s mut [Slot],
-    bytes: &'s mut [u8],
-    /// Global id of `slots[0]` and global offset of `bytes[0]`.
-    first_id: usize,
-    first_byte: usize,
-    next_slot: usize,
-    next_byte: usize,
+/// The store's three vectors, allocated at their final sizes.
+struct Parts {
+    slots: Vec<Slot>,
+    tables: Vec<Children>,
+    bytes: Vec<u8>,
 }
 
-impl<'s> Region<'s> {
-    fn new(slots: &'s mut [Slot], bytes: &'s mut [u8], first_id: usize, first_byte: usize) -> Self {
-        Self {
+impl Parts {
+    fn allocate(size: Size) -> Parts {
+        let mut slots = Vec::with_capacity(size.nodes);
+        slots.par_extend(rayon::iter::repeat_n(Slot::dirty(Node::Vacant), size.nodes));
+        Parts {
             slots,
-            bytes,
-            first_id,
-            first_byte,
-            next_slot: 0,
-            next_byte: 0,
+            tables: vec![Children::EMPTY; size.tables],
+            bytes: vec![0; size.bytes],
         }
     }
 
+    /// All of it as one region.
+    fn region(&mut self) -> Region<'_> {
+        Region {
+            slots: &mut self.slots,
+            tables: &mut self.tables,
+            bytes: &mut self.bytes,
+            first: Size::default(),
+            next: Size::default(),
+        }
+    }
+
+    fn into_store(self) -> MemoryStore {
+        MemoryStore::from_parts(self.slots, self.tables, self.bytes)
+    }
+}
+
+/// A disjoint part of the store's vectors, filled front to back by one thread.
+struct Region<'s> {
+    slots: &'s mut [Slot],
+    tables: &'s mut [Children],
+    bytes: &'s mut [u8],
+    /// Global index of the first node, table and byte of this region.
+    first: Size,
+    /// Local index of the next node, table and byte to fill.
+    next: Size,
+}
+
+impl<'s> Region<'s> {
     /// Cuts the first `size` off this region.
     fn split_off_front(&mut self, size: Size) -> Region<'s> {
-        let slots = std::mem::take(&mut self.slots);
-        let bytes = std::mem::take(&mut self.bytes);
-        let (front_slots, slots) = slots.split_at_mut(size.nodes);
-        let (front_bytes, bytes) = bytes.split_at_mut(size.bytes);
-        let front = Region::new(front_slots, front_bytes, self.first_id, self.first_byte);
-        *self = Region::new(
-            slots,
-            bytes,
-            self.first_id + size.nodes,
-            self.first_byte + size.bytes,
-        );
+        let (front_slots, slots) = std::mem::take(&mut self.slots).split_at_mut(size.nodes);
+        let (front_tables, tables) = std::mem::take(&mut self.tables).split_at_mut(size.tables);
+        let (front_bytes, bytes) = std::mem::take(&mut self.bytes).split_at_mut(size.bytes);
+        let front = Region {
+            slots: front_slots,
+            tables: front_tables,
+            bytes: front_bytes,
+            first: self.first,
+            next: Size::default(),
+        };
+        (self.slots, self.tables, self.bytes) = (slots, tables, bytes);
+        self.first += size;
         front
     }
 
     /// Reserves `len` arena bytes; returns their local range and their global span.
     fn reserve(&mut self, len: usize) -> (std::ops::Range<usize>, Span) {
-        let start = self.next_byte;
-        self.next_byte += len;
+        let start = self.next.bytes;
+        self.next.bytes += len;
         (
-            start..self.next_byte,
-            Span::new(self.first_byte + start, len),
+            start..self.next.bytes,
+            Span::new(self.first.bytes + start, len),
         )
     }
 
@@ -188,13 +215,21 @@ impl<'s> Region<'s> {
 
     /// Stores a hashed node under the next id.
     fn put(&mut self, node: Node, reference: NodeRef) -> (NodeId, NodeRef) {
-        self.slots[self.next_slot] = Slot {
+        self.slots[self.next.nodes] = Slot {
             node,
             cached: reference.into(),
         };
-        let id = (self.first_id + self.next_slot) as NodeId;
-        self.next_slot += 1;
+        let id = (self.first.nodes + self.next.nodes) as NodeId;
+        self.next.nodes += 1;
         (id, reference)
+    }
+
+    /// Stores a branch's child table under the next table id.
+    fn put_children(&mut self, children: Children) -> TableId {
+        self.tables[self.next.tables] = children;
+        let table = (self.first.tables + self.next.tables) as TableId;
+        self.next.tables += 1;
+        table
     }
 
     /// Builds and hashes the subtrie over `leaves`, which share their first `depth` nibbles.
@@ -244,13 +279,12 @@ impl<'s> Region<'s> {
         let refs = children.map(|c| c.map(|(_, r)| r));
         let reference = encode_branch(&refs, value);
         let value = value.map(|v| self.copy(v));
-        let branch = self.put(
-            Node::Branch {
-                children: Box::new(children.map(|c| c.map(|(id, _)| id))),
-                value,
-            },
-            reference,
-        );
+        let mut table = Children::EMPTY;
+        for (n, child) in children.iter().enumerate() {
+            table.set(n, child.map(|(id, _)| id));
+        }
+        let children = self.put_children(table);
+        let branch = self.put(Node::Branch { children, value }, reference);
         if shared == 0 {
             return branch;
         }
@@ -266,18 +300,11 @@ impl<'s> Region<'s> {
     }
 }
 
-/// The store's vectors, sized exactly.
-fn allocate(size: Size) -> (Vec<Slot>, Vec<u8>) {
-    let mut slots = Vec::with_capacity(size.nodes);
-    slots.par_extend(rayon::iter::repeat_n(Slot::dirty(Node::Vacant), size.nodes));
-    (slots, vec![0; size.bytes])
-}
-
 /// One thread: size the whole trie, then build it into one region.
 fn build_serial(leaves: &[Leaf<'_>]) -> (MemoryStore, NodeId) {
-    let (mut slots, mut bytes) = allocate(size(leaves, 0));
-    let (root, _) = Region::new(&mut slots, &mut bytes, 0, 0).build(leaves, 0);
-    (MemoryStore::from_parts(slots, bytes), root)
+    let mut parts = Parts::allocate(size(leaves, 0));
+    let (root, _) = parts.region().build(leaves, 0);
+    (parts.into_store(), root)
 }
 
 /// The top split's subtries sized and built in parallel, each into its own region; the top
@@ -304,8 +331,8 @@ fn build_parallel(leaves: &[Leaf<'_>]) -> (MemoryStore, NodeId) {
         .collect();
     let mut total = split_top(shared, value);
     sizes.iter().for_each(|s| total += *s);
-    let (mut slots, mut bytes) = allocate(total);
-    let mut rest = Region::new(&mut slots, &mut bytes, 0, 0);
+    let mut parts = Parts::allocate(total);
+    let mut rest = parts.region();
     let regions: Vec<Region<'_>> = sizes.iter().map(|s| rest.split_off_front(*s)).collect();
     let built: Vec<Option<(NodeId, NodeRef)>> = regions
         .into_par_iter()
@@ -314,30 +341,63 @@ fn build_parallel(leaves: &[Leaf<'_>]) -> (MemoryStore, NodeId) {
         .collect();
     let children = std::array::from_fn(|n| built[n]);
     let (root, _) = rest.finish_split(leaves[0].0, 0, shared, value, children);
-    (MemoryStore::from_parts(slots, bytes), root)
+    (parts.into_store(), root)
+}
+
+/// `leaves` as references sorted by key, deduplicated ("last wins") and without empty values.
+/// Big inputs are scanned and sorted on all threads: these passes run before the parallel
+/// build can start, so on one thread they would be the build's serial fraction.
+fn prepare<'a, K, V>(leaves: &'a [(K, V)]) -> Vec<Leaf<'a>>
+where
+    K: AsRef<[u8]> + Sync,
+    V: AsRef<[u8]> + Sync,
+{
+    let parallel = leaves.len() >= PARALLEL_MIN_LEAVES;
+    let as_ref = |(k, v): &'a (K, V)| (k.as_ref(), v.as_ref());
+    let mut refs: Vec<Leaf<'_>> = if parallel {
+        leaves.par_iter().map(as_ref).collect()
+    } else {
+        leaves.iter().map(as_ref).collect()
+    };
+    let ascending = |w: &[Leaf<'_>]| w[0].0 < w[1].0;
+    let sorted = if parallel {
+        refs.par_windows(2).all(ascending)
+    } else {
+        refs.windows(2).all(ascending)
+    };
+    if !sorted {
+        // Stable: among equal keys the input order survives, so the one kept takes the value
+        // of the last ("last wins").
+        refs.par_sort_by(|a, b| a.0.cmp(b.0));
+        refs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = later.1;
+            }
+            same
+        });
+    }
+    let empty = |(_, v): &Leaf<'_>| v.is_empty();
+    let any_empty = if parallel {
+        refs.par_iter().any(empty)
+    } else {
+        refs.iter().any(empty)
+    };
+    if any_empty {
+        refs.retain(|leaf| !empty(leaf));
+    }
+    refs
 }
 
 impl Trie {
     /// A trie holding `leaves` (key, value), as if inserted in order: for a repeated key the
     /// last value wins, and an empty value means "absent". Fastest when sorted by key.
-    pub fn from_leaves<K: AsRef<[u8]>, V: AsRef<[u8]>>(leaves: &[(K, V)]) -> Self {
-        let mut refs: Vec<Leaf<'_>> = leaves
-            .iter()
-            .map(|(k, v)| (k.as_ref(), v.as_ref()))
-            .collect();
-        if !refs.windows(2).all(|w| w[0].0 < w[1].0) {
-            // Stable: among equal keys the input order survives, so the one kept takes the
-            // value of the last ("last wins").
-            refs.sort_by(|a, b| a.0.cmp(b.0));
-            refs.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    kept.1 = later.1;
-                }
-                same
-            });
-        }
-        refs.retain(|(_, v)| !v.is_empty());
+    pub fn from_leaves<K, V>(leaves: &[(K, V)]) -> Self
+    where
+        K: AsRef<[u8]> + Sync,
+        V: AsRef<[u8]> + Sync,
+    {
+        let refs = prepare(leaves);
         if refs.is_empty() {
             return Trie::new();
         }

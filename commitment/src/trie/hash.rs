@@ -33,7 +33,8 @@ impl<S: NodeStore> Trie<S> {
                 encode_extension(self.store.bytes(*path), &self.reference(*child))
             }
             Node::Branch { children, value } => {
-                let refs = std::array::from_fn(|i| children[i].map(|c| self.reference(c)));
+                let children = self.store.children(*children);
+                let refs = std::array::from_fn(|i| children.get(i).map(|c| self.reference(c)));
                 encode_branch(&refs, value.map(|v| self.store.bytes(v)))
             }
             Node::Vacant => unreachable!("vacant nodes are never linked"),
@@ -44,10 +45,11 @@ impl<S: NodeStore> Trie<S> {
     pub(super) fn reference_parallel(&mut self, id: NodeId) -> NodeRef {
         let root = self.store.get(id);
         let dirty: Vec<NodeId> = match &root.node {
-            Node::Branch { children, .. } if root.cached.get().is_none() => children
+            Node::Branch { children, .. } if root.cached.get().is_none() => self
+                .store
+                .children(*children)
                 .iter()
-                .flatten()
-                .copied()
+                .map(|(_, c)| c)
                 .filter(|c| self.store.get(*c).cached.get().is_none())
                 .collect(),
             _ => Vec::new(),

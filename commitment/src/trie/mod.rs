@@ -14,7 +14,7 @@ mod store;
 use alloy_primitives::B256;
 
 use nibbles::{common_prefix, with_nibbles};
-pub use store::{MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot, Span};
+pub use store::{Children, MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot, Span, TableId};
 
 /// keccak256(rlp("")): the root of an empty trie.
 pub const EMPTY_ROOT: B256 =
@@ -93,7 +93,7 @@ impl<S: NodeStore> Trie<S> {
                 Node::Branch { children, value } => match rest.split_first() {
                     None => return value.map(|v| self.store.bytes(v)),
                     Some((nibble, tail)) => {
-                        id = children[*nibble as usize]?;
+                        id = self.store.children(*children).get(*nibble as usize)?;
                         rest = tail;
                     }
                 },
@@ -158,24 +158,26 @@ impl<S: NodeStore> Trie<S> {
     /// A branch holding two entries whose remaining paths differ in their first nibble (or one
     /// of which is empty and becomes the branch's value).
     fn branch_of(&mut self, entries: [(Span, Hang); 2]) -> Node {
-        let mut children: Box<[Option<NodeId>; 16]> = Box::new([None; 16]);
+        let mut children = Children::EMPTY;
         let mut branch_value = None;
         for (path, hang) in entries {
             let first = self.store.bytes(path).first().map(|n| *n as usize);
             match (first, hang) {
                 (None, Hang::Value(v)) => branch_value = Some(v),
                 (Some(n), Hang::Value(v)) => {
-                    children[n] = Some(self.alloc(Node::Leaf {
+                    let leaf = self.alloc(Node::Leaf {
                         path: path.skip(1),
                         value: v,
-                    }))
+                    });
+                    children.set(n, Some(leaf));
                 }
-                (Some(n), Hang::Subtree(child)) if path.len() == 1 => children[n] = Some(child),
+                (Some(n), Hang::Subtree(child)) if path.len() == 1 => children.set(n, Some(child)),
                 (Some(n), Hang::Subtree(child)) => {
-                    children[n] = Some(self.alloc(Node::Extension {
+                    let extension = self.alloc(Node::Extension {
                         path: path.skip(1),
                         child,
-                    }))
+                    });
+                    children.set(n, Some(extension));
                 }
                 (None, Hang::Subtree(_)) => {
                     unreachable!("an extension's remainder past the split point is never empty")
@@ -183,7 +185,7 @@ impl<S: NodeStore> Trie<S> {
             }
         }
         Node::Branch {
-            children,
+            children: self.store.alloc_children(children),
             value: branch_value,
         }
     }
@@ -222,15 +224,12 @@ impl<S: NodeStore> Trie<S> {
         };
         // Passing through a branch (the common case) edits one child link in place.
         if let (Node::Branch { children, .. }, Some((n, rest))) =
-            (&self.store.get(id).node, path.split_first())
+            (self.store.get(id).node, path.split_first())
         {
             let n = *n as usize;
-            let child = self.insert_at(children[n], rest, value, added);
-            let slot = self.store.get_mut(id);
-            slot.cached.take();
-            if let Node::Branch { children, .. } = &mut slot.node {
-                children[n] = Some(child);
-            }
+            let child = self.insert_at(self.store.children(children).get(n), rest, value, added);
+            self.store.get_mut(id).cached.take();
+            self.store.children_mut(children).set(n, Some(child));
             return id;
         }
         match self.take(id) {
@@ -238,9 +237,8 @@ impl<S: NodeStore> Trie<S> {
                 path: leaf_path,
                 value: leaf_value,
             } => {
-                let old = self.store.bytes(leaf_path);
-                let common = common_prefix(old, path);
-                if common == old.len() && common == path.len() {
+                // Rewriting an existing key is the common case: one memcmp decides it.
+                if self.store.bytes(leaf_path) == path {
                     let value = self.store_value(Some(leaf_value), value);
                     self.put(
                         id,
@@ -251,6 +249,7 @@ impl<S: NodeStore> Trie<S> {
                     );
                     return id;
                 }
+                let common = common_prefix(self.store.bytes(leaf_path), path);
                 *added = true;
                 let new_path = self.store.push_bytes(&path[common..]);
                 let new_value = self.store.push_bytes(value);
@@ -286,27 +285,13 @@ impl<S: NodeStore> Trie<S> {
                 self.install(id, ext_path.head(common), branch)
             }
             Node::Branch {
-                mut children,
+                children,
                 value: branch_value,
             } => {
-                let branch_value = match path.split_first() {
-                    None => {
-                        *added |= branch_value.is_none();
-                        Some(self.store_value(branch_value, value))
-                    }
-                    Some((n, rest)) => {
-                        let slot = &mut children[*n as usize];
-                        *slot = Some(self.insert_at(*slot, rest, value, added));
-                        branch_value
-                    }
-                };
-                self.put(
-                    id,
-                    Node::Branch {
-                        children,
-                        value: branch_value,
-                    },
-                );
+                debug_assert!(path.is_empty(), "a longer path passed through above");
+                *added |= branch_value.is_none();
+                let value = Some(self.store_value(branch_value, value));
+                self.put(id, Node::Branch { children, value });
                 id
             }
             Node::Vacant => unreachable!("vacant nodes are never linked"),
@@ -354,7 +339,10 @@ impl<S: NodeStore> Trie<S> {
                     }
                 }
             }
-            Node::Branch { children, value } => {
+            &Node::Branch {
+                children: table,
+                mut value,
+            } => {
                 let new_child = match path.split_first() {
                     None if value.is_none() => return Some(id),
                     None => {
@@ -362,7 +350,7 @@ impl<S: NodeStore> Trie<S> {
                         None
                     }
                     Some((n, rest)) => {
-                        let Some(child) = children[*n as usize] else {
+                        let Some(child) = self.store.children(table).get(*n as usize) else {
                             return Some(id);
                         };
                         let new_child = self.remove_at(child, rest, removed);
@@ -372,18 +360,12 @@ impl<S: NodeStore> Trie<S> {
                         Some((*n as usize, new_child))
                     }
                 };
-                let Node::Branch {
-                    mut children,
-                    mut value,
-                } = self.take(id)
-                else {
-                    unreachable!()
-                };
+                self.take(id);
                 match new_child {
                     None => value = None,
-                    Some((n, child)) => children[n] = child,
+                    Some((n, child)) => self.store.children_mut(table).set(n, child),
                 }
-                match self.normalize_branch(children, value) {
+                match self.normalize_branch(table, value) {
                     None => {
                         self.release(id);
                         None
@@ -398,29 +380,31 @@ impl<S: NodeStore> Trie<S> {
         }
     }
 
-    /// A branch left with one entry collapses into a leaf or an extension.
-    fn normalize_branch(
-        &mut self,
-        children: Box<[Option<NodeId>; 16]>,
-        value: Option<Span>,
-    ) -> Option<Node> {
-        let mut live = children
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| c.map(|c| (i as u8, c)));
-        let first = live.next();
-        let more = live.next().is_some();
-        match (first, value, more) {
+    /// A branch left with one entry collapses into a leaf or an extension (its child table
+    /// is freed then).
+    fn normalize_branch(&mut self, table: TableId, value: Option<Span>) -> Option<Node> {
+        let (first, more) = {
+            let mut live = self.store.children(table).iter();
+            (live.next(), live.next().is_some())
+        };
+        let node = match (first, value, more) {
             (None, None, _) => None,
             (None, Some(value), _) => Some(Node::Leaf {
                 path: Span::default(),
                 value,
             }),
             (Some((nibble, child)), None, false) => {
-                Some(self.prefix_node(Span::default(), &[nibble], child))
+                Some(self.prefix_node(Span::default(), &[nibble as u8], child))
             }
-            (_, value, _) => Some(Node::Branch { children, value }),
-        }
+            (_, value, _) => {
+                return Some(Node::Branch {
+                    children: table,
+                    value,
+                });
+            }
+        };
+        self.store.release_children(table);
+        node
     }
 
     /// The path `head ++ nibble` followed by node `child`: merges into a leaf or extension
