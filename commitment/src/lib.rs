@@ -11,17 +11,21 @@
 //! a small update re-hashes only the changed paths. [`StateTrie`] layers Ethereum's account and
 //! storage tries on top of it.
 //!
-//! Full builds ([`Trie::from_leaves`], [`StateTrie::from_accounts`]) size each top-level
-//! subtrie first, then build and hash them in parallel straight into disjoint regions of one
-//! node vector and one byte arena. Incremental roots hash the root's dirty subtries in
-//! parallel; [`StateTrie::root_serial`] is the single-threaded path for comparison.
+//! A trie of [`SHARD_MIN_LEAVES`] keys or more is sixteen shards, one subtrie per first
+//! nibble, each in its own store. Full builds ([`Trie::from_leaves`],
+//! [`StateTrie::from_accounts`]) build and hash the shards in parallel, each sized exactly
+//! first; a batch of updates ([`Trie::apply`], which [`StateTrie::root`] uses for the account
+//! trie) is applied and hashed shard by shard in parallel as well. Storage tries of touched
+//! accounts are hashed in parallel; [`StateTrie::root_serial`] is the single-threaded path for
+//! comparison.
 //!
 //! Memory: every node is materialised so later updates stay incremental. Paths (a byte per
-//! nibble) and values live in a per-trie byte arena, not in per-node allocations.
-//! [`StateTrie::memory`] reports the bytes held; on 20,000 accounts with two storage slots each
-//! it measures about 350 bytes per leaf (test `memory_figure_covers_the_leaves`): an 80-byte
-//! node slot with its cached reference, the unpacked path and the value per leaf, plus branch
-//! tables and the fixed cost of 20,000 small storage tries.
+//! nibble) and values live in a per-store byte arena, branch child tables (64 bytes) in a
+//! per-store vector, not in per-node allocations. [`StateTrie::memory`] reports the bytes
+//! held; on 20,000 accounts with two storage slots each it measures about 350 bytes per leaf
+//! (test `memory_figure_covers_the_leaves`): an 80-byte node slot with its cached reference,
+//! the unpacked path and the value per leaf, plus branch tables and the fixed cost of 20,000
+//! small storage tries.
 
 mod bal_fold;
 pub mod pipeline;
@@ -35,4 +39,7 @@ pub use pipeline::{
     FoldMode, Verdict,
 };
 pub use state::{AccountUpdate, MemoryFigure, StateTrie, TrieAccount, Undo};
-pub use trie::{EMPTY_ROOT, MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot, Span, Trie};
+pub use trie::{
+    Children, EMPTY_ROOT, MemoryStore, Node, NodeId, NodeRef, NodeStore, SHARD_MIN_LEAVES, Slot,
+    Span, TableId, Trie,
+};

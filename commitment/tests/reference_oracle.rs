@@ -155,9 +155,9 @@ fn steps_over<K: Strategy<Value = Vec<u8>>>(key: fn() -> K) -> impl Strategy<Val
     ]
 }
 
-/// Replays `steps` on a trie and on the model, checking root, length and lookups each step.
-fn check_against_oracle(steps: &[Step]) -> Result<(), TestCaseError> {
-    let mut trie = Trie::new();
+/// Replays `steps` on `trie` (empty) and on the model, checking root, length and lookups each
+/// step.
+fn check_against_oracle(mut trie: Trie, steps: &[Step]) -> Result<(), TestCaseError> {
     let mut model = Model::new();
     for step in steps {
         let touched = match step {
@@ -194,12 +194,47 @@ proptest! {
 
     #[test]
     fn prefix_keys_match_the_yellow_paper_oracle(steps in proptest::collection::vec(step(), 1..80)) {
-        check_against_oracle(&steps)?;
+        check_against_oracle(Trie::new(), &steps)?;
+    }
+
+    /// The sharded layout on few keys: the root value of the empty key, one live shard (its
+    /// top node lifted to the root) and shards emptied again.
+    #[test]
+    fn sharded_tries_match_the_yellow_paper_oracle(steps in proptest::collection::vec(step(), 1..80)) {
+        check_against_oracle(Trie::sharded(), &steps)?;
     }
 
     #[test]
     fn long_keys_match_the_yellow_paper_oracle(steps in proptest::collection::vec(steps_over(long_key), 1..60)) {
-        check_against_oracle(&steps)?;
+        check_against_oracle(Trie::new(), &steps)?;
+        check_against_oracle(Trie::sharded(), &steps)?;
+    }
+
+    /// One batch ([`Trie::apply`]) ends where the same writes one at a time end, repeated
+    /// keys included (the later write wins), in both layouts and on both sides of the
+    /// parallel-batch threshold.
+    #[test]
+    fn a_batch_equals_its_writes_in_order(steps in proptest::collection::vec(step(), 1..400)) {
+        let writes: Vec<(Vec<u8>, Vec<u8>)> = steps
+            .iter()
+            .map(|s| match s {
+                Step::Insert(k, v) => (k.clone(), v.clone()),
+                Step::Remove(k) => (k.clone(), Vec::new()),
+            })
+            .collect();
+        let mut model = Model::new();
+        for (k, v) in &writes {
+            if v.is_empty() {
+                model.remove(k);
+            } else {
+                model.insert(k.clone(), v.clone());
+            }
+        }
+        for mut trie in [Trie::new(), Trie::sharded()] {
+            trie.apply(&writes);
+            prop_assert_eq!(trie.root(), oracle_root(&model));
+            prop_assert_eq!(trie.len(), model.len());
+        }
     }
 
     /// A clone evolves independently of its original (the arena is copied, not shared).
@@ -278,6 +313,32 @@ fn oracle_encodes_long_paths_by_the_rlp_rules() {
     let mut trie = Trie::new();
     trie.insert(&key, vec![0x01]);
     assert_eq!(trie.root(), keccak256(&leaf), "60-byte key");
+}
+
+/// A trie grown one key at a time is re-laid out in shards at `SHARD_MIN_LEAVES` keys; the
+/// roots before, at and after the switch, and after shrinking below it, match the oracle.
+#[test]
+fn growing_past_the_shard_threshold_keeps_every_root() {
+    let mut trie = Trie::new();
+    let mut model = Model::new();
+    let key = |i: u32| i.to_be_bytes()[1..].to_vec();
+    for i in 0..(commitment::SHARD_MIN_LEAVES as u32 + 500) {
+        trie.insert(&key(i), i.to_le_bytes());
+        model.insert(key(i), i.to_le_bytes().to_vec());
+        if i % 1000 == 999 || i as usize + 1 == commitment::SHARD_MIN_LEAVES {
+            assert_eq!(trie.root(), oracle_root(&model), "{} keys", i + 1);
+        }
+    }
+    for i in (0..(commitment::SHARD_MIN_LEAVES as u32 + 500)).filter(|i| i % 8 != 0) {
+        trie.remove(&key(i));
+        model.remove(&key(i));
+    }
+    assert_eq!(trie.len(), model.len());
+    assert_eq!(trie.root(), oracle_root(&model));
+    assert_eq!(trie.root_serial(), oracle_root(&model));
+    for (k, v) in &model {
+        assert_eq!(trie.get(k), Some(v.as_slice()));
+    }
 }
 
 #[test]

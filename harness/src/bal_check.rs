@@ -44,7 +44,7 @@ impl Broken {
 /// How one block's BAL check ended.
 enum Verdict {
     /// The BAL is consistent with the header; the trie is at the block's post-state.
-    Consistent(StateTrie),
+    Consistent(Box<StateTrie>),
     /// The BAL (or its header commitments) is wrong.
     Rejected(Broken, String),
     /// The BAL cannot express this block's post-state; execution must decide.
@@ -82,7 +82,7 @@ fn check_test(test: &EestTest) -> Result<Option<String>, String> {
             .fields()
             .ok_or_else(|| format!("block {i}: no header"))?;
         match (check_block(&trie, fields), &block.expect_exception) {
-            (Verdict::Consistent(next), None) => trie = next,
+            (Verdict::Consistent(next), None) => trie = *next,
             (Verdict::Rejected(broken, reason), Some(expected)) => {
                 if !broken.expected_by(expected) {
                     return Err(format!(
@@ -130,7 +130,7 @@ fn check_block(parent: &StateTrie, fields: &BlockFields) -> Verdict {
     let mut next = parent.clone();
     match commitment::fold_bal(&mut next, &bal, commitment::FoldRules::default()) {
         Err(why) => Verdict::Inexpressible(why),
-        Ok(root) if root == header.state_root => Verdict::Consistent(next),
+        Ok(root) if root == header.state_root => Verdict::Consistent(Box::new(next)),
         Ok(root) => {
             let reason = format!(
                 "executionless root {root}, header says {}",

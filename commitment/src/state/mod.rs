@@ -196,29 +196,24 @@ impl StateTrie {
     }
 
     fn fold(&mut self, parallel: bool) -> B256 {
-        // Dirty entries are taken out of the map so each can be hashed on its own thread
-        // without scanning the untouched accounts.
-        let mut touched: Vec<(Address, Entry)> = std::mem::take(&mut self.dirty)
+        let touched: Vec<(&Address, &Entry)> = std::mem::take(&mut self.dirty)
             .into_iter()
-            .filter_map(|a| self.entries.remove(&a).map(|e| (a, e)))
+            .filter_map(|a| self.entries.get_key_value(&a))
             .collect();
-        let leaf = |(address, entry): &mut (Address, Entry), nested_parallel: bool| {
+        let leaf = |(address, entry): &(&Address, &Entry), nested_parallel: bool| {
             let storage_root = if nested_parallel {
                 entry.storage.root()
             } else {
                 entry.storage.root_serial()
             };
-            (keccak256(*address), account_leaf(&entry.info, storage_root))
+            (keccak256(address), account_leaf(&entry.info, storage_root))
         };
         let leaves: Vec<(B256, Vec<u8>)> = if parallel && touched.len() > 1 {
-            touched.par_iter_mut().map(|t| leaf(t, false)).collect()
+            touched.par_iter().map(|t| leaf(t, false)).collect()
         } else {
-            touched.iter_mut().map(|t| leaf(t, parallel)).collect()
+            touched.iter().map(|t| leaf(t, parallel)).collect()
         };
-        self.entries.extend(touched);
-        for (key, leaf) in leaves {
-            self.accounts.insert(key.as_slice(), leaf);
-        }
+        self.accounts.apply(&leaves);
         if parallel {
             self.accounts.root()
         } else {
@@ -239,7 +234,7 @@ impl StateTrie {
                     .filter(|(_, v)| !v.is_zero())
                     .map(|(k, v)| (keccak256(k.to_be_bytes::<32>()), alloy_rlp::encode(v)))
                     .collect();
-                let mut storage = Trie::from_leaves(&slots);
+                let storage = Trie::from_leaves(&slots);
                 let leaf = account_leaf(&info, storage.root_serial());
                 Some((update.address, Entry { info, storage }, leaf))
             })

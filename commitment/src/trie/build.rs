@@ -4,25 +4,24 @@
 //! without ever walking an existing path: each node is created once, after its children, and
 //! hashed right away from the references they returned.
 //!
-//! A first pass sizes every top-level subtrie exactly (nodes and arena bytes). The store's two
-//! vectors are then allocated once and cut into disjoint regions, and the subtries are built
-//! and hashed into their regions in parallel, already under their final ids: nothing is copied
-//! or renumbered afterwards, and no node owns a heap allocation of its own.
+//! A big trie is built as its sixteen shards, one per first nibble, in parallel. Each shard is
+//! sized exactly first (nodes, child tables, arena bytes), so its store's vectors are allocated
+//! once and filled front to back, never grown or copied.
 
 use std::ops::AddAssign;
 
 use rayon::prelude::*;
 
 use super::{
-    Trie,
+    Layout, SHARD_MIN_LEAVES, Trie,
     encode::{NodeRef, encode_branch, encode_extension, encode_key_leaf},
     nibbles::{nibble, unpack_into},
+    shards::Shards,
     store::{Children, MemoryStore, Node, NodeId, Slot, Span, TableId},
+    subtrie::Subtrie,
 };
 
-/// Below this many leaves a trie is built on the calling thread.
-const PARALLEL_MIN_LEAVES: usize = 4096;
-
+/// A key (packed bytes) and its value.
 type Leaf<'a> = (&'a [u8], &'a [u8]);
 
 /// Subtries this small have their values touched before they are built.
@@ -127,116 +126,62 @@ fn size(leaves: &[Leaf<'_>], depth: usize) -> Size {
     }
 }
 
-/// The store's three vectors, allocated at their final sizes.
-struct Parts {
+/// The vectors of one store under construction, allocated at their final sizes and filled
+/// front to back by one thread.
+struct Builder {
     slots: Vec<Slot>,
     tables: Vec<Children>,
     bytes: Vec<u8>,
 }
 
-impl Parts {
-    fn allocate(size: Size) -> Parts {
-        let mut slots = Vec::with_capacity(size.nodes);
-        slots.par_extend(rayon::iter::repeat_n(Slot::dirty(Node::Vacant), size.nodes));
-        Parts {
-            slots,
-            tables: vec![Children::EMPTY; size.tables],
-            bytes: vec![0; size.bytes],
-        }
-    }
-
-    /// All of it as one region.
-    fn region(&mut self) -> Region<'_> {
-        Region {
-            slots: &mut self.slots,
-            tables: &mut self.tables,
-            bytes: &mut self.bytes,
-            first: Size::default(),
-            next: Size::default(),
+impl Builder {
+    fn with_capacity(size: Size) -> Builder {
+        Builder {
+            slots: Vec::with_capacity(size.nodes),
+            tables: Vec::with_capacity(size.tables),
+            bytes: Vec::with_capacity(size.bytes),
         }
     }
 
     fn into_store(self) -> MemoryStore {
         MemoryStore::from_parts(self.slots, self.tables, self.bytes)
     }
-}
-
-/// A disjoint part of the store's vectors, filled front to back by one thread.
-struct Region<'s> {
-    slots: &'s mut [Slot],
-    tables: &'s mut [Children],
-    bytes: &'s mut [u8],
-    /// Global index of the first node, table and byte of this region.
-    first: Size,
-    /// Local index of the next node, table and byte to fill.
-    next: Size,
-}
-
-impl<'s> Region<'s> {
-    /// Cuts the first `size` off this region.
-    fn split_off_front(&mut self, size: Size) -> Region<'s> {
-        let (front_slots, slots) = std::mem::take(&mut self.slots).split_at_mut(size.nodes);
-        let (front_tables, tables) = std::mem::take(&mut self.tables).split_at_mut(size.tables);
-        let (front_bytes, bytes) = std::mem::take(&mut self.bytes).split_at_mut(size.bytes);
-        let front = Region {
-            slots: front_slots,
-            tables: front_tables,
-            bytes: front_bytes,
-            first: self.first,
-            next: Size::default(),
-        };
-        (self.slots, self.tables, self.bytes) = (slots, tables, bytes);
-        self.first += size;
-        front
-    }
-
-    /// Reserves `len` arena bytes; returns their local range and their global span.
-    fn reserve(&mut self, len: usize) -> (std::ops::Range<usize>, Span) {
-        let start = self.next.bytes;
-        self.next.bytes += len;
-        (
-            start..self.next.bytes,
-            Span::new(self.first.bytes + start, len),
-        )
-    }
 
     fn copy(&mut self, data: &[u8]) -> Span {
-        let (range, span) = self.reserve(data.len());
-        self.bytes[range].copy_from_slice(data);
+        let span = Span::new(self.bytes.len(), data.len());
+        self.bytes.extend_from_slice(data);
         span
     }
 
     /// Nibbles `from..to` of a packed key, unpacked into the arena.
-    fn nibbles(&mut self, key: &[u8], from: usize, to: usize) -> (std::ops::Range<usize>, Span) {
-        let (range, span) = self.reserve(to - from);
-        unpack_into(key, from, &mut self.bytes[range.clone()]);
-        (range, span)
+    fn nibbles(&mut self, key: &[u8], from: usize, to: usize) -> Span {
+        let span = Span::new(self.bytes.len(), to - from);
+        self.bytes.resize(span.end(), 0);
+        unpack_into(key, from, &mut self.bytes[span.range()]);
+        span
     }
 
     /// Stores a hashed node under the next id.
     fn put(&mut self, node: Node, reference: NodeRef) -> (NodeId, NodeRef) {
-        self.slots[self.next.nodes] = Slot {
+        let id = self.slots.len() as NodeId;
+        self.slots.push(Slot {
             node,
             cached: reference.into(),
-        };
-        let id = (self.first.nodes + self.next.nodes) as NodeId;
-        self.next.nodes += 1;
+        });
         (id, reference)
     }
 
     /// Stores a branch's child table under the next table id.
     fn put_children(&mut self, children: Children) -> TableId {
-        self.tables[self.next.tables] = children;
-        let table = (self.first.tables + self.next.tables) as TableId;
-        self.next.tables += 1;
-        table
+        self.tables.push(children);
+        (self.tables.len() - 1) as TableId
     }
 
     /// Builds and hashes the subtrie over `leaves`, which share their first `depth` nibbles.
     fn build(&mut self, leaves: &[Leaf<'_>], depth: usize) -> (NodeId, NodeRef) {
         match shape(leaves, depth) {
             Shape::Leaf((key, value)) => {
-                let (_, path) = self.nibbles(key, depth, key.len() * 2);
+                let path = self.nibbles(key, depth, key.len() * 2);
                 let value_span = self.copy(value);
                 let reference = encode_key_leaf(key, depth, value);
                 self.put(
@@ -288,8 +233,8 @@ impl<'s> Region<'s> {
         if shared == 0 {
             return branch;
         }
-        let (range, path) = self.nibbles(key, depth, depth + shared);
-        let reference = encode_extension(&self.bytes[range], &branch.1);
+        let path = self.nibbles(key, depth, depth + shared);
+        let reference = encode_extension(&self.bytes[path.range()], &branch.1);
         self.put(
             Node::Extension {
                 path,
@@ -300,48 +245,41 @@ impl<'s> Region<'s> {
     }
 }
 
-/// One thread: size the whole trie, then build it into one region.
-fn build_serial(leaves: &[Leaf<'_>]) -> (MemoryStore, NodeId) {
-    let mut parts = Parts::allocate(size(leaves, 0));
-    let (root, _) = parts.region().build(leaves, 0);
-    (parts.into_store(), root)
+/// The subtrie over sorted `leaves` sharing their first `depth` nibbles, built and hashed on
+/// the calling thread.
+fn build_subtrie(leaves: &[Leaf<'_>], depth: usize) -> Subtrie<MemoryStore> {
+    if leaves.is_empty() {
+        return Subtrie::default();
+    }
+    let mut builder = Builder::with_capacity(size(leaves, depth));
+    let (root, _) = builder.build(leaves, depth);
+    Subtrie {
+        store: builder.into_store(),
+        root: Some(root),
+    }
 }
 
-/// The top split's subtries sized and built in parallel, each into its own region; the top
-/// branch (and extension) last, into the region left over.
-fn build_parallel(leaves: &[Leaf<'_>]) -> (MemoryStore, NodeId) {
-    let Shape::Split {
-        shared,
-        value,
-        groups,
-    } = shape(leaves, 0)
-    else {
-        return build_serial(leaves);
+/// The sixteen shards over sorted `leaves`, built in parallel; the empty key, if present,
+/// is the value of the root branch and belongs to no shard.
+fn build_shards(leaves: &[Leaf<'_>]) -> Shards<MemoryStore> {
+    let (value, mut rest) = match leaves.split_first() {
+        Some((([], value), rest)) => (Some(value.to_vec()), rest),
+        _ => (None, leaves),
     };
-    let depth = shared + 1;
-    let sizes: Vec<Size> = groups
-        .par_iter()
-        .map(|g| {
-            if g.is_empty() {
-                Size::default()
-            } else {
-                size(g, depth)
-            }
-        })
-        .collect();
-    let mut total = split_top(shared, value);
-    sizes.iter().for_each(|s| total += *s);
-    let mut parts = Parts::allocate(total);
-    let mut rest = parts.region();
-    let regions: Vec<Region<'_>> = sizes.iter().map(|s| rest.split_off_front(*s)).collect();
-    let built: Vec<Option<(NodeId, NodeRef)>> = regions
+    let mut groups: [&[Leaf<'_>]; 16] = [&[]; 16];
+    while let Some((key, _)) = rest.first() {
+        let n = nibble(key, 0);
+        let len = rest.partition_point(|(k, _)| nibble(k, 0) == n);
+        (groups[n as usize], rest) = rest.split_at(len);
+    }
+    let built: Vec<Subtrie<MemoryStore>> = groups
         .into_par_iter()
-        .zip(groups)
-        .map(|(mut region, group)| (!group.is_empty()).then(|| region.build(group, depth)))
+        .map(|group| build_subtrie(group, 1))
         .collect();
-    let children = std::array::from_fn(|n| built[n]);
-    let (root, _) = rest.finish_split(leaves[0].0, 0, shared, value, children);
-    (parts.into_store(), root)
+    match built.try_into() {
+        Ok(shards) => Shards::new(shards, value),
+        Err(_) => unreachable!("one subtrie per nibble"),
+    }
 }
 
 /// `leaves` as references sorted by key, deduplicated ("last wins") and without empty values.
@@ -352,7 +290,7 @@ where
     K: AsRef<[u8]> + Sync,
     V: AsRef<[u8]> + Sync,
 {
-    let parallel = leaves.len() >= PARALLEL_MIN_LEAVES;
+    let parallel = leaves.len() >= SHARD_MIN_LEAVES;
     let as_ref = |(k, v): &'a (K, V)| (k.as_ref(), v.as_ref());
     let mut refs: Vec<Leaf<'_>> = if parallel {
         leaves.par_iter().map(as_ref).collect()
@@ -398,17 +336,13 @@ impl Trie {
         V: AsRef<[u8]> + Sync,
     {
         let refs = prepare(leaves);
-        if refs.is_empty() {
-            return Trie::new();
-        }
-        let (store, root) = if refs.len() >= PARALLEL_MIN_LEAVES {
-            build_parallel(&refs)
+        let layout = if refs.len() >= SHARD_MIN_LEAVES {
+            Layout::Sharded(Box::new(build_shards(&refs)))
         } else {
-            build_serial(&refs)
+            Layout::Whole(build_subtrie(&refs, 0))
         };
         Trie {
-            store,
-            root: Some(root),
+            layout,
             len: refs.len(),
         }
     }

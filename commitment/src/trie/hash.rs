@@ -1,26 +1,24 @@
 //! Hashing: turning dirty nodes into the references their parents embed.
 //!
-//! A node's reference is set through `&self` (each slot's cache is a `OnceLock`), which is what
-//! lets the top-level subtries of one trie be hashed on several threads at once: the subtries
-//! are disjoint, so every cache is filled exactly once, by the thread that owns its subtrie,
-//! and nothing has to be written back afterwards.
-
-use rayon::prelude::*;
+//! A node's reference is set through `&self` (each slot's cache is a `OnceLock`): hashing reads
+//! the trie and fills caches, it never restructures, so it needs no exclusive borrow.
 
 use super::{
-    Trie,
     encode::{NodeRef, encode_branch, encode_extension, encode_leaf},
-    store::{Node, NodeId, NodeStore},
+    store::{Children, Node, NodeId, NodeStore},
+    subtrie::Subtrie,
 };
 
-/// How many dirty children the root must have before hashing them in parallel pays off.
-const PARALLEL_MIN_DIRTY: usize = 2;
-
-impl<S: NodeStore> Trie<S> {
-    /// The reference of `id`, computing and caching it if the node is dirty (on this thread).
+impl<S: NodeStore> Subtrie<S> {
+    /// The reference of `id`, computing and caching it if the node is dirty.
     pub(super) fn reference(&self, id: NodeId) -> NodeRef {
         let slot = self.store.get(id);
         *slot.cached.get_or_init(|| self.compute(id))
+    }
+
+    /// The reference of the top node, if any.
+    pub(super) fn root_reference(&self) -> Option<NodeRef> {
+        self.root.map(|id| self.reference(id))
     }
 
     /// The reference of node `id`, from its children's references.
@@ -34,6 +32,7 @@ impl<S: NodeStore> Trie<S> {
             }
             Node::Branch { children, value } => {
                 let children = self.store.children(*children);
+                self.warm_children(children);
                 let refs = std::array::from_fn(|i| children.get(i).map(|c| self.reference(c)));
                 encode_branch(&refs, value.map(|v| self.store.bytes(v)))
             }
@@ -41,24 +40,30 @@ impl<S: NodeStore> Trie<S> {
         }
     }
 
-    /// The reference of `id`, hashing the dirty children of a branch root in parallel.
-    pub(super) fn reference_parallel(&mut self, id: NodeId) -> NodeRef {
-        let root = self.store.get(id);
-        let dirty: Vec<NodeId> = match &root.node {
-            Node::Branch { children, .. } if root.cached.get().is_none() => self
-                .store
-                .children(*children)
-                .iter()
-                .map(|(_, c)| c)
-                .filter(|c| self.store.get(*c).cached.get().is_none())
-                .collect(),
-            _ => Vec::new(),
-        };
-        if dirty.len() >= PARALLEL_MIN_DIRTY {
-            dirty.par_iter().for_each(|&child| {
-                self.reference(child);
-            });
-        }
-        self.reference(id)
+    /// Reads every child's cache state before any is used. The loads are independent, so the
+    /// CPU overlaps their misses; after an update most children are clean and cold, and
+    /// reading them one reference at a time waited for each miss in turn.
+    fn warm_children(&self, children: &Children) {
+        let initialized = children.iter().fold(0, |n, (_, c)| {
+            n + usize::from(self.store.get(c).cached.get().is_some())
+        });
+        std::hint::black_box(initialized);
+    }
+
+    /// The reference the top node would have one nibble deeper, behind `nibble`: what the
+    /// root of a trie is when all its keys start with `nibble` (the only non-empty shard).
+    pub(super) fn lifted_reference(&self, nibble: u8) -> Option<NodeRef> {
+        let id = self.root?;
+        let joined = |path: &[u8]| [&[nibble][..], path].concat();
+        Some(match &self.store.get(id).node {
+            Node::Leaf { path, value } => {
+                encode_leaf(&joined(self.store.bytes(*path)), self.store.bytes(*value))
+            }
+            Node::Extension { path, child } => {
+                encode_extension(&joined(self.store.bytes(*path)), &self.reference(*child))
+            }
+            Node::Branch { .. } => encode_extension(&[nibble], &self.reference(id)),
+            Node::Vacant => unreachable!("vacant nodes are never linked"),
+        })
     }
 }

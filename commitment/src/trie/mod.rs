@@ -4,34 +4,51 @@
 //! hash). A write clears the cache only along the path it touches, so [`Trie::root`] re-hashes
 //! exactly the dirty paths: the cost of a block's update is proportional to what it changed,
 //! not to the size of the state.
+//!
+//! A trie of at least [`SHARD_MIN_LEAVES`] keys is laid out as sixteen shards, one subtrie
+//! and one store per first nibble, so a batch of updates ([`Trie::apply`]) and the hashing
+//! after it both run on all threads. Smaller tries (most storage tries) stay whole: sixteen
+//! stores would cost more than their keys.
 
 mod build;
 mod encode;
 mod hash;
 mod nibbles;
+mod shards;
 mod store;
+mod subtrie;
 
 use alloy_primitives::B256;
 
-use nibbles::{common_prefix, with_nibbles};
+use nibbles::with_nibbles;
+use shards::Shards;
 pub use store::{Children, MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot, Span, TableId};
+use subtrie::Subtrie;
 
 /// keccak256(rlp("")): the root of an empty trie.
 pub const EMPTY_ROOT: B256 =
     alloy_primitives::b256!("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
 
-/// What hangs below a new branch: a value (becoming a leaf) or an existing subtree.
-enum Hang {
-    Value(Span),
-    Subtree(NodeId),
-}
+/// A trie is laid out in shards from this many keys on (and stays sharded when it shrinks).
+pub const SHARD_MIN_LEAVES: usize = 4096;
 
-/// A Merkle Patricia Trie with incremental hashing, its nodes in a [`NodeStore`].
+/// A Merkle Patricia Trie with incremental hashing, its nodes in [`NodeStore`]s.
 #[derive(Clone, Debug, Default)]
 pub struct Trie<S: NodeStore = MemoryStore> {
-    store: S,
-    root: Option<NodeId>,
+    layout: Layout<S>,
     len: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Layout<S: NodeStore> {
+    Whole(Subtrie<S>),
+    Sharded(Box<Shards<S>>),
+}
+
+impl<S: NodeStore> Default for Layout<S> {
+    fn default() -> Self {
+        Layout::Whole(Subtrie::default())
+    }
 }
 
 impl Trie {
@@ -41,6 +58,15 @@ impl Trie {
 }
 
 impl<S: NodeStore> Trie<S> {
+    /// An empty trie laid out in shards from the start, for one known to grow big (the
+    /// account trie): it skips the re-layout at [`SHARD_MIN_LEAVES`].
+    pub fn sharded() -> Self {
+        Self {
+            layout: Layout::Sharded(Box::default()),
+            len: 0,
+        }
+    }
+
     /// Number of keys held.
     pub fn len(&self) -> usize {
         self.len
@@ -52,387 +78,73 @@ impl<S: NodeStore> Trie<S> {
 
     /// Sets `key` to `value`; an empty value deletes the key (as the ethereum/tests do).
     pub fn insert(&mut self, key: &[u8], value: impl AsRef<[u8]>) {
-        let value = value.as_ref();
-        if value.is_empty() {
-            return self.remove(key);
-        }
-        self.store.maintain();
-        let mut added = false;
-        let root = with_nibbles(key, |path| {
-            self.insert_at(self.root, path, value, &mut added)
-        });
-        self.root = Some(root);
-        self.len += usize::from(added);
+        self.apply(&[(key, value.as_ref())]);
     }
 
     /// Deletes `key` if present.
     pub fn remove(&mut self, key: &[u8]) {
-        let Some(root) = self.root else { return };
-        self.store.maintain();
-        let mut removed = false;
-        self.root = with_nibbles(key, |path| self.remove_at(root, path, &mut removed));
-        self.len -= usize::from(removed);
+        self.apply(&[(key, &[][..])]);
+    }
+
+    /// Applies a batch of writes in order (an empty value deletes the key): what a block's
+    /// updates to one trie are. A sharded trie applies its shards' parts in parallel.
+    pub fn apply<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, writes: &[(K, V)]) {
+        let delta = match &mut self.layout {
+            Layout::Whole(trie) => writes
+                .iter()
+                .map(|(k, v)| with_nibbles(k.as_ref(), |path| trie.write(path, v.as_ref())))
+                .sum(),
+            Layout::Sharded(shards) => {
+                let writes: Vec<(&[u8], &[u8])> = writes
+                    .iter()
+                    .map(|(k, v)| (k.as_ref(), v.as_ref()))
+                    .collect();
+                shards.apply(&writes)
+            }
+        };
+        self.len = self.len.saturating_add_signed(delta);
+        if self.len >= SHARD_MIN_LEAVES
+            && let Layout::Whole(trie) = &self.layout
+        {
+            let mut shards = Box::<Shards<S>>::default();
+            for (path, value) in trie.leaves() {
+                shards.insert(&path, value);
+            }
+            self.layout = Layout::Sharded(shards);
+        }
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        with_nibbles(key, |path| self.get_at(path))
+        with_nibbles(key, |path| match &self.layout {
+            Layout::Whole(trie) => trie.get(path),
+            Layout::Sharded(shards) => shards.get(path),
+        })
     }
 
-    fn get_at(&self, path: &[u8]) -> Option<&[u8]> {
-        let mut rest = path;
-        let mut id = self.root?;
-        loop {
-            match &self.store.get(id).node {
-                Node::Leaf { path, value } => {
-                    return (self.store.bytes(*path) == rest).then(|| self.store.bytes(*value));
-                }
-                Node::Extension { path, child } => {
-                    rest = rest.strip_prefix(self.store.bytes(*path))?;
-                    id = *child;
-                }
-                Node::Branch { children, value } => match rest.split_first() {
-                    None => return value.map(|v| self.store.bytes(v)),
-                    Some((nibble, tail)) => {
-                        id = self.store.children(*children).get(*nibble as usize)?;
-                        rest = tail;
-                    }
-                },
-                Node::Vacant => return None,
-            }
-        }
-    }
-
-    /// The root hash, re-hashing only nodes changed since the last call; the root's dirty
-    /// subtries are hashed in parallel.
-    pub fn root(&mut self) -> B256 {
-        match self.root {
-            None => EMPTY_ROOT,
-            Some(id) => self.reference_parallel(id).node_hash(),
-        }
+    /// The root hash, re-hashing only nodes changed since the last call; a sharded trie's
+    /// dirty shards are hashed in parallel.
+    pub fn root(&self) -> B256 {
+        self.root_with(true)
     }
 
     /// [`Self::root`] on the calling thread only, for comparison and for small tries.
-    pub fn root_serial(&mut self) -> B256 {
-        match self.root {
-            None => EMPTY_ROOT,
-            Some(id) => self.reference(id).node_hash(),
-        }
+    pub fn root_serial(&self) -> B256 {
+        self.root_with(false)
+    }
+
+    fn root_with(&self, parallel: bool) -> B256 {
+        let reference = match &self.layout {
+            Layout::Whole(trie) => trie.root_reference(),
+            Layout::Sharded(shards) => shards.reference(parallel),
+        };
+        reference.map_or(EMPTY_ROOT, |r| r.node_hash())
     }
 
     /// Heap bytes held by the nodes (keys, values, cached references, arena slack).
     pub fn heap_bytes(&self) -> usize {
-        self.store.heap_bytes()
-    }
-
-    fn alloc(&mut self, node: Node) -> NodeId {
-        self.store.alloc(Slot::dirty(node))
-    }
-
-    fn release(&mut self, id: NodeId) {
-        self.store.release(id);
-    }
-
-    /// Takes a node out for rewriting; its cache is cleared because it is about to change.
-    fn take(&mut self, id: NodeId) -> Node {
-        let slot = self.store.get_mut(id);
-        slot.cached.take();
-        std::mem::replace(&mut slot.node, Node::Vacant)
-    }
-
-    fn put(&mut self, id: NodeId, node: Node) {
-        self.store.get_mut(id).node = node;
-    }
-
-    /// `value` stored where `old` was when it fits exactly (a storage slot rewritten with a
-    /// value of the same width leaves no dead bytes), otherwise appended.
-    fn store_value(&mut self, old: Option<Span>, value: &[u8]) -> Span {
-        match old {
-            Some(old) if old.len() == value.len() => {
-                self.store.overwrite(old, value);
-                old
-            }
-            _ => self.store.push_bytes(value),
-        }
-    }
-
-    /// A branch holding two entries whose remaining paths differ in their first nibble (or one
-    /// of which is empty and becomes the branch's value).
-    fn branch_of(&mut self, entries: [(Span, Hang); 2]) -> Node {
-        let mut children = Children::EMPTY;
-        let mut branch_value = None;
-        for (path, hang) in entries {
-            let first = self.store.bytes(path).first().map(|n| *n as usize);
-            match (first, hang) {
-                (None, Hang::Value(v)) => branch_value = Some(v),
-                (Some(n), Hang::Value(v)) => {
-                    let leaf = self.alloc(Node::Leaf {
-                        path: path.skip(1),
-                        value: v,
-                    });
-                    children.set(n, Some(leaf));
-                }
-                (Some(n), Hang::Subtree(child)) if path.len() == 1 => children.set(n, Some(child)),
-                (Some(n), Hang::Subtree(child)) => {
-                    let extension = self.alloc(Node::Extension {
-                        path: path.skip(1),
-                        child,
-                    });
-                    children.set(n, Some(extension));
-                }
-                (None, Hang::Subtree(_)) => {
-                    unreachable!("an extension's remainder past the split point is never empty")
-                }
-            }
-        }
-        Node::Branch {
-            children: self.store.alloc_children(children),
-            value: branch_value,
-        }
-    }
-
-    /// Wraps `node` behind a shared prefix, reusing slot `id` for the top node.
-    fn install(&mut self, id: NodeId, prefix: Span, node: Node) -> NodeId {
-        if prefix.is_empty() {
-            self.put(id, node);
-        } else {
-            let child = self.alloc(node);
-            self.put(
-                id,
-                Node::Extension {
-                    path: prefix,
-                    child,
-                },
-            );
-        }
-        id
-    }
-
-    fn insert_at(
-        &mut self,
-        at: Option<NodeId>,
-        path: &[u8],
-        value: &[u8],
-        added: &mut bool,
-    ) -> NodeId {
-        let Some(id) = at else {
-            *added = true;
-            let node = Node::Leaf {
-                path: self.store.push_bytes(path),
-                value: self.store.push_bytes(value),
-            };
-            return self.alloc(node);
-        };
-        // Passing through a branch (the common case) edits one child link in place.
-        if let (Node::Branch { children, .. }, Some((n, rest))) =
-            (self.store.get(id).node, path.split_first())
-        {
-            let n = *n as usize;
-            let child = self.insert_at(self.store.children(children).get(n), rest, value, added);
-            self.store.get_mut(id).cached.take();
-            self.store.children_mut(children).set(n, Some(child));
-            return id;
-        }
-        match self.take(id) {
-            Node::Leaf {
-                path: leaf_path,
-                value: leaf_value,
-            } => {
-                // Rewriting an existing key is the common case: one memcmp decides it.
-                if self.store.bytes(leaf_path) == path {
-                    let value = self.store_value(Some(leaf_value), value);
-                    self.put(
-                        id,
-                        Node::Leaf {
-                            path: leaf_path,
-                            value,
-                        },
-                    );
-                    return id;
-                }
-                let common = common_prefix(self.store.bytes(leaf_path), path);
-                *added = true;
-                let new_path = self.store.push_bytes(&path[common..]);
-                let new_value = self.store.push_bytes(value);
-                let branch = self.branch_of([
-                    (leaf_path.skip(common), Hang::Value(leaf_value)),
-                    (new_path, Hang::Value(new_value)),
-                ]);
-                self.install(id, leaf_path.head(common), branch)
-            }
-            Node::Extension {
-                path: ext_path,
-                child,
-            } => {
-                let common = common_prefix(self.store.bytes(ext_path), path);
-                if common == ext_path.len() {
-                    let child = self.insert_at(Some(child), &path[common..], value, added);
-                    self.put(
-                        id,
-                        Node::Extension {
-                            path: ext_path,
-                            child,
-                        },
-                    );
-                    return id;
-                }
-                *added = true;
-                let new_path = self.store.push_bytes(&path[common..]);
-                let new_value = self.store.push_bytes(value);
-                let branch = self.branch_of([
-                    (ext_path.skip(common), Hang::Subtree(child)),
-                    (new_path, Hang::Value(new_value)),
-                ]);
-                self.install(id, ext_path.head(common), branch)
-            }
-            Node::Branch {
-                children,
-                value: branch_value,
-            } => {
-                debug_assert!(path.is_empty(), "a longer path passed through above");
-                *added |= branch_value.is_none();
-                let value = Some(self.store_value(branch_value, value));
-                self.put(id, Node::Branch { children, value });
-                id
-            }
-            Node::Vacant => unreachable!("vacant nodes are never linked"),
-        }
-    }
-
-    /// Removes `path` below `id`; returns the node now standing there (`None` if empty).
-    /// Untouched subtrees keep their cached hashes.
-    fn remove_at(&mut self, id: NodeId, path: &[u8], removed: &mut bool) -> Option<NodeId> {
-        match &self.store.get(id).node {
-            Node::Leaf {
-                path: leaf_path, ..
-            } => {
-                if self.store.bytes(*leaf_path) != path {
-                    return Some(id);
-                }
-                *removed = true;
-                self.release(id);
-                None
-            }
-            Node::Extension {
-                path: ext_path,
-                child,
-            } => {
-                let child = *child;
-                let Some(rest) = path.strip_prefix(self.store.bytes(*ext_path)) else {
-                    return Some(id);
-                };
-                let new_child = self.remove_at(child, rest, removed);
-                if !*removed {
-                    return Some(id);
-                }
-                let Node::Extension { path: ext_path, .. } = self.take(id) else {
-                    unreachable!()
-                };
-                match new_child {
-                    None => {
-                        self.release(id);
-                        None
-                    }
-                    Some(c) => {
-                        let node = self.prefix_node(ext_path, &[], c);
-                        self.put(id, node);
-                        Some(id)
-                    }
-                }
-            }
-            &Node::Branch {
-                children: table,
-                mut value,
-            } => {
-                let new_child = match path.split_first() {
-                    None if value.is_none() => return Some(id),
-                    None => {
-                        *removed = true;
-                        None
-                    }
-                    Some((n, rest)) => {
-                        let Some(child) = self.store.children(table).get(*n as usize) else {
-                            return Some(id);
-                        };
-                        let new_child = self.remove_at(child, rest, removed);
-                        if !*removed {
-                            return Some(id);
-                        }
-                        Some((*n as usize, new_child))
-                    }
-                };
-                self.take(id);
-                match new_child {
-                    None => value = None,
-                    Some((n, child)) => self.store.children_mut(table).set(n, child),
-                }
-                match self.normalize_branch(table, value) {
-                    None => {
-                        self.release(id);
-                        None
-                    }
-                    Some(node) => {
-                        self.put(id, node);
-                        Some(id)
-                    }
-                }
-            }
-            Node::Vacant => unreachable!("vacant nodes are never linked"),
-        }
-    }
-
-    /// A branch left with one entry collapses into a leaf or an extension (its child table
-    /// is freed then).
-    fn normalize_branch(&mut self, table: TableId, value: Option<Span>) -> Option<Node> {
-        let (first, more) = {
-            let mut live = self.store.children(table).iter();
-            (live.next(), live.next().is_some())
-        };
-        let node = match (first, value, more) {
-            (None, None, _) => None,
-            (None, Some(value), _) => Some(Node::Leaf {
-                path: Span::default(),
-                value,
-            }),
-            (Some((nibble, child)), None, false) => {
-                Some(self.prefix_node(Span::default(), &[nibble as u8], child))
-            }
-            (_, value, _) => {
-                return Some(Node::Branch {
-                    children: table,
-                    value,
-                });
-            }
-        };
-        self.store.release_children(table);
-        node
-    }
-
-    /// The path `head ++ nibble` followed by node `child`: merges into a leaf or extension
-    /// child (freeing it), or becomes an extension over a branch.
-    fn prefix_node(&mut self, head: Span, nibble: &[u8], child: NodeId) -> Node {
-        let tail = match &self.store.get(child).node {
-            Node::Branch { .. } if nibble.is_empty() => {
-                return Node::Extension { path: head, child };
-            }
-            Node::Branch { .. } => None,
-            Node::Leaf { path, .. } | Node::Extension { path, .. } => Some(*path),
-            Node::Vacant => unreachable!("vacant nodes are never linked"),
-        };
-        let mut joined = self.store.bytes(head).to_vec();
-        joined.extend_from_slice(nibble);
-        if let Some(tail) = tail {
-            joined.extend_from_slice(self.store.bytes(tail));
-        }
-        let path = self.store.push_bytes(&joined);
-        if tail.is_none() {
-            return Node::Extension { path, child };
-        }
-        let node = self.take(child);
-        self.release(child);
-        match node {
-            Node::Leaf { value, .. } => Node::Leaf { path, value },
-            Node::Extension { child, .. } => Node::Extension { path, child },
-            _ => unreachable!("matched above"),
+        match &self.layout {
+            Layout::Whole(trie) => trie.store.heap_bytes(),
+            Layout::Sharded(shards) => shards.heap_bytes(),
         }
     }
 }

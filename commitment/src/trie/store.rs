@@ -86,8 +86,13 @@ impl Span {
         Span { len: n, ..self }
     }
 
-    fn range(self) -> std::ops::Range<usize> {
-        self.start..self.start + self.len
+    /// The arena offset just past the span.
+    pub(crate) fn end(self) -> usize {
+        self.start + self.len
+    }
+
+    pub(crate) fn range(self) -> std::ops::Range<usize> {
+        self.start..self.end()
     }
 }
 
