@@ -44,21 +44,23 @@ fn run_file(name: &str, secure: bool, hex_always: bool) -> usize {
                 .collect(),
             other => panic!("{name}::{test}: unexpected `in` {other}"),
         };
-        let mut trie = Trie::new();
-        for (k, v) in &pairs {
-            let key = bytes_of(k, hex_always).unwrap();
-            let key = if secure {
-                keccak256(&key).to_vec()
-            } else {
-                key
-            };
-            match bytes_of(v, hex_always) {
-                Some(value) => trie.insert(&key, value),
-                None => trie.remove(&key),
-            }
-        }
         let expected: B256 = body["root"].as_str().unwrap().parse().unwrap();
-        assert_eq!(trie.root(), expected, "{name}::{test}");
+        // Both layouts: small tries stay whole, big ones are sharded by first nibble.
+        for (layout, mut trie) in [("whole", Trie::new()), ("sharded", Trie::sharded())] {
+            for (k, v) in &pairs {
+                let key = bytes_of(k, hex_always).unwrap();
+                let key = if secure {
+                    keccak256(&key).to_vec()
+                } else {
+                    key
+                };
+                match bytes_of(v, hex_always) {
+                    Some(value) => trie.insert(&key, value),
+                    None => trie.remove(&key),
+                }
+            }
+            assert_eq!(trie.root(), expected, "{name}::{test} ({layout})");
+        }
     }
     tests.len()
 }
