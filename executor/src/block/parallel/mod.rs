@@ -172,10 +172,11 @@ type Arrival = (usize, Result<TxRun, BlockError>);
 ///
 /// Execution and commitment are pipelined. Runners take the next transaction index from a
 /// shared counter, so runs finish roughly in block order, and this thread commits each run as
-/// soon as every run before it is committed. Outside the pool this thread only commits, beside
-/// one runner per pool thread. On a pool thread it is one of the pool's cores, so it runs one
-/// runner fewer and takes transactions itself while nothing is ready to commit; it must, since
-/// a runner job may be queued behind it.
+/// soon as every run before it is committed. This thread counts as one of the pool's cores:
+/// beside one runner fewer than the pool has threads, it takes transactions itself while
+/// nothing is ready to commit. (On a pool thread it must, since a runner job may be queued
+/// behind it. Outside the pool it pays too: a thread that only committed slept and woke once
+/// per transaction beside busy runners, and its waits spun on the cores they needed.)
 pub fn execute_parallel_watched(
     chain: &ChainSpec,
     block: &Block,
@@ -195,13 +196,9 @@ pub fn execute_parallel_watched(
         stop: AtomicBool::new(false),
     };
     let count = block.body.transactions.len();
-    // Outside the pool this thread is one more than the cores the pool uses, and committing is
-    // light, so it only commits. On a pool thread it is one of those cores: it runs
-    // transactions too, and must, since a helper job may be queued behind it.
-    let caller_runs = rayon::current_thread_index().is_some();
     let (runs_tx, runs) = crossbeam_channel::unbounded();
     rayon::in_place_scope(|scope| {
-        let helpers = rayon::current_num_threads() - usize::from(caller_runs);
+        let helpers = rayon::current_num_threads() - 1;
         for _ in 0..helpers.min(count) {
             let (runs_tx, ctx) = (runs_tx.clone(), &ctx);
             scope.spawn(move |_| {
@@ -226,7 +223,6 @@ pub fn execute_parallel_watched(
                     runs,
                     arrived: (0..count).map(|_| None).collect(),
                     evm: None,
-                    caller_runs,
                 };
                 commit_in_order(chain, block, view, access_list, &bal, &mut pending)
             }
@@ -248,13 +244,10 @@ struct Pending<'c, 'a> {
     arrived: Vec<Option<Result<TxRun, BlockError>>>,
     /// This thread's own EVM, made the first time it runs a transaction.
     evm: Option<TxEvm<'a>>,
-    /// Whether this thread runs transactions while none is ready to commit.
-    caller_runs: bool,
 }
 
 impl Pending<'_, '_> {
-    /// The run of transaction `index`, running unstarted transactions while it is not there
-    /// if this thread runs any.
+    /// The run of transaction `index`, running unstarted transactions while it is not there.
     fn take(&mut self, index: usize) -> Result<TxRun, BlockError> {
         loop {
             for (i, run) in self.runs.try_iter() {
@@ -263,8 +256,7 @@ impl Pending<'_, '_> {
             if let Some(run) = self.arrived[index].take() {
                 return run;
             }
-            if self.caller_runs
-                && let Some(i) = self.ctx.claim()
+            if let Some(i) = self.ctx.claim()
                 && let Some(run) = self.ctx.run(&mut self.evm, i)
             {
                 self.arrived[i] = Some(run);
