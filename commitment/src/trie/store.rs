@@ -180,13 +180,52 @@ pub trait NodeStore: Clone + Default + Send + Sync {
 /// live ones by much.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
-    slots: Vec<Slot>,
-    free: Vec<NodeId>,
-    tables: Vec<Children>,
-    free_tables: Vec<TableId>,
+    slots: Pool<Slot>,
+    tables: Pool<Children>,
     bytes: Vec<u8>,
     /// Arena length right after the last compaction.
     compacted: usize,
+}
+
+/// Entries addressed by a stable `u32` index, freed ones reused before the vector grows.
+#[derive(Clone, Debug)]
+struct Pool<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Pool<T> {
+    fn alloc(&mut self, item: T) -> u32 {
+        match self.free.pop() {
+            Some(index) => {
+                self.items[index as usize] = item;
+                index
+            }
+            None => {
+                self.items.push(item);
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Frees `index` for reuse; what it holds stays until then.
+    fn release(&mut self, index: u32) {
+        self.free.push(index);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<T>()
+            + self.free.capacity() * std::mem::size_of::<u32>()
+    }
 }
 
 /// An arena this small is never worth compacting.
@@ -197,10 +236,14 @@ impl MemoryStore {
     pub(crate) fn from_parts(slots: Vec<Slot>, tables: Vec<Children>, bytes: Vec<u8>) -> Self {
         Self {
             compacted: bytes.len(),
-            slots,
-            free: Vec::new(),
-            tables,
-            free_tables: Vec::new(),
+            slots: Pool {
+                items: slots,
+                free: Vec::new(),
+            },
+            tables: Pool {
+                items: tables,
+                free: Vec::new(),
+            },
             bytes,
         }
     }
@@ -208,54 +251,37 @@ impl MemoryStore {
 
 impl NodeStore for MemoryStore {
     fn get(&self, id: NodeId) -> &Slot {
-        &self.slots[id as usize]
+        &self.slots.items[id as usize]
     }
 
     fn get_mut(&mut self, id: NodeId) -> &mut Slot {
-        &mut self.slots[id as usize]
+        &mut self.slots.items[id as usize]
     }
 
     fn alloc(&mut self, slot: Slot) -> NodeId {
-        match self.free.pop() {
-            Some(id) => {
-                self.slots[id as usize] = slot;
-                id
-            }
-            None => {
-                self.slots.push(slot);
-                (self.slots.len() - 1) as NodeId
-            }
-        }
+        self.slots.alloc(slot)
     }
 
     fn release(&mut self, id: NodeId) {
-        self.slots[id as usize] = Slot::dirty(Node::Vacant);
-        self.free.push(id);
+        // Vacant, so compaction skips the spans it held.
+        self.slots.items[id as usize] = Slot::dirty(Node::Vacant);
+        self.slots.release(id);
     }
 
     fn children(&self, table: TableId) -> &Children {
-        &self.tables[table as usize]
+        &self.tables.items[table as usize]
     }
 
     fn children_mut(&mut self, table: TableId) -> &mut Children {
-        &mut self.tables[table as usize]
+        &mut self.tables.items[table as usize]
     }
 
     fn alloc_children(&mut self, children: Children) -> TableId {
-        match self.free_tables.pop() {
-            Some(table) => {
-                self.tables[table as usize] = children;
-                table
-            }
-            None => {
-                self.tables.push(children);
-                (self.tables.len() - 1) as TableId
-            }
-        }
+        self.tables.alloc(children)
     }
 
     fn release_children(&mut self, table: TableId) {
-        self.free_tables.push(table);
+        self.tables.release(table);
     }
 
     fn bytes(&self, span: Span) -> &[u8] {
@@ -280,7 +306,7 @@ impl NodeStore for MemoryStore {
             return;
         }
         let mut live = Vec::with_capacity(self.bytes.len() / 2);
-        for slot in &mut self.slots {
+        for slot in &mut self.slots.items {
             for span in slot.node.spans_mut() {
                 let moved = Span {
                     start: live.len(),
@@ -295,11 +321,7 @@ impl NodeStore for MemoryStore {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<Slot>()
-            + self.free.capacity() * std::mem::size_of::<NodeId>()
-            + self.tables.capacity() * std::mem::size_of::<Children>()
-            + self.free_tables.capacity() * std::mem::size_of::<TableId>()
-            + self.bytes.capacity()
+        self.slots.heap_bytes() + self.tables.heap_bytes() + self.bytes.capacity()
     }
 }
 
