@@ -78,37 +78,45 @@ impl<S: NodeStore> Trie<S> {
 
     /// Sets `key` to `value`; an empty value deletes the key (as the ethereum/tests do).
     pub fn insert(&mut self, key: &[u8], value: impl AsRef<[u8]>) {
-        self.apply(&[(key, value.as_ref())]);
+        let delta = with_nibbles(key, |path| match &mut self.layout {
+            Layout::Whole(trie) => trie.write(path, value.as_ref()),
+            Layout::Sharded(shards) => shards.write(path, value.as_ref()),
+        });
+        self.count(delta);
     }
 
     /// Deletes `key` if present.
     pub fn remove(&mut self, key: &[u8]) {
-        self.apply(&[(key, &[][..])]);
+        self.insert(key, []);
     }
 
     /// Applies a batch of writes in order (an empty value deletes the key): what a block's
     /// updates to one trie are. A sharded trie applies its shards' parts in parallel.
     pub fn apply<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, writes: &[(K, V)]) {
-        let delta = match &mut self.layout {
-            Layout::Whole(trie) => writes
-                .iter()
-                .map(|(k, v)| with_nibbles(k.as_ref(), |path| trie.write(path, v.as_ref())))
-                .sum(),
-            Layout::Sharded(shards) => {
-                let writes: Vec<(&[u8], &[u8])> = writes
-                    .iter()
-                    .map(|(k, v)| (k.as_ref(), v.as_ref()))
-                    .collect();
-                shards.apply(&writes)
+        let Layout::Sharded(shards) = &mut self.layout else {
+            for (key, value) in writes {
+                self.insert(key.as_ref(), value);
             }
+            return;
         };
+        let writes: Vec<(&[u8], &[u8])> = writes
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
+        let delta = shards.apply(&writes);
+        self.count(delta);
+    }
+
+    /// Adds a write's change to the key count; a whole trie that reaches
+    /// [`SHARD_MIN_LEAVES`] keys is re-laid out in shards.
+    fn count(&mut self, delta: isize) {
         self.len = self.len.saturating_add_signed(delta);
         if self.len >= SHARD_MIN_LEAVES
             && let Layout::Whole(trie) = &self.layout
         {
             let mut shards = Box::<Shards<S>>::default();
             for (path, value) in trie.leaves() {
-                shards.insert(&path, value);
+                shards.write(&path, value);
             }
             self.layout = Layout::Sharded(shards);
         }

@@ -42,11 +42,13 @@ impl<S: NodeStore> Shards<S> {
         Self { shards, value }
     }
 
-    /// Sets `path` (nibbles) to a non-empty `value`; true if the path was absent.
-    pub(super) fn insert(&mut self, path: &[u8], value: &[u8]) -> bool {
+    /// Sets `path` (nibbles) to `value`, or deletes it if `value` is empty; +1 for a key
+    /// added, -1 for a key removed.
+    pub(super) fn write(&mut self, path: &[u8], value: &[u8]) -> isize {
         match path.split_first() {
-            None => self.value.replace(value.to_vec()).is_none(),
-            Some((n, rest)) => self.shards[*n as usize].insert(rest, value),
+            None if value.is_empty() => -isize::from(self.value.take().is_some()),
+            None => isize::from(self.value.replace(value.to_vec()).is_none()),
+            Some((n, rest)) => self.shards[*n as usize].write(rest, value),
         }
     }
 
@@ -65,8 +67,7 @@ impl<S: NodeStore> Shards<S> {
         let mut delta = 0;
         for &(key, value) in writes {
             match key.first() {
-                None if value.is_empty() => delta -= isize::from(self.value.take().is_some()),
-                None => delta += isize::from(self.value.replace(value.to_vec()).is_none()),
+                None => delta += self.write(&[], value),
                 Some(byte) => groups[usize::from(byte >> 4)].push((key, value)),
             }
         }
@@ -74,8 +75,10 @@ impl<S: NodeStore> Shards<S> {
             group
                 .chunks(WARM_WRITES)
                 .map(|chunk| {
-                    let keys: Vec<&[u8]> = chunk.iter().map(|(key, _)| *key).collect();
-                    shard.warm_paths(&keys, 1);
+                    if chunk.len() > 1 {
+                        let keys: Vec<&[u8]> = chunk.iter().map(|(key, _)| *key).collect();
+                        shard.warm_paths(&keys, 1);
+                    }
                     chunk
                         .iter()
                         .map(|(key, value)| {
