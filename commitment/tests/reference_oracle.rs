@@ -341,6 +341,35 @@ fn growing_past_the_shard_threshold_keeps_every_root() {
     }
 }
 
+/// One batch that takes a whole trie past the shard threshold: the writes after the switch
+/// (rewrites and deletions of keys written before it among them) go to the shards and end
+/// where the same writes one at a time end.
+#[test]
+fn a_batch_crossing_the_shard_threshold_matches_the_oracle() {
+    let key = |i: u32| i.to_be_bytes()[1..].to_vec();
+    let grow = commitment::SHARD_MIN_LEAVES as u32 + 300;
+    let mut writes: Vec<(Vec<u8>, Vec<u8>)> = (0..grow)
+        .map(|i| (key(i), i.to_le_bytes().to_vec()))
+        .collect();
+    writes.extend((0..grow).step_by(7).map(|i| (key(i), Vec::new())));
+    writes.extend((0..grow).step_by(5).map(|i| (key(i), vec![0xaa; 40])));
+    let mut model = Model::new();
+    let mut one_by_one = Trie::new();
+    for (k, v) in &writes {
+        one_by_one.insert(k, v);
+        if v.is_empty() {
+            model.remove(k);
+        } else {
+            model.insert(k.clone(), v.clone());
+        }
+    }
+    let mut batched = Trie::new();
+    batched.apply(&writes);
+    assert_eq!(batched.len(), model.len());
+    assert_eq!(batched.root(), oracle_root(&model));
+    assert_eq!(batched.root(), one_by_one.root());
+}
+
 #[test]
 fn removing_an_absent_key_changes_nothing() {
     let mut trie = Trie::new();

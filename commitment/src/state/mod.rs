@@ -273,9 +273,9 @@ impl StateTrie {
     }
 
     /// The storage root of `address`; [`EMPTY_ROOT`] for an unknown account.
-    pub fn storage_root(&mut self, address: &Address) -> B256 {
+    pub fn storage_root(&self, address: &Address) -> B256 {
         self.entries
-            .get_mut(address)
+            .get(address)
             .map_or(EMPTY_ROOT, |e| e.storage.root())
     }
 

@@ -61,23 +61,32 @@ fn shape<'l, 'k>(leaves: &'l [Leaf<'k>], depth: usize) -> Shape<'l, 'k> {
         .take_while(|&i| nibble(first, i) == nibble(last, i))
         .count();
     let at = depth + shared;
-    let (value, mut rest) = match leaves.split_first() {
+    let (value, rest) = match leaves.split_first() {
         Some(((key, value), rest)) if key.len() * 2 == at => (Some(*value), rest),
         _ => (None, leaves),
     };
-    let mut groups: [&[Leaf<'k>]; 16] = [&[]; 16];
-    while let Some((key, _)) = rest.first() {
-        let n = nibble(key, at);
-        // A forward scan, not a binary search: the keys are read in order, which the
-        // prefetcher follows, and every one of them is hashed soon anyway.
-        let len = rest.iter().take_while(|(k, _)| nibble(k, at) == n).count();
-        (groups[n as usize], rest) = rest.split_at(len);
-    }
     Shape::Split {
         shared,
         value,
-        groups,
+        groups: by_nibble(rest, at),
     }
+}
+
+/// Sorted `leaves`, all longer than `at` nibbles and sharing the nibbles before it, grouped
+/// by nibble `at`.
+fn by_nibble<'l, 'k>(mut leaves: &'l [Leaf<'k>], at: usize) -> [&'l [Leaf<'k>]; 16] {
+    let mut groups: [&[Leaf<'k>]; 16] = [&[]; 16];
+    while let Some((key, _)) = leaves.first() {
+        let n = nibble(key, at);
+        // A forward scan, not a binary search: the keys are read in order, which the
+        // prefetcher follows, and every one of them is hashed soon anyway.
+        let len = leaves
+            .iter()
+            .take_while(|(k, _)| nibble(k, at) == n)
+            .count();
+        (groups[n as usize], leaves) = leaves.split_at(len);
+    }
+    groups
 }
 
 /// Nodes, branch child tables and arena bytes a subtrie takes.
@@ -262,17 +271,11 @@ fn build_subtrie(leaves: &[Leaf<'_>], depth: usize) -> Subtrie<MemoryStore> {
 /// The sixteen shards over sorted `leaves`, built in parallel; the empty key, if present,
 /// is the value of the root branch and belongs to no shard.
 fn build_shards(leaves: &[Leaf<'_>]) -> Shards<MemoryStore> {
-    let (value, mut rest) = match leaves.split_first() {
+    let (value, rest) = match leaves.split_first() {
         Some((([], value), rest)) => (Some(value.to_vec()), rest),
         _ => (None, leaves),
     };
-    let mut groups: [&[Leaf<'_>]; 16] = [&[]; 16];
-    while let Some((key, _)) = rest.first() {
-        let n = nibble(key, 0);
-        let len = rest.partition_point(|(k, _)| nibble(k, 0) == n);
-        (groups[n as usize], rest) = rest.split_at(len);
-    }
-    let built: Vec<Subtrie<MemoryStore>> = groups
+    let built: Vec<Subtrie<MemoryStore>> = by_nibble(rest, 0)
         .into_par_iter()
         .map(|group| build_subtrie(group, 1))
         .collect();

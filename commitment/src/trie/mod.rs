@@ -93,18 +93,21 @@ impl<S: NodeStore> Trie<S> {
     /// Applies a batch of writes in order (an empty value deletes the key): what a block's
     /// updates to one trie are. A sharded trie applies its shards' parts in parallel.
     pub fn apply<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, writes: &[(K, V)]) {
-        let Layout::Sharded(shards) = &mut self.layout else {
-            for (key, value) in writes {
-                self.insert(key.as_ref(), value);
-            }
-            return;
-        };
-        let writes: Vec<(&[u8], &[u8])> = writes
-            .iter()
-            .map(|(k, v)| (k.as_ref(), v.as_ref()))
-            .collect();
-        let delta = shards.apply(&writes);
-        self.count(delta);
+        // A whole trie takes the writes one by one; once they have made it sharded, the rest
+        // go to the shards as a batch.
+        let mut rest = writes;
+        while matches!(self.layout, Layout::Whole(_))
+            && let Some(((key, value), tail)) = rest.split_first()
+        {
+            self.insert(key.as_ref(), value);
+            rest = tail;
+        }
+        if let Layout::Sharded(shards) = &mut self.layout
+            && !rest.is_empty()
+        {
+            let delta = shards.apply(rest);
+            self.count(delta);
+        }
     }
 
     /// Adds a write's change to the key count; a whole trie that reaches

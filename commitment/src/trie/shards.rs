@@ -62,10 +62,11 @@ impl<S: NodeStore> Shards<S> {
     /// Applies `(key, value)` writes (packed keys; an empty value deletes) in order within
     /// each shard, the shards in parallel for big batches; returns the change in the number
     /// of keys.
-    pub(super) fn apply(&mut self, writes: &[Write<'_>]) -> isize {
+    pub(super) fn apply<K: AsRef<[u8]>, V: AsRef<[u8]>>(&mut self, writes: &[(K, V)]) -> isize {
         let mut groups: [Vec<Write<'_>>; 16] = Default::default();
         let mut delta = 0;
-        for &(key, value) in writes {
+        for (key, value) in writes {
+            let (key, value) = (key.as_ref(), value.as_ref());
             match key.first() {
                 None => delta += self.write(&[], value),
                 Some(byte) => groups[usize::from(byte >> 4)].push((key, value)),
@@ -76,8 +77,7 @@ impl<S: NodeStore> Shards<S> {
                 .chunks(WARM_WRITES)
                 .map(|chunk| {
                     if chunk.len() > 1 {
-                        let keys: Vec<&[u8]> = chunk.iter().map(|(key, _)| *key).collect();
-                        shard.warm_paths(&keys, 1);
+                        shard.warm_paths(chunk.iter().map(|(key, _)| *key), 1);
                     }
                     chunk
                         .iter()

@@ -55,10 +55,9 @@ impl<S: NodeStore> Subtrie<S> {
     /// lock step, reading each node, child table and leaf on the way and keeping nothing.
     /// The walks are independent, so the CPU overlaps their cache misses; the writes that
     /// follow then find their paths in cache instead of waiting for each miss in turn.
-    pub(super) fn warm_paths(&self, keys: &[&[u8]], from: usize) {
+    pub(super) fn warm_paths<'k>(&self, keys: impl Iterator<Item = &'k [u8]>, from: usize) {
         let Some(root) = self.root else { return };
-        let mut walks: Vec<(&[u8], NodeId, usize)> =
-            keys.iter().map(|key| (*key, root, from)).collect();
+        let mut walks: Vec<(&[u8], NodeId, usize)> = keys.map(|key| (key, root, from)).collect();
         let mut touched = 0u8;
         while !walks.is_empty() {
             walks.retain_mut(|(key, id, depth)| match self.store.get(*id).node {
@@ -268,15 +267,15 @@ impl<S: NodeStore> Subtrie<S> {
                     );
                     return id;
                 }
-                let common = common_prefix(self.store.bytes(leaf_path), path);
                 *added = true;
-                let new_path = self.store.push_bytes(&path[common..]);
-                let new_value = self.store.push_bytes(value);
-                let branch = self.branch_of([
-                    (leaf_path.skip(common), Hang::Value(leaf_value)),
-                    (new_path, Hang::Value(new_value)),
-                ]);
-                self.install(id, leaf_path.head(common), branch)
+                let common = common_prefix(self.store.bytes(leaf_path), path);
+                self.split(
+                    id,
+                    (leaf_path, Hang::Value(leaf_value)),
+                    path,
+                    common,
+                    value,
+                )
             }
             Node::Extension {
                 path: ext_path,
@@ -295,13 +294,7 @@ impl<S: NodeStore> Subtrie<S> {
                     return id;
                 }
                 *added = true;
-                let new_path = self.store.push_bytes(&path[common..]);
-                let new_value = self.store.push_bytes(value);
-                let branch = self.branch_of([
-                    (ext_path.skip(common), Hang::Subtree(child)),
-                    (new_path, Hang::Value(new_value)),
-                ]);
-                self.install(id, ext_path.head(common), branch)
+                self.split(id, (ext_path, Hang::Subtree(child)), path, common, value)
             }
             Node::Branch {
                 children,
@@ -315,6 +308,26 @@ impl<S: NodeStore> Subtrie<S> {
             }
             Node::Vacant => unreachable!("vacant nodes are never linked"),
         }
+    }
+
+    /// Rebuilds slot `id`, a leaf or extension whose path `old_path` shares only `common`
+    /// nibbles with `path`, as a branch (behind the shared prefix) holding what hung below
+    /// `old_path` and a new leaf with `value` for `path`.
+    fn split(
+        &mut self,
+        id: NodeId,
+        (old_path, old): (Span, Hang),
+        path: &[u8],
+        common: usize,
+        value: &[u8],
+    ) -> NodeId {
+        let new_path = self.store.push_bytes(&path[common..]);
+        let new_value = self.store.push_bytes(value);
+        let branch = self.branch_of([
+            (old_path.skip(common), old),
+            (new_path, Hang::Value(new_value)),
+        ]);
+        self.install(id, old_path.head(common), branch)
     }
 
     /// Removes `path` below `id`; returns the node now standing there (`None` if empty).

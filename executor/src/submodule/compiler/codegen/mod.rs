@@ -75,6 +75,10 @@ const EXPAND: u32 = HELPERS + Helper::PUBLIC.len() as u32;
 const RUN: u32 = EXPAND + 1;
 
 // Type indices: the host op, expand, run, keccak, then one per public helper, in order.
+const HOST_OP_TYPE: u32 = 0;
+const EXPAND_TYPE: u32 = 1;
+const RUN_TYPE: u32 = 2;
+const KECCAK_TYPE: u32 = 3;
 const HELPER_TYPES: u32 = 4;
 
 // The control frame that is always open: the dispatch loop.
@@ -130,16 +134,24 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
     }
 
     let mut imports = ImportSection::new();
-    imports.import(abi::HOST_MODULE, abi::HOST_OP, EntityType::Function(0));
-    imports.import(abi::HOST_MODULE, abi::KECCAK, EntityType::Function(3));
+    imports.import(
+        abi::HOST_MODULE,
+        abi::HOST_OP,
+        EntityType::Function(HOST_OP_TYPE),
+    );
+    imports.import(
+        abi::HOST_MODULE,
+        abi::KECCAK,
+        EntityType::Function(KECCAK_TYPE),
+    );
     for (k, helper) in (0..).zip(Helper::PUBLIC) {
         let ty = EntityType::Function(HELPER_TYPES + k);
         imports.import(abi::HELPERS_MODULE, helper.name(), ty);
     }
 
     let mut functions = FunctionSection::new();
-    functions.function(1);
-    functions.function(2);
+    functions.function(EXPAND_TYPE);
+    functions.function(RUN_TYPE);
 
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
