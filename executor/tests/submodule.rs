@@ -321,3 +321,30 @@ fn keccak_checks_length_before_offset_and_hashes_alike() {
     assert!(succeeded((U256::from(33), U256::from(31), 30_000)));
     assert!(!succeeded((U256::from(1u64 << 32), U256::ZERO, 1 << 30)));
 }
+
+#[test]
+fn every_gas_limit_fails_where_and_as_the_interpreter_does() {
+    // One section with each kind of cost charged inside it (memory expansion, a cold SLOAD
+    // through the host, KECCAK256's words, EXP's exponent bytes) before instructions the
+    // section charged for on entry; and a section whose stack runs short halfway.
+    let costs = [
+        0x61, 0x04, 0x00, 0x51, // mload(0x400)
+        0x60, 0x00, 0x54, // sload(0)
+        0x60, 0x40, 0x60, 0x00, 0x20, // keccak256(0, 0x40)
+        0x61, 0xff, 0xff, 0x60, 0x03, 0x0a, // exp(3, 0xffff)
+        0x01, 0x01, 0x01, // add add add
+        0x60, 0x00, 0x52, // mstore(0, sum)
+        0x60, 0x20, 0x60, 0x00, 0xf3, // return(0, 32)
+    ];
+    let short_stack = [0x60, 0x01, 0x60, 0x02, 0x01, 0x01, 0x00];
+    let before = frame_counts().handed_over;
+    for code in [&costs[..], &short_stack] {
+        let world = world(&[(TARGET, code)]);
+        for gas in 21_000..=24_000 {
+            same_on_both_tiers(&world, &[], gas);
+        }
+    }
+    let world = world(&[(TARGET, &costs)]);
+    assert!(same_on_both_tiers(&world, &[], 24_000).result.is_success());
+    assert!(frame_counts().handed_over > before, "no check handed over");
+}

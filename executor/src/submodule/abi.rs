@@ -15,6 +15,8 @@ pub const TOP: u32 = 8;
 pub const MSIZE: u32 = 16;
 /// Offset of the memory expansion cost already paid for `MSIZE` (i64).
 pub const MEM_COST: u32 = 24;
+/// Offset of the pc the interpreter continues at after [`Exit::Interpret`] (i32).
+pub const HANDOVER_PC: u32 = 32;
 
 /// The jump table: one u32 per pc of the code (and one past it), the dense dispatch index of
 /// the JUMPDEST there or 0 (invalid). Filled by the module's data segment at instantiation.
@@ -56,7 +58,8 @@ pub const HELPERS_MODULE: &str = "helpers";
 
 /// Why `run` returned, or (for [`Exit::Continue`], from a host operation) that it goes on.
 ///
-/// On the wire: `0` continue, `1` host done, `2` yield, `HALT_BASE + i` the halt `HALTS[i]`.
+/// On the wire: `0` continue, `1` host done, `2` yield, `3` interpret, `HALT_BASE + i` the
+/// halt `HALTS[i]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     Continue,
@@ -66,25 +69,27 @@ pub enum Exit {
     /// A CALL or CREATE: the host saved the live stack and memory into the interpreter and set
     /// the new-frame action; the frame resumes after the call.
     Yield,
-    /// Compiled code ended the frame itself (STOP or one of its own checks failed), with the
-    /// gas left in the control block.
+    /// The interpreter takes the frame over at [`HANDOVER_PC`]: a check failed whose exact
+    /// outcome only running instruction by instruction decides (a section's gas or stack
+    /// bound, or a dynamic cost or operand). Compiled code left the canonical stack and the
+    /// counters as they are before the instruction at that pc, with the gas the interpreter
+    /// would have there.
+    Interpret,
+    /// Compiled code ended the frame itself (STOP, an invalid jump or opcode), with the gas
+    /// left in the control block.
     Halt(InstructionResult),
 }
 
-/// The halts compiled code reports itself; everything else is revm's, through the host.
-const HALTS: [InstructionResult; 10] = [
+/// The halts compiled code reports itself: each is decided by its instruction alone, which the
+/// section's checks have let run. Every other halt is the interpreter's or the host's.
+const HALTS: [InstructionResult; 5] = [
     InstructionResult::Stop,
-    InstructionResult::OutOfGas,
-    InstructionResult::MemoryOOG,
-    InstructionResult::InvalidOperandOOG,
-    InstructionResult::StackUnderflow,
-    InstructionResult::StackOverflow,
     InstructionResult::InvalidJump,
     InstructionResult::InvalidFEOpcode,
     InstructionResult::OpcodeNotFound,
     InstructionResult::NotActivated,
 ];
-const HALT_BASE: i32 = 3;
+const HALT_BASE: i32 = 4;
 
 impl Exit {
     pub fn to_raw(self) -> i32 {
@@ -92,6 +97,7 @@ impl Exit {
             Exit::Continue => 0,
             Exit::HostDone => 1,
             Exit::Yield => 2,
+            Exit::Interpret => 3,
             Exit::Halt(result) => {
                 let i = HALTS.iter().position(|&h| h == result);
                 HALT_BASE + i.expect("compiled code only reports the halts it lists") as i32
@@ -104,6 +110,7 @@ impl Exit {
             0 => Exit::Continue,
             1 => Exit::HostDone,
             2 => Exit::Yield,
+            3 => Exit::Interpret,
             _ => Exit::Halt(*HALTS.get(usize::try_from(raw - HALT_BASE).ok()?)?),
         })
     }
@@ -115,7 +122,7 @@ mod tests {
 
     #[test]
     fn every_exit_survives_the_wire() {
-        let exits = [Exit::Continue, Exit::HostDone, Exit::Yield];
+        let exits = [Exit::Continue, Exit::HostDone, Exit::Yield, Exit::Interpret];
         for exit in exits.into_iter().chain(HALTS.map(Exit::Halt)) {
             assert_eq!(Exit::from_raw(exit.to_raw()), Some(exit));
         }

@@ -4,10 +4,8 @@
 use alloy_primitives::{Bytes, Log};
 use revm::context::result::{ExecutionResult, HaltReason};
 
-/// A transaction's result as both tiers must report it. The halt reason is left out: revm
-/// names some failures per opcode (a DUP on too short a stack is a "stack overflow") where
-/// compiled code checks a whole section's stack at once, and either way the frame's effects
-/// and gas are gone alike.
+/// A transaction's result as both tiers must report it, down to the reason of a halt (compiled
+/// code hands every failure it cannot name exactly to the interpreter).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub status: Status,
@@ -16,12 +14,12 @@ pub struct Outcome {
     pub logs: Vec<Log>,
 }
 
-/// How a transaction ended, without the reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     Success,
     Revert,
-    Halt,
+    Halt(HaltReason),
 }
 
 impl Outcome {
@@ -29,7 +27,7 @@ impl Outcome {
         let status = match result {
             ExecutionResult::Success { .. } => Status::Success,
             ExecutionResult::Revert { .. } => Status::Revert,
-            ExecutionResult::Halt { .. } => Status::Halt,
+            ExecutionResult::Halt { reason, .. } => Status::Halt(reason.clone()),
         };
         Self {
             status,

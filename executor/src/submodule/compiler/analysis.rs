@@ -18,6 +18,8 @@ pub struct Op {
     pub opcode: u8,
     /// The PUSH immediate (zero-padded past the end of the code, as revm pads it).
     pub imm: U256,
+    /// Static gas, charged with the rest of its section on entry.
+    pub gas: u64,
 }
 
 /// A run of instructions entered only at its first one, so its static gas and stack needs can be
@@ -116,6 +118,7 @@ impl Analysis {
                 pc: pc as u32,
                 opcode,
                 imm: U256::from_be_bytes(bytes),
+                gas: gas_table[opcode as usize] as u64,
             });
             pc += 1 + width;
         }
@@ -123,6 +126,7 @@ impl Analysis {
             pc: code.len().max(pc) as u32,
             opcode: opcode::STOP,
             imm: U256::ZERO,
+            gas: gas_table[opcode::STOP as usize] as u64,
         });
 
         let mut jumpdests = vec![None; code.len()];
@@ -144,7 +148,7 @@ impl Analysis {
         targets.sort_unstable();
         targets.dedup();
 
-        let sections = cut_sections(&ops, &targets, &gas_table);
+        let sections = cut_sections(&ops, &targets);
         Self {
             ops,
             sections,
@@ -171,7 +175,7 @@ fn skip_immediate(ops: &[Op], index: usize) -> Option<usize> {
         .map(|_| index + 2)
 }
 
-fn cut_sections(ops: &[Op], targets: &[usize], gas_table: &[u16; 256]) -> Vec<Section> {
+fn cut_sections(ops: &[Op], targets: &[usize]) -> Vec<Section> {
     let mut sections = Vec::new();
     let mut is_target = vec![false; ops.len()];
     for &t in targets {
@@ -186,7 +190,7 @@ fn cut_sections(ops: &[Op], targets: &[usize], gas_table: &[u16; 256]) -> Vec<Se
                 break;
             }
             let op = ops[end].opcode;
-            gas += gas_table[op as usize] as u64;
+            gas += ops[end].gas;
             let (inputs, outputs) = stack_io(op);
             needs = needs.max(inputs as i64 - height);
             height += outputs as i64 - inputs as i64;

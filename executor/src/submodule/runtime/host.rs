@@ -165,29 +165,58 @@ pub fn enter(interp: &mut Interpreter<EthInterpreter>, mem: &mut dyn Linear) -> 
     true
 }
 
-impl<H: Host + ?Sized> Dispatch<'_, H> {
-    /// Brings the interpreter's memory size and memory gas up to the submodule's, and the
-    /// bytes the opcode reads (all of them when it may yield), so an opcode costs what it
-    /// touches, not the whole memory.
-    fn memory_out(&mut self, bytes: &[u8], c: &Counters, touched: &Touched) {
-        let msize = c.msize as usize;
-        let base = abi::MEM_BASE as usize;
-        let memory = &mut self.interp.memory;
-        memory.resize(msize);
-        let reads = if touched.whole {
-            Some(0..msize)
-        } else {
-            touched.reads.clone()
-        };
-        if let Some(r) = reads {
-            let r = r.start.min(msize)..r.end.min(msize);
-            memory.set(r.start, &bytes[base + r.start..base + r.end]);
-        }
-        let gas_memory = self.interp.gas.memory_mut();
-        gas_memory.words_num = msize / 32;
-        gas_memory.expansion_cost = c.mem_cost;
+/// Brings the interpreter's memory size and memory gas up to the submodule's, and the bytes
+/// in `reads`, so an opcode costs what it touches, not the whole memory.
+fn memory_out(
+    interp: &mut Interpreter<EthInterpreter>,
+    bytes: &[u8],
+    c: &Counters,
+    reads: Option<Range<usize>>,
+) {
+    let msize = c.msize as usize;
+    let base = abi::MEM_BASE as usize;
+    let memory = &mut interp.memory;
+    memory.resize(msize);
+    if let Some(r) = reads {
+        let r = r.start.min(msize)..r.end.min(msize);
+        memory.set(r.start, &bytes[base + r.start..base + r.end]);
     }
+    let gas_memory = interp.gas.memory_mut();
+    gas_memory.words_num = msize / 32;
+    gas_memory.expansion_cost = c.mem_cost;
+}
 
+/// Pushes the canonical stack's items at `depths` below its top onto the interpreter's
+/// stack, deepest first.
+fn stack_out(
+    interp: &mut Interpreter<EthInterpreter>,
+    bytes: &[u8],
+    c: &Counters,
+    depths: Range<usize>,
+) {
+    let stack = interp.stack.data_mut();
+    for depth in depths.rev() {
+        stack.push(read_word(bytes, c.top as usize + 32 * depth));
+    }
+}
+
+/// Gives the frame to the interpreter where compiled code handed it over ([`Exit::Interpret`]):
+/// its whole stack and memory, its counters and the pc to continue at.
+pub fn leave(interp: &mut Interpreter<EthInterpreter>, mem: &mut dyn Linear) {
+    let bytes = mem.bytes();
+    let c = Counters::read(bytes);
+    debug_assert!(
+        interp.stack.data().is_empty(),
+        "compiled code owns the stack"
+    );
+    stack_out(interp, bytes, &c, 0..c.height());
+    memory_out(interp, bytes, &c, Some(0..c.msize as usize));
+    interp.gas.set_remaining(c.gas);
+    let pc = read_u32(bytes, abi::HANDOVER_PC as usize);
+    interp.bytecode.absolute_jump(pc as usize);
+}
+
+impl<H: Host + ?Sized> Dispatch<'_, H> {
     /// Brings back what the opcode grew and wrote. Memory it exposed is zero on both sides.
     fn memory_in(&mut self, mem: &mut dyn Linear, c: &mut Counters, touched: &Touched) -> bool {
         let (old, new) = (c.msize as usize, self.interp.memory.len());
@@ -226,14 +255,16 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
             inputs <= height,
             "sections check the stack before host operations"
         );
-        let stack = self.interp.stack.data_mut();
-        stack.clear();
-        for depth in (0..inputs).rev() {
-            stack.push(read_word(bytes, c.top as usize + 32 * depth));
-        }
-        let touched = touched(opcode, stack);
+        self.interp.stack.data_mut().clear();
+        stack_out(self.interp, bytes, &c, 0..inputs);
+        let touched = touched(opcode, self.interp.stack.data());
         if let Some(touched) = &touched {
-            self.memory_out(bytes, &c, touched);
+            let reads = if touched.whole {
+                Some(0..c.msize as usize)
+            } else {
+                touched.reads.clone()
+            };
+            memory_out(self.interp, bytes, &c, reads);
         }
         self.interp.gas.set_remaining(c.gas);
         // revm's step moves past the opcode before running it; instructions that read an
@@ -257,12 +288,11 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
             }
             // Park everything below the call's operands in the interpreter; revm pushes the
             // call's result on top of it when the callee returns.
-            let bytes = mem.bytes();
-            let stack = self.interp.stack.data_mut();
-            debug_assert!(stack.is_empty(), "the call consumed its operands");
-            for depth in (inputs..height).rev() {
-                stack.push(read_word(bytes, c.top as usize + 32 * depth));
-            }
+            debug_assert!(
+                self.interp.stack.data().is_empty(),
+                "the call consumed its operands"
+            );
+            stack_out(self.interp, mem.bytes(), &c, inputs..height);
             return Exit::Yield;
         }
 

@@ -376,7 +376,9 @@ impl ThreadRuntime {
 
 thread_local! {
     static THREAD: RefCell<Option<ThreadRuntime>> = const { RefCell::new(None) };
-    static FRAMES: Cell<FrameCounts> = const { Cell::new(FrameCounts { compiled: 0, interpreted: 0 }) };
+    static FRAMES: Cell<FrameCounts> = const {
+        Cell::new(FrameCounts { compiled: 0, handed_over: 0, interpreted: 0 })
+    };
 }
 
 /// How the frames of the compiled tier ran on this thread: compiled, or interpreted because
@@ -384,6 +386,9 @@ thread_local! {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FrameCounts {
     pub compiled: u64,
+    /// Of the compiled runs, those compiled code handed to the interpreter at a failing check
+    /// ([`Exit::Interpret`]).
+    pub handed_over: u64,
     pub interpreted: u64,
 }
 
@@ -392,28 +397,46 @@ pub fn frame_counts() -> FrameCounts {
     FRAMES.get()
 }
 
-fn count_frame(compiled: bool) {
+/// How a frame's run on the compiled tier went.
+enum Run {
+    /// It ended or called out: the action for revm's frame loop.
+    Done(InterpreterAction),
+    /// Compiled code handed it to the interpreter, which continues from its state.
+    HandedOver,
+    /// Its code cannot run compiled; nothing ran.
+    NotCompiled,
+}
+
+fn count_frame(run: &Run) {
     let mut counts = FRAMES.get();
-    if compiled {
-        counts.compiled += 1;
-    } else {
-        counts.interpreted += 1;
+    match run {
+        Run::Done(_) => counts.compiled += 1,
+        Run::HandedOver => {
+            counts.compiled += 1;
+            counts.handed_over += 1;
+        }
+        Run::NotCompiled => counts.interpreted += 1,
     }
     FRAMES.set(counts);
 }
 
 /// Runs the frame of `interp` compiled until it ends or calls out, and returns the action for
-/// revm's frame loop. `None`, before anything ran, when the code cannot run compiled; the
-/// caller interprets it (the interpreter state is intact either way).
+/// revm's frame loop. `None` when the interpreter is to run the frame on from the state it
+/// holds: the code cannot run compiled (and nothing ran), or compiled code handed over.
 pub fn run_frame<H: Host + ?Sized>(
     interp: &mut Interpreter<EthInterpreter>,
     host: &mut H,
     table: &InstructionTable<EthInterpreter, H>,
     spec: SpecId,
 ) -> Option<InterpreterAction> {
-    let action = THREAD.with_borrow_mut(|slot| run_on_thread(slot, interp, host, table, spec));
-    count_frame(action.is_some());
-    action
+    let run = THREAD
+        .with_borrow_mut(|slot| run_on_thread(slot, interp, host, table, spec))
+        .unwrap_or(Run::NotCompiled);
+    count_frame(&run);
+    match run {
+        Run::Done(action) => Some(action),
+        Run::HandedOver | Run::NotCompiled => None,
+    }
 }
 
 fn run_on_thread<H: Host + ?Sized>(
@@ -422,7 +445,7 @@ fn run_on_thread<H: Host + ?Sized>(
     host: &mut H,
     table: &InstructionTable<EthInterpreter, H>,
     spec: SpecId,
-) -> Option<InterpreterAction> {
+) -> Option<Run> {
     let key = (interp.bytecode.get_or_calculate_hash(), spec);
     // The thread's own instance first: a call or resume of code this thread runs costs no
     // trip through the shared cache's lock.
@@ -459,7 +482,7 @@ fn run_on_thread<H: Host + ?Sized>(
     );
     if !entered {
         interp.halt(InstructionResult::MemoryOOG);
-        return Some(interp.take_next_action());
+        return Some(Run::Done(interp.take_next_action()));
     }
 
     let outcome = {
@@ -482,7 +505,8 @@ fn run_on_thread<H: Host + ?Sized>(
         outcome
     };
 
-    // From here the frame has run: whatever happens, it ends here, never in the interpreter.
+    // From here the frame has run: it ends here, or the interpreter takes it over where
+    // compiled code says.
     let view = memory.view(&rt.store);
     let mut control = [0u8; 32];
     let read = view.read(0, &mut control);
@@ -493,6 +517,13 @@ fn run_on_thread<H: Host + ?Sized>(
     }
     match (read, outcome.ok().and_then(Exit::from_raw)) {
         (_, Some(Exit::HostDone | Exit::Yield)) => {}
+        (_, Some(Exit::Interpret)) => {
+            host::leave(
+                interp,
+                &mut WasmMemory::new(memory, rt.store.as_store_mut()),
+            );
+            return Some(Run::HandedOver);
+        }
         (Ok(()), Some(Exit::Halt(result))) => {
             // Compiled code writes its counters back only on a successful halt; any other
             // spends the frame's gas whole, as revm's frame result does.
@@ -506,5 +537,5 @@ fn run_on_thread<H: Host + ?Sized>(
         // A trap or an exit compiled code never returns: a bug, reported as such.
         _ => interp.halt_fatal(),
     }
-    Some(interp.take_next_action())
+    Some(Run::Done(interp.take_next_action()))
 }

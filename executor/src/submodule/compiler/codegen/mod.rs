@@ -234,6 +234,21 @@ struct Emitter<'a> {
     segment: usize,
     /// Whether straight-line flow can reach the current point.
     reachable: bool,
+    /// Where the interpreter would take over to redo the instruction being emitted.
+    redo: Redo,
+    /// Static gas of the rest of the section after the instruction being emitted, charged
+    /// already on entry.
+    gas_after: u64,
+}
+
+/// The state before an instruction, from which the interpreter can run it: its pc, the
+/// virtual stack then, and how much of the section's pre-charged gas the interpreter has not
+/// spent by then (the instruction's own static gas and all after it).
+#[derive(Default)]
+struct Redo {
+    pc: u32,
+    stack: VStack,
+    unspent: u64,
 }
 
 impl<'a> Emitter<'a> {
@@ -253,6 +268,8 @@ impl<'a> Emitter<'a> {
             target_of,
             segment: 0,
             reachable: true,
+            redo: Redo::default(),
+            gas_after: 0,
         }
     }
 
@@ -317,13 +334,17 @@ impl<'a> Emitter<'a> {
             self.slots.release(v);
         }
         self.vs.pulled = 0;
-        if s.gas > 0 {
-            self.charge(s.gas);
-        }
+        // A failing check hands the section, uncharged, to the interpreter, which finds the
+        // instruction that fails and how (a section fails as a whole, revm per instruction).
+        self.redo = Redo {
+            pc: self.a.ops[s.start].pc,
+            stack: VStack::new(),
+            unspent: 0,
+        };
         if s.needs > 0 {
             let floor = abi::STACK_TOP - 32 * s.needs;
             self.ins().local_get(TOP).i32_const(floor as i32).i32_gt_u();
-            self.exit_if(Halt::StackUnderflow);
+            self.redo_if();
         }
         if s.grows > 0 {
             let ceiling = abi::STACK_TOP - 32 * abi::STACK_LIMIT + 32 * s.grows;
@@ -331,9 +352,27 @@ impl<'a> Emitter<'a> {
                 .local_get(TOP)
                 .i32_const(ceiling as i32)
                 .i32_lt_u();
-            self.exit_if(Halt::StackOverflow);
+            self.redo_if();
         }
+        if s.gas > 0 {
+            self.ins().local_get(GAS).i64_const(s.gas as i64).i64_lt_u();
+            self.redo_if();
+            self.ins()
+                .local_get(GAS)
+                .i64_const(s.gas as i64)
+                .i64_sub()
+                .local_set(GAS);
+        }
+        let mut gas_after = s.gas;
         for i in s.start..s.end {
+            let op = &self.a.ops[i];
+            gas_after -= op.gas;
+            self.gas_after = gas_after;
+            self.redo = Redo {
+                pc: op.pc,
+                stack: self.vs.clone(),
+                unspent: gas_after + op.gas,
+            };
             self.op(i);
             if !self.reachable {
                 return;
@@ -375,11 +414,41 @@ impl<'a> Emitter<'a> {
         self.ins().i32_const(Exit::Halt(halt).to_raw()).return_();
     }
 
-    /// Leaves with `halt` if the i32 on the operand stack is non-zero.
-    fn exit_if(&mut self, halt: Halt) {
+    /// Leaves for the interpreter to run from the instruction being emitted, as it was before
+    /// it ([`Exit::Interpret`]): where a dynamic cost or operand fails, only the interpreter
+    /// knows whether that instruction fails, or one after it, and how. The instruction must
+    /// not have changed the counters or memory before this point.
+    fn redo(&mut self) {
+        let redo = std::mem::take(&mut self.redo);
+        let mut ins = InstructionSink::new(&mut self.body);
+        stack::write_back(&mut ins, &self.slots, &redo.stack, TOP);
+        if redo.unspent > 0 {
+            ins.local_get(GAS)
+                .i64_const(redo.unspent as i64)
+                .i64_add()
+                .local_set(GAS);
+        }
+        self.hand_over(redo.pc);
+        self.redo = redo;
+    }
+
+    /// [`redo`](Self::redo) if the i32 on the operand stack is non-zero.
+    fn redo_if(&mut self) {
         self.open(Frame::If);
-        self.exit(halt);
+        self.redo();
         self.close();
+    }
+
+    /// Leaves for the interpreter to continue at `pc`, with the canonical stack and counters
+    /// in the locals as it needs them there.
+    fn hand_over(&mut self, pc: u32) {
+        self.sync_out();
+        self.ins()
+            .i32_const(0)
+            .i32_const(pc as i32)
+            .i32_store(ctrl(abi::HANDOVER_PC, 2))
+            .i32_const(Exit::Interpret.to_raw())
+            .return_();
     }
 
     /// Hands the gas, stack top and memory size to memory (for the host, a target or the exit).

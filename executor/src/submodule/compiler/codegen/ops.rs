@@ -7,7 +7,7 @@ use revm::{
 use wasm_encoder::InstructionSink;
 
 use super::{
-    ADDR, C, DISPATCH_FRAME, END, EXPAND, Emitter, Frame, GAS, HOST_OP, KECCAK, MSIZE, SCRATCH,
+    ADDR, C, C2, DISPATCH_FRAME, END, EXPAND, Emitter, Frame, GAS, HOST_OP, KECCAK, MSIZE, SCRATCH,
     STATUS, T, TARGET, TOP, WIDE, mem_arg_at,
     memory::{REVERSE, mem_arg},
     stack::{self, Val},
@@ -77,7 +77,8 @@ impl Emitter<'_> {
             INVALID => self.halt(Halt::InvalidFEOpcode),
             _ if OPCODE_INFO[op.opcode as usize].is_none() => self.halt(Halt::OpcodeNotFound),
             _ => {
-                self.host(op.opcode, op.pc);
+                // The implicit STOP ends the code, so a host opcode always has a next one.
+                self.host(op.opcode, op.pc, self.a.ops[i + 1].pc);
                 if carries_immediate(op.opcode) {
                     match self
                         .a
@@ -257,13 +258,20 @@ impl Emitter<'_> {
 
     /// Charges the cost in local `cost`.
     fn charge_local(&mut self, cost: u32) {
-        self.ins().local_get(GAS).local_get(cost).i64_lt_u();
-        self.exit_if(Halt::OutOfGas);
+        self.check_gas(cost);
         self.ins()
             .local_get(GAS)
             .local_get(cost)
             .i64_sub()
             .local_set(GAS);
+    }
+
+    /// Hands the instruction to the interpreter unless the gas left pays the cost in local
+    /// `cost`. Gas short of it may still be enough for revm, which has not yet charged the
+    /// rest of the section.
+    fn check_gas(&mut self, cost: u32) {
+        self.ins().local_get(GAS).local_get(cost).i64_lt_u();
+        self.redo_if();
     }
 
     /// Continues at target `j`: a later target by a direct branch, any other through the
@@ -341,8 +349,19 @@ impl Emitter<'_> {
     }
 
     /// Runs `opcode` in revm through the host, with the stack flushed and the counters synced.
-    fn host(&mut self, opcode: u8, pc: u32) {
+    /// revm sees the gas it would have there: the rest of the section is not yet charged for.
+    /// Where what the opcode leaves does not pay for that rest, the interpreter continues at
+    /// `next` (the opcode's own failures are revm's already).
+    fn host(&mut self, opcode: u8, pc: u32, next: u32) {
+        let after = self.gas_after;
         self.flush();
+        if after > 0 {
+            self.ins()
+                .local_get(GAS)
+                .i64_const(after as i64)
+                .i64_add()
+                .local_set(GAS);
+        }
         self.sync_out();
         self.ins()
             .i32_const(opcode as i32)
@@ -355,22 +374,30 @@ impl Emitter<'_> {
         self.open(Frame::If);
         self.ins().local_get(STATUS).return_();
         self.close();
+        if after > 0 {
+            self.ins().local_get(GAS).i64_const(after as i64).i64_lt_u();
+            self.open(Frame::If);
+            self.hand_over(next);
+            self.close();
+            self.ins()
+                .local_get(GAS)
+                .i64_const(after as i64)
+                .i64_sub()
+                .local_set(GAS);
+        }
     }
 
     /// Validates a memory offset and expands memory to `offset + len`, returning where the
-    /// bytes are. Halts as revm does on a huge offset (a constant one leaves the point
-    /// unreachable).
+    /// bytes are. The interpreter takes over where an offset is huge or the gas runs short (a
+    /// constant huge offset leaves the point unreachable).
     fn memory_access(&mut self, offset: Val, len: Len) -> At {
         let at = match offset {
             Val::Const(c) => {
-                let Ok(at) = u64::try_from(c) else {
-                    self.halt(Halt::InvalidOperandOOG);
+                let Some(at) = u64::try_from(c).ok().filter(|&at| at <= abi::MEM_LIMIT) else {
+                    self.redo();
+                    self.reachable = false;
                     return At::Const(0);
                 };
-                if at > abi::MEM_LIMIT {
-                    self.halt(Halt::MemoryOOG);
-                    return At::Const(0);
-                }
                 self.ins().i64_const(at as i64);
                 At::Const(at)
             }
@@ -390,8 +417,9 @@ impl Emitter<'_> {
         at
     }
 
-    /// Halts unless the word `v` is a memory offset or length revm would accept, leaving its
-    /// low limb on the operand stack: above `MEM_LIMIT` no gas limit pays for the memory.
+    /// Hands over to the interpreter unless the word `v` is a memory offset or length revm
+    /// would accept, leaving its low limb on the operand stack: above `MEM_LIMIT` no gas limit
+    /// pays for the memory.
     fn memory_operand(&mut self, v: Val) {
         let mut ins = InstructionSink::new(&mut self.body);
         stack::limb(&mut ins, &self.slots, v, 1);
@@ -399,11 +427,9 @@ impl Emitter<'_> {
         ins.i64_or();
         stack::limb(&mut ins, &self.slots, v, 3);
         ins.i64_or().i64_const(0).i64_ne();
-        self.exit_if(Halt::InvalidOperandOOG);
-        let mut ins = InstructionSink::new(&mut self.body);
         stack::limb(&mut ins, &self.slots, v, 0);
-        ins.i64_const(abi::MEM_LIMIT as i64).i64_gt_u();
-        self.exit_if(Halt::MemoryOOG);
+        ins.i64_const(abi::MEM_LIMIT as i64).i64_gt_u().i32_or();
+        self.redo_if();
         let mut ins = InstructionSink::new(&mut self.body);
         stack::limb(&mut ins, &self.slots, v, 0);
     }
@@ -416,6 +442,8 @@ impl Emitter<'_> {
         let len = self.pop();
         self.memory_operand(len);
         self.ins().local_set(C);
+        // The word gas is checked first, as revm charges it, but taken only once memory is
+        // expanded, so a failing expansion hands over an untouched instruction.
         let per_word = self.gas_rules.keccak_word as i64;
         self.ins()
             .local_get(C)
@@ -425,8 +453,8 @@ impl Emitter<'_> {
             .i64_shr_u()
             .i64_const(per_word)
             .i64_mul()
-            .local_set(T);
-        self.charge_local(T);
+            .local_set(C2);
+        self.check_gas(C2);
         let r = self.slots.alloc();
         self.ins().local_get(C).i64_eqz();
         self.open(Frame::If);
@@ -446,8 +474,13 @@ impl Emitter<'_> {
             }
         }
         self.close();
-        // A constant offset too large halts the non-empty branch only.
+        // A constant offset too large ends the non-empty branch only.
         self.reachable = true;
+        self.ins()
+            .local_get(GAS)
+            .local_get(C2)
+            .i64_sub()
+            .local_set(GAS);
         self.slots.release(offset);
         self.slots.release(len);
         self.vs.items.push(Val::Word(r));
@@ -462,9 +495,12 @@ impl Emitter<'_> {
             .local_get(MSIZE)
             .local_get(END)
             .call(EXPAND);
-        self.ins().local_set(MSIZE).local_set(GAS);
-        self.ins().local_get(MSIZE).i64_const(-1).i64_eq();
-        self.exit_if(Halt::MemoryOOG);
+        // On failure the size comes back as -1 and the gas as it was: the interpreter must
+        // see the old size.
+        self.ins().local_set(T).local_set(GAS);
+        self.ins().local_get(T).i64_const(-1).i64_eq();
+        self.redo_if();
+        self.ins().local_get(T).local_set(MSIZE);
         self.close();
     }
 

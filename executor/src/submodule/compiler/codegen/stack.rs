@@ -87,7 +87,7 @@ impl Slots {
 
 /// The section's view of the stack: `items` sit on top of the canonical stack whose top `pulled`
 /// items have already been taken into locals.
-#[derive(Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct VStack {
     pub items: Vec<Val>,
     pub pulled: u32,
@@ -141,9 +141,11 @@ pub fn limb(ins: &mut InstructionSink<'_>, slots: &Slots, v: Val, limb: usize) {
     }
 }
 
-/// Writes the virtual stack to linear memory and moves the stack top local, leaving the virtual
-/// stack empty. Values loaded from the very slot they are written back to are skipped.
-pub fn flush(ins: &mut InstructionSink<'_>, slots: &mut Slots, vs: &mut VStack, top_local: u32) {
+/// Emits what puts the virtual stack on the canonical stack in linear memory and moves the
+/// stack top local to match; `vs` itself is left as it is (a branch that leaves the function
+/// writes a stack the straight-line code goes on holding in locals). Values loaded from the
+/// very slot they are written back to are skipped.
+pub fn write_back(ins: &mut InstructionSink<'_>, slots: &Slots, vs: &VStack, top_local: u32) {
     if vs.is_clean() {
         return;
     }
@@ -168,6 +170,11 @@ pub fn flush(ins: &mut InstructionSink<'_>, slots: &mut Slots, vs: &mut VStack, 
             ins.i64_store(stack_arg(j as u32, l));
         }
     }
+}
+
+/// Writes the virtual stack back (see [`write_back`]) and empties it.
+pub fn flush(ins: &mut InstructionSink<'_>, slots: &mut Slots, vs: &mut VStack, top_local: u32) {
+    write_back(ins, slots, vs, top_local);
     for v in vs.items.drain(..) {
         slots.release(v);
     }
