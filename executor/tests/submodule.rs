@@ -348,3 +348,36 @@ fn every_gas_limit_fails_where_and_as_the_interpreter_does() {
     assert!(same_on_both_tiers(&world, &[], 24_000).result.is_success());
     assert!(frame_counts().handed_over > before, "no check handed over");
 }
+
+#[test]
+fn storage_reads_see_the_frames_own_writes_and_a_reentrant_calls() {
+    // With calldata: read slot 0, write 7 to it, copy it to slot 1, call self without
+    // calldata (which writes 9 to slot 0), then copy slot 0 to slot 2.
+    let code = [
+        0x36, 0x15, 0x60, 0x25, 0x57, // if calldatasize == 0 jump to the inner part
+        0x60, 0x00, 0x54, 0x50, // sload(0)
+        0x60, 0x07, 0x60, 0x00, 0x55, // sstore(0, 7)
+        0x60, 0x00, 0x54, 0x60, 0x01, 0x55, // sstore(1, sload(0))
+        0x60, 0x00, 0x80, 0x80, 0x80, 0x80, 0x30, 0x5a, 0xf1, 0x50, // call(gas, self, ..)
+        0x60, 0x00, 0x54, 0x60, 0x02, 0x55, // sstore(2, sload(0))
+        0x00, 0x5b, 0x60, 0x09, 0x60, 0x00, 0x55, 0x00, // inner: sstore(0, 9)
+    ];
+    let world = world(&[(TARGET, &code)]);
+    let done = same_on_both_tiers(&world, &[1], 1_000_000);
+    let storage: BTreeMap<U256, U256> = done
+        .writes
+        .accounts
+        .iter()
+        .filter(|a| a.address == TARGET)
+        .flat_map(|a| a.storage.clone())
+        .collect();
+    let slot = |n: u64| storage.get(&U256::from(n)).copied();
+    assert_eq!(
+        (slot(0), slot(1), slot(2)),
+        (
+            Some(U256::from(9)),
+            Some(U256::from(7)),
+            Some(U256::from(9))
+        )
+    );
+}

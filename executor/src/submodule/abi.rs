@@ -17,6 +17,9 @@ pub const MSIZE: u32 = 16;
 pub const MEM_COST: u32 = 24;
 /// Offset of the pc the interpreter continues at after [`Exit::Interpret`] (i32).
 pub const HANDOVER_PC: u32 = 32;
+/// Offset of the storage cache's epoch (i32): entries of another epoch are empty. The runtime
+/// starts a new one on every entry into compiled code.
+pub const CACHE_EPOCH: u32 = 36;
 
 /// The jump table: one u32 per pc of the code (and one past it), the dense dispatch index of
 /// the JUMPDEST there or 0 (invalid). Filled by the module's data segment at instantiation.
@@ -25,11 +28,34 @@ pub const JUMP_TABLE: u32 = 64;
 /// most 24 KiB and init code 48 KiB since Shanghai.
 pub const MAX_CODE: u32 = 1 << 16;
 
+/// The storage cache: what SLOAD reads without calling the host. A direct-mapped table of
+/// [`CACHE_ENTRIES`] entries of [`CACHE_ENTRY`] bytes: the key's limbs, the value's limbs,
+/// then the epoch (i32) the entry belongs to. The host fills an entry whenever SLOAD or SSTORE
+/// runs through it, so an entry of the current epoch is a slot this frame has read or written
+/// since it was last entered: warm, and unchanged but by the frame itself (anything else that
+/// writes storage runs in another frame, and the frame is entered again after it).
+pub const STORAGE_CACHE: u32 = (JUMP_TABLE + 4 * (MAX_CODE + 1)).next_multiple_of(8);
+pub const CACHE_ENTRIES: u32 = 1 << CACHE_BITS;
+pub const CACHE_BITS: u32 = 12;
+pub const CACHE_ENTRY: u32 = 72;
+/// Offsets of an entry's value and epoch.
+pub const CACHE_VALUE: u32 = 32;
+pub const CACHE_ENTRY_EPOCH: u32 = 64;
+
+/// The entry of the storage cache that `key` maps to: the top byte of its limbs, folded and
+/// multiplied (storage keys are hashes or small sequential integers, and both spread).
+pub fn cache_index(key: [u64; 4]) -> u32 {
+    let folded = key[0] ^ key[1].rotate_left(16) ^ key[2].rotate_left(32) ^ key[3].rotate_left(48);
+    (folded.wrapping_mul(CACHE_HASH) >> (64 - CACHE_BITS)) as u32
+}
+/// The multiplier of [`cache_index`] (2^64 over the golden ratio).
+pub const CACHE_HASH: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// Maximum EVM stack height.
 pub const STACK_LIMIT: u32 = 1024;
 /// The stack grows downwards from here: item `d` below the top lives at `top + 32 * d`, so every
 /// access within a section is a non-negative constant offset from one address.
-pub const STACK_TOP: u32 = JUMP_TABLE + 4 * (MAX_CODE + 1) + 32 * STACK_LIMIT;
+pub const STACK_TOP: u32 = STORAGE_CACHE + CACHE_ENTRIES * CACHE_ENTRY + 32 * STACK_LIMIT;
 /// Start of EVM memory; byte `i` of EVM memory is at `MEM_BASE + i`.
 pub const MEM_BASE: u32 = STACK_TOP;
 /// The largest EVM memory a submodule can address. Reaching it would cost ~3.5e13 gas under the

@@ -155,6 +155,7 @@ pub fn enter(interp: &mut Interpreter<EthInterpreter>, mem: &mut dyn Linear) -> 
     stack.clear();
     let base = abi::MEM_BASE as usize;
     bytes[base..base + msize].copy_from_slice(&interp.memory.context_memory());
+    new_cache_epoch(bytes);
     Counters {
         gas: interp.gas.remaining(),
         top: top as u32,
@@ -216,6 +217,33 @@ pub fn leave(interp: &mut Interpreter<EthInterpreter>, mem: &mut dyn Linear) {
     interp.bytecode.absolute_jump(pc as usize);
 }
 
+/// Empties the storage cache: whatever ran since compiled code last ran may have written
+/// storage. An epoch counter makes that one store; only when it wraps is the table cleared.
+fn new_cache_epoch(bytes: &mut [u8]) {
+    let at = abi::CACHE_EPOCH as usize;
+    let epoch = read_u32(bytes, at).wrapping_add(1);
+    let epoch = if epoch == 0 {
+        let table = abi::STORAGE_CACHE as usize;
+        bytes[table..table + (abi::CACHE_ENTRIES * abi::CACHE_ENTRY) as usize].fill(0);
+        1
+    } else {
+        epoch
+    };
+    bytes[at..at + 4].copy_from_slice(&epoch.to_le_bytes());
+}
+
+/// Records that storage slot `key` of the running frame holds `value` (see
+/// [`abi::STORAGE_CACHE`]).
+fn cache_slot(bytes: &mut [u8], key: &U256, value: &U256) {
+    let entry =
+        (abi::STORAGE_CACHE + abi::CACHE_ENTRY * abi::cache_index(*key.as_limbs())) as usize;
+    write_word(bytes, entry, key);
+    write_word(bytes, entry + abi::CACHE_VALUE as usize, value);
+    let epoch = read_u32(bytes, abi::CACHE_EPOCH as usize);
+    let at = entry + abi::CACHE_ENTRY_EPOCH as usize;
+    bytes[at..at + 4].copy_from_slice(&epoch.to_le_bytes());
+}
+
 impl<H: Host + ?Sized> Dispatch<'_, H> {
     /// Brings back what the opcode grew and wrote. Memory it exposed is zero on both sides.
     fn memory_in(&mut self, mem: &mut dyn Linear, c: &mut Counters, touched: &Touched) -> bool {
@@ -258,6 +286,12 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
         self.interp.stack.data_mut().clear();
         stack_out(self.interp, bytes, &c, 0..inputs);
         let touched = touched(opcode, self.interp.stack.data());
+        // SLOAD's key; SSTORE's key and value.
+        let slot = match (opcode, self.interp.stack.data().as_slice()) {
+            (opcode::SLOAD, [key]) => Some((*key, None)),
+            (opcode::SSTORE, [value, key]) => Some((*key, Some(*value))),
+            _ => None,
+        };
         if let Some(touched) = &touched {
             let reads = if touched.whole {
                 Some(0..c.msize as usize)
@@ -305,6 +339,11 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
         }
         let bytes = mem.bytes();
         let outputs = self.interp.stack.data();
+        if let Some((key, value)) = slot
+            && let Some(value) = value.or_else(|| outputs.first().copied())
+        {
+            cache_slot(bytes, &key, &value);
+        }
         c.top = abi::STACK_TOP - 32 * (height - inputs + outputs.len()) as u32;
         for (depth, word) in outputs.iter().rev().enumerate() {
             write_word(bytes, c.top as usize + 32 * depth, word);
