@@ -20,6 +20,9 @@ pub const HANDOVER_PC: u32 = 32;
 /// Offset of the storage cache's epoch (i32): entries of another epoch are empty. The runtime
 /// starts a new one on every entry into compiled code.
 pub const CACHE_EPOCH: u32 = 36;
+/// Offset of a flag (i32) compiled code sets when it grows the Wasm memory: the host keeps the
+/// memory's address and size between its calls and looks them up again only then.
+pub const MEMORY_GROWN: u32 = 40;
 
 /// The jump table: one u32 per pc of the code (and one past it), the dense dispatch index of
 /// the JUMPDEST there or 0 (invalid). Filled by the module's data segment at instantiation.

@@ -108,6 +108,10 @@ fn write_word(mem: &mut [u8], at: usize, v: &U256) {
     }
 }
 
+/// Stack items DUPN, SWAPN and EXCHANGE can reach (EIP-8024: DUPN 235, SWAPN 236, EXCHANGE 30),
+/// so a loop of them on a deep stack copies a bounded part of it per step.
+const IMMEDIATE_REACH: usize = 236;
+
 /// The counters compiled code keeps in its control block.
 #[derive(Clone, Copy, Debug)]
 pub struct Counters {
@@ -272,9 +276,11 @@ impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
         let bytes = mem.bytes();
         let mut c = Counters::read(bytes);
         let height = c.height();
-        // The immediate-carrying stack opcodes see the whole stack; the others their operands.
+        // The immediate-carrying stack opcodes see as much of the stack as their immediate can
+        // reach (all of a full stack, for DUPN's overflow check); the others their operands.
         let whole = matches!(opcode, opcode::DUPN | opcode::SWAPN | opcode::EXCHANGE);
         let inputs = match OPCODE_INFO[opcode as usize] {
+            _ if whole && height < abi::STACK_LIMIT as usize => height.min(IMMEDIATE_REACH),
             _ if whole => height,
             Some(info) => info.inputs() as usize,
             None => 0,

@@ -204,6 +204,8 @@ impl ModuleCache {
 /// What the `op` import reaches: the memory of the running instance and the frame it serves.
 struct HostEnv {
     memory: Option<Memory>,
+    /// The memory's address and size as a host call last saw them during this run.
+    known: Option<(*mut u8, usize)>,
     frame: Option<NonNull<dyn FrameOps>>,
 }
 
@@ -214,17 +216,33 @@ unsafe impl Send for HostEnv {}
 struct WasmMemory<'a> {
     memory: Memory,
     store: StoreMut<'a>,
-    /// The memory's bytes, looked up once per host operation (a wasmer view asks the memory
-    /// for its size through two trait objects) and forgotten when it grows.
+    /// The memory's address and size, looked up only when unknown (a wasmer view asks the
+    /// memory for its size through two trait objects) and forgotten when it grows.
     bytes: Option<(*mut u8, usize)>,
 }
 
 impl<'a> WasmMemory<'a> {
     fn new(memory: Memory, store: StoreMut<'a>) -> Self {
+        Self::resume(memory, store, None)
+    }
+
+    /// The memory as an earlier host call of the same run saw it, unless compiled code has
+    /// grown it since (which it flags in the control block).
+    fn resume(memory: Memory, store: StoreMut<'a>, known: Option<(*mut u8, usize)>) -> Self {
+        let bytes = known.filter(|&(ptr, _)| {
+            // SAFETY: the control block lies in the memory's first page, which every instance
+            // has, and nothing else accesses it during the host call.
+            let grown = unsafe {
+                ptr.add(abi::MEMORY_GROWN as usize)
+                    .cast::<u32>()
+                    .read_unaligned()
+            };
+            grown == 0
+        });
         Self {
             memory,
             store,
-            bytes: None,
+            bytes,
         }
     }
 }
@@ -233,7 +251,14 @@ impl Linear for WasmMemory<'_> {
     fn bytes(&mut self) -> &mut [u8] {
         let (ptr, len) = *self.bytes.get_or_insert_with(|| {
             let view = self.memory.view(&self.store);
-            (view.data_ptr(), view.data_size() as usize)
+            let ptr = view.data_ptr();
+            // SAFETY: as in `resume`; looked up afresh, the memory counts as not grown.
+            unsafe {
+                ptr.add(abi::MEMORY_GROWN as usize)
+                    .cast::<u32>()
+                    .write_unaligned(0)
+            };
+            (ptr, view.data_size() as usize)
         });
         // SAFETY: nothing else reads or writes this memory while the host operation runs (the
         // submodule is suspended in the import call), and the pointer is dropped on any grow.
@@ -258,11 +283,13 @@ fn host_op(mut env: FunctionEnvMut<HostEnv>, opcode: i32, pc: i32) -> i32 {
         // a fatal error rather than guessing.
         return -1;
     };
-    let mut linear = WasmMemory::new(memory, store);
+    let mut linear = WasmMemory::resume(memory, store, data.known);
     // SAFETY: `frame` points at the Dispatch on the stack of `run_frame`, which outlives the
     // wasm call this import is part of; no other reference to it is live meanwhile.
     let frame = unsafe { frame.as_mut() };
-    frame.op(&mut linear, opcode as u8, pc as u32).to_raw()
+    let exit = frame.op(&mut linear, opcode as u8, pc as u32).to_raw();
+    data.known = linear.bytes;
+    exit
 }
 
 /// KECCAK256's hash of `len` bytes of linear memory at `addr`, as a word's limbs (least
@@ -276,13 +303,12 @@ fn keccak_op(
     let (data, store) = env.data_and_store_mut();
     let memory =
         (data.memory.clone()).ok_or_else(|| RuntimeError::new("keccak outside a frame"))?;
-    let mut linear = WasmMemory::new(memory, store);
+    let mut linear = WasmMemory::resume(memory, store, data.known);
     let (addr, len) = (addr as u32 as usize, len as u32 as usize);
-    let input = linear
-        .bytes()
-        .get(addr..addr + len)
-        .ok_or_else(|| RuntimeError::new("keccak input outside memory"))?;
-    let limbs = *U256::from_be_bytes(keccak256(input).0).as_limbs();
+    let hash = linear.bytes().get(addr..addr + len).map(keccak256);
+    data.known = linear.bytes;
+    let hash = hash.ok_or_else(|| RuntimeError::new("keccak input outside memory"))?;
+    let limbs = *U256::from_be_bytes(hash.0).as_limbs();
     Ok((
         limbs[0] as i64,
         limbs[1] as i64,
@@ -324,6 +350,7 @@ impl ThreadRuntime {
             &mut store,
             HostEnv {
                 memory: None,
+                known: None,
                 frame: None,
             },
         );
@@ -497,11 +524,13 @@ fn run_on_thread<H: Host + ?Sized>(
         let frame: NonNull<dyn FrameOps> = unsafe { std::mem::transmute(frame) };
         let env = rt.env.as_mut(&mut rt.store);
         env.memory = Some(memory.clone());
+        env.known = None;
         env.frame = Some(frame);
         let outcome = run.call(&mut rt.store, entry);
         let env = rt.env.as_mut(&mut rt.store);
         env.frame = None;
         env.memory = None;
+        env.known = None;
         outcome
     };
 

@@ -5,7 +5,7 @@ use wasm_encoder::{Function, MemArg, ValType};
 
 use super::{GasRules, mem_arg_at};
 
-use crate::submodule::abi::{MEM_BASE, MEM_COST, PAGE};
+use crate::submodule::abi::{MEM_BASE, MEM_COST, MEMORY_GROWN, PAGE};
 
 /// `expand(gas, msize, end) -> (gas, msize)`: grows EVM memory to cover `end` bytes, charging
 /// the difference of the quadratic cost, growing the Wasm memory if needed and zeroing the newly
@@ -59,6 +59,9 @@ pub fn expand_function(gas_rule: GasRules) -> Function {
     ins.local_get(pages).memory_grow(0).i32_const(-1).i32_eq();
     ins.if_(wasm_encoder::BlockType::Empty);
     ins.local_get(gas).i64_const(-1).return_().end();
+    ins.i32_const(0)
+        .i32_const(1)
+        .i32_store(super::ctrl(MEMORY_GROWN, 2));
     ins.end();
     ins.local_get(msize)
         .i32_wrap_i64()
