@@ -326,7 +326,8 @@ fn keccak_checks_length_before_offset_and_hashes_alike() {
 fn every_gas_limit_fails_where_and_as_the_interpreter_does() {
     // One section with each kind of cost charged inside it (memory expansion, a cold SLOAD
     // through the host, KECCAK256's words, EXP's exponent bytes) before instructions the
-    // section charged for on entry; and a section whose stack runs short halfway.
+    // section charged for on entry; a section whose stack runs short halfway; and a hash
+    // whose memory expansion is short of gas after its word gas is paid.
     let costs = [
         0x61, 0x04, 0x00, 0x51, // mload(0x400)
         0x60, 0x00, 0x54, // sload(0)
@@ -337,8 +338,10 @@ fn every_gas_limit_fails_where_and_as_the_interpreter_does() {
         0x60, 0x20, 0x60, 0x00, 0xf3, // return(0, 32)
     ];
     let short_stack = [0x60, 0x01, 0x60, 0x02, 0x01, 0x01, 0x00];
+    // KECCAK256 whose word gas is paid but whose memory expansion then is not.
+    let hash_expanding = [0x61, 0x08, 0x00, 0x60, 0x00, 0x20, 0x00];
     let before = frame_counts().handed_over;
-    for code in [&costs[..], &short_stack] {
+    for code in [&costs[..], &short_stack, &hash_expanding] {
         let world = world(&[(TARGET, code)]);
         for gas in 21_000..=24_000 {
             same_on_both_tiers(&world, &[], gas);

@@ -242,13 +242,15 @@ struct Emitter<'a> {
 }
 
 /// The state before an instruction, from which the interpreter can run it: its pc, the
-/// virtual stack then, and how much of the section's pre-charged gas the interpreter has not
-/// spent by then (the instruction's own static gas and all after it).
+/// virtual stack then, how much of the section's pre-charged gas the interpreter has not
+/// spent by then (the instruction's own static gas and all after it), and the local holding
+/// the dynamic gas the instruction has charged so far, if any.
 #[derive(Default)]
 struct Redo {
     pc: u32,
     stack: VStack,
     unspent: u64,
+    refund: Option<u32>,
 }
 
 impl<'a> Emitter<'a> {
@@ -338,8 +340,7 @@ impl<'a> Emitter<'a> {
         // instruction that fails and how (a section fails as a whole, revm per instruction).
         self.redo = Redo {
             pc: self.a.ops[s.start].pc,
-            stack: VStack::new(),
-            unspent: 0,
+            ..Redo::default()
         };
         if s.needs > 0 {
             let floor = abi::STACK_TOP - 32 * s.needs;
@@ -372,6 +373,7 @@ impl<'a> Emitter<'a> {
                 pc: op.pc,
                 stack: self.vs.clone(),
                 unspent: gas_after + op.gas,
+                refund: None,
             };
             self.op(i);
             if !self.reachable {
@@ -425,6 +427,12 @@ impl<'a> Emitter<'a> {
         if redo.unspent > 0 {
             ins.local_get(GAS)
                 .i64_const(redo.unspent as i64)
+                .i64_add()
+                .local_set(GAS);
+        }
+        if let Some(refund) = redo.refund {
+            ins.local_get(GAS)
+                .local_get(refund)
                 .i64_add()
                 .local_set(GAS);
         }

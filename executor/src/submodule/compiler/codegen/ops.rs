@@ -257,22 +257,17 @@ impl Emitter<'_> {
         self.charge_local(T);
     }
 
-    /// Charges the cost in local `cost`.
+    /// Charges the cost in local `cost`, handing the instruction to the interpreter unless the
+    /// gas left pays it: gas short of it may still be enough for revm, which has not yet
+    /// charged the rest of the section.
     fn charge_local(&mut self, cost: u32) {
-        self.check_gas(cost);
+        self.ins().local_get(GAS).local_get(cost).i64_lt_u();
+        self.redo_if();
         self.ins()
             .local_get(GAS)
             .local_get(cost)
             .i64_sub()
             .local_set(GAS);
-    }
-
-    /// Hands the instruction to the interpreter unless the gas left pays the cost in local
-    /// `cost`. Gas short of it may still be enough for revm, which has not yet charged the
-    /// rest of the section.
-    fn check_gas(&mut self, cost: u32) {
-        self.ins().local_get(GAS).local_get(cost).i64_lt_u();
-        self.redo_if();
     }
 
     /// Continues at target `j`: a later target by a direct branch, any other through the
@@ -502,8 +497,8 @@ impl Emitter<'_> {
         let len = self.pop();
         self.memory_operand(len);
         self.ins().local_set(C);
-        // The word gas is checked first, as revm charges it, but taken only once memory is
-        // expanded, so a failing expansion hands over an untouched instruction.
+        // The word gas is charged first, as revm charges it; a failing expansion then hands
+        // over with it given back.
         let per_word = self.gas_rules.keccak_word as i64;
         self.ins()
             .local_get(C)
@@ -514,7 +509,8 @@ impl Emitter<'_> {
             .i64_const(per_word)
             .i64_mul()
             .local_set(C2);
-        self.check_gas(C2);
+        self.charge_local(C2);
+        self.redo.refund = Some(C2);
         let r = self.slots.alloc();
         self.ins().local_get(C).i64_eqz();
         self.open(Frame::If);
@@ -536,11 +532,6 @@ impl Emitter<'_> {
         self.close();
         // A constant offset too large ends the non-empty branch only.
         self.reachable = true;
-        self.ins()
-            .local_get(GAS)
-            .local_get(C2)
-            .i64_sub()
-            .local_set(GAS);
         self.slots.release(offset);
         self.slots.release(len);
         self.vs.items.push(Val::Word(r));
