@@ -60,9 +60,10 @@ fn run(world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
     transact::transact(view, transact::env(&chain, block), tx, tier).expect("valid transaction")
 }
 
-/// Runs the transaction on both tiers and requires the same result, gas, output, logs and
-/// writes, and that the compiled run did run compiled (no frame fell back to the interpreter);
-/// returns the compiled run.
+/// Runs the transaction on both tiers and requires the same result (down to the halt reason),
+/// gas, output, logs and writes, and that the compiled run did run compiled (no frame fell back
+/// to the interpreter for want of a module; handing over at a failing check is compiled code's
+/// own doing); returns the compiled run.
 fn same_on_both_tiers(world: &WorldState, data: &[u8], gas: u64) -> Transacted {
     let interpreted = run(world, data, gas, Tier::Interpret);
     let before = frame_counts();

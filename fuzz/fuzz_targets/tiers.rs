@@ -1,6 +1,7 @@
 //! Differential fuzzing of the compiled tier: random and mutated bytecode with calldata runs on
-//! revm's interpreter and as a compiled submodule; status, gas, output, logs and every state
-//! write must agree. Input: byte 0 is the calldata length, then calldata, then the code.
+//! revm's interpreter and as a compiled submodule; status (down to the halt reason), gas,
+//! output, logs and every state write must agree. Input: byte 0 is the calldata length, then
+//! calldata, then the code.
 
 #![no_main]
 
