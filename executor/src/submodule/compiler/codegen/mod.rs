@@ -251,6 +251,9 @@ struct Redo {
     stack: VStack,
     unspent: u64,
     refund: Option<u32>,
+    /// The control block holds the counters as they are (the instruction starts a target, which
+    /// is entered with them there), so handing over need not write them.
+    synced: bool,
 }
 
 impl<'a> Emitter<'a> {
@@ -340,12 +343,16 @@ impl<'a> Emitter<'a> {
         // instruction that fails and how (a section fails as a whole, revm per instruction).
         self.redo = Redo {
             pc: self.a.ops[s.start].pc,
+            synced: self.target_of[s.start].is_some(),
             ..Redo::default()
         };
+        // One branch for the three checks: it is taken only to hand over, and each branch
+        // with its exit costs Cranelift compile time in every section.
+        let mut checks = 0;
         if s.needs > 0 {
             let floor = abi::STACK_TOP - 32 * s.needs;
             self.ins().local_get(TOP).i32_const(floor as i32).i32_gt_u();
-            self.redo_if();
+            checks += 1;
         }
         if s.grows > 0 {
             let ceiling = abi::STACK_TOP - 32 * abi::STACK_LIMIT + 32 * s.grows;
@@ -353,11 +360,19 @@ impl<'a> Emitter<'a> {
                 .local_get(TOP)
                 .i32_const(ceiling as i32)
                 .i32_lt_u();
-            self.redo_if();
+            checks += 1;
         }
         if s.gas > 0 {
             self.ins().local_get(GAS).i64_const(s.gas as i64).i64_lt_u();
+            checks += 1;
+        }
+        for _ in 1..checks {
+            self.ins().i32_or();
+        }
+        if checks > 0 {
             self.redo_if();
+        }
+        if s.gas > 0 {
             self.ins()
                 .local_get(GAS)
                 .i64_const(s.gas as i64)
@@ -374,6 +389,7 @@ impl<'a> Emitter<'a> {
                 stack: self.vs.clone(),
                 unspent: gas_after + op.gas,
                 refund: None,
+                synced: false,
             };
             self.op(i);
             if !self.reachable {
@@ -422,6 +438,11 @@ impl<'a> Emitter<'a> {
     /// not have changed the counters or memory before this point.
     fn redo(&mut self) {
         let redo = std::mem::take(&mut self.redo);
+        if redo.synced {
+            self.leave_for_interpreter(redo.pc);
+            self.redo = redo;
+            return;
+        }
         let mut ins = InstructionSink::new(&mut self.body);
         stack::write_back(&mut ins, &self.slots, &redo.stack, TOP);
         if redo.unspent > 0 {
@@ -451,6 +472,11 @@ impl<'a> Emitter<'a> {
     /// in the locals as it needs them there.
     fn hand_over(&mut self, pc: u32) {
         self.sync_out();
+        self.leave_for_interpreter(pc);
+    }
+
+    /// Leaves for the interpreter to continue at `pc` with the counters in the control block.
+    fn leave_for_interpreter(&mut self, pc: u32) {
         self.ins()
             .i32_const(0)
             .i32_const(pc as i32)
