@@ -9,7 +9,7 @@ use executor::{
     BlockHashes, StateView, WorldState,
     chain::ChainSpec,
     revm::context::{BlockEnv, TxEnv},
-    submodule::{Outcome, Tier, runtime::frame_counts},
+    submodule::{Outcome, Tier, abi, runtime::frame_counts},
     transact::{self, Transacted},
 };
 
@@ -38,8 +38,8 @@ fn world(contracts: &[(Address, &[u8])]) -> WorldState {
     WorldState::from_alloc(&alloc)
 }
 
-fn run(world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
-    let chain = ChainSpec::from_test_network("Cancun").expect("known fork");
+fn run_at(fork: &str, world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
+    let chain = ChainSpec::from_test_network(fork).expect("known fork");
     let block = BlockEnv {
         gas_limit: GAS,
         ..Default::default()
@@ -65,9 +65,13 @@ fn run(world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
 /// to the interpreter for want of a module; handing over at a failing check is compiled code's
 /// own doing); returns the compiled run.
 fn same_on_both_tiers(world: &WorldState, data: &[u8], gas: u64) -> Transacted {
-    let interpreted = run(world, data, gas, Tier::Interpret);
+    same_on_both_tiers_at("Cancun", world, data, gas)
+}
+
+fn same_on_both_tiers_at(fork: &str, world: &WorldState, data: &[u8], gas: u64) -> Transacted {
+    let interpreted = run_at(fork, world, data, gas, Tier::Interpret);
     let before = frame_counts();
-    let compiled = run(world, data, gas, Tier::Compile);
+    let compiled = run_at(fork, world, data, gas, Tier::Compile);
     let after = frame_counts();
     assert!(after.compiled > before.compiled, "no frame ran compiled");
     assert_eq!(
@@ -384,4 +388,53 @@ fn storage_reads_see_the_frames_own_writes_and_a_reentrant_calls() {
             Some(U256::from(9))
         )
     );
+}
+
+#[test]
+fn repeated_storage_reads_are_answered_by_the_cache() {
+    // Eight reads of each of two keys, one small and one using every limb: only the first
+    // read of each reaches the host (the compiled lookup finds what the host filled in).
+    let wide = U256::from_be_bytes([0x5a; 32]);
+    let keys = [U256::from(3), wide];
+    assert_ne!(
+        abi::cache_index(*keys[0].as_limbs()),
+        abi::cache_index(*keys[1].as_limbs())
+    );
+    let mut code = Vec::new();
+    for _ in 0..8 {
+        for key in keys {
+            code.extend(push32(key));
+            code.extend([0x54, 0x50]); // SLOAD POP
+        }
+    }
+    code.push(0x00);
+    let world = world(&[(TARGET, &code)]);
+    let before = frame_counts().host_ops;
+    same_on_both_tiers(&world, &[], 1_000_000);
+    assert_eq!(frame_counts().host_ops - before, 2);
+}
+
+#[test]
+fn deep_stack_opcodes_reach_as_far_as_in_the_interpreter() {
+    // EIP-8024 on 300 items: DUPN 235, SWAPN 235, EXCHANGE (9, 16), then the top three
+    // returned; and DUPN on a full stack, which overflows.
+    let mut code = Vec::new();
+    for i in 0..300u16 {
+        code.push(0x61);
+        code.extend(i.to_be_bytes());
+    }
+    code.extend([0xe6, 90, 0xe7, 90, 0xe8, 0x00]);
+    for at in [0u8, 32, 64] {
+        code.extend([0x60, at, 0x52]); // mstore(at, top)
+    }
+    code.extend([0x60, 96, 0x60, 0, 0xf3]);
+    let world_deep = world(&[(TARGET, &code)]);
+    let done = same_on_both_tiers_at("Amsterdam", &world_deep, &[], 10_000_000);
+    assert!(done.result.is_success(), "{:?}", done.result);
+
+    let mut full = vec![0x5f; 1024];
+    full.extend([0xe6, 90, 0x00]);
+    let world_full = world(&[(TARGET, &full)]);
+    let done = same_on_both_tiers_at("Amsterdam", &world_full, &[], 10_000_000);
+    assert!(!done.result.is_success(), "{:?}", done.result);
 }

@@ -38,6 +38,8 @@ pub struct Dispatch<'a, H: Host + ?Sized> {
     pub interp: &'a mut Interpreter<EthInterpreter>,
     pub host: &'a mut H,
     pub table: &'a InstructionTable<EthInterpreter, H>,
+    /// Operations run so far.
+    pub ops: u64,
 }
 
 /// The EVM memory an opcode reads and writes, from its operands (top first). Ranges that do
@@ -273,6 +275,7 @@ impl<H: Host + ?Sized> Dispatch<'_, H> {
 
 impl<H: Host + ?Sized> FrameOps for Dispatch<'_, H> {
     fn op(&mut self, mem: &mut dyn Linear, opcode: u8, pc: u32) -> Exit {
+        self.ops += 1;
         let bytes = mem.bytes();
         let mut c = Counters::read(bytes);
         let height = c.height();

@@ -227,7 +227,9 @@ impl<'a> WasmMemory<'a> {
     }
 
     /// The memory as an earlier host call of the same run saw it, unless compiled code has
-    /// grown it since (which it flags in the control block).
+    /// grown it since (which it flags in the control block). Only the size can be stale: wasmer
+    /// 7 gives every memory the static style, which reserves the whole 4 GiB address space up
+    /// front and grows in place, so the base address never moves.
     fn resume(memory: Memory, store: StoreMut<'a>, known: Option<(*mut u8, usize)>) -> Self {
         let bytes = known.filter(|&(ptr, _)| {
             // SAFETY: the control block lies in the memory's first page, which every instance
@@ -404,7 +406,7 @@ impl ThreadRuntime {
 thread_local! {
     static THREAD: RefCell<Option<ThreadRuntime>> = const { RefCell::new(None) };
     static FRAMES: Cell<FrameCounts> = const {
-        Cell::new(FrameCounts { compiled: 0, handed_over: 0, interpreted: 0 })
+        Cell::new(FrameCounts { compiled: 0, handed_over: 0, interpreted: 0, host_ops: 0 })
     };
 }
 
@@ -417,6 +419,9 @@ pub struct FrameCounts {
     /// ([`Exit::Interpret`]).
     pub handed_over: u64,
     pub interpreted: u64,
+    /// Opcodes compiled code ran through the host (revm's own instructions): what the tests
+    /// check compiled code does itself, such as SLOADs the storage cache answers, never reaches.
+    pub host_ops: u64,
 }
 
 /// This thread's [`FrameCounts`] so far.
@@ -517,6 +522,7 @@ fn run_on_thread<H: Host + ?Sized>(
             interp: &mut *interp,
             host,
             table,
+            ops: 0,
         };
         let frame: NonNull<dyn FrameOps + '_> = NonNull::from(&mut dispatch);
         // SAFETY: the pointer is erased to 'static only to sit in the env during this
@@ -531,6 +537,9 @@ fn run_on_thread<H: Host + ?Sized>(
         env.frame = None;
         env.memory = None;
         env.known = None;
+        let mut counts = FRAMES.get();
+        counts.host_ops += dispatch.ops;
+        FRAMES.set(counts);
         outcome
     };
 

@@ -457,7 +457,8 @@ impl<'a> Emitter<'a> {
                 .i64_add()
                 .local_set(GAS);
         }
-        self.hand_over(redo.pc);
+        self.sync_out();
+        self.leave_for_interpreter(redo.pc);
         self.redo = redo;
     }
 
@@ -468,15 +469,8 @@ impl<'a> Emitter<'a> {
         self.close();
     }
 
-    /// Leaves for the interpreter to continue at `pc`, with the canonical stack and counters
-    /// in the locals as it needs them there.
-    fn hand_over(&mut self, pc: u32) {
-        self.sync_out();
-        self.leave_for_interpreter(pc);
-    }
-
     /// Leaves for the interpreter to continue at `pc` with the counters in the control block.
-    fn leave_for_interpreter(&mut self, pc: u32) {
+    pub(super) fn leave_for_interpreter(&mut self, pc: u32) {
         self.ins()
             .i32_const(0)
             .i32_const(pc as i32)

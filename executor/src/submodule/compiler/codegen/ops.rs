@@ -371,9 +371,10 @@ impl Emitter<'_> {
         self.ins().local_get(STATUS).return_();
         self.close();
         if after > 0 {
+            // The control block holds what the host left: the interpreter takes it as it is.
             self.ins().local_get(GAS).i64_const(after as i64).i64_lt_u();
             self.open(Frame::If);
-            self.hand_over(next);
+            self.leave_for_interpreter(next);
             self.close();
             self.ins()
                 .local_get(GAS)
