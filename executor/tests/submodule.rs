@@ -31,8 +31,11 @@ fn world(contracts: &[(Address, &[u8])]) -> WorldState {
         SENDER,
         GenesisAccount::default().with_balance(U256::from(1u128 << 100)),
     );
+    // Contracts hold a little ether, so their calls can send value.
     for (address, code) in contracts {
-        let account = GenesisAccount::default().with_code(Some(Bytes::copy_from_slice(code)));
+        let account = GenesisAccount::default()
+            .with_code(Some(Bytes::copy_from_slice(code)))
+            .with_balance(U256::from(1000));
         alloc.insert(*address, account);
     }
     WorldState::from_alloc(&alloc)
@@ -437,4 +440,79 @@ fn deep_stack_opcodes_reach_as_far_as_in_the_interpreter() {
     let world_full = world(&[(TARGET, &full)]);
     let done = same_on_both_tiers_at("Amsterdam", &world_full, &[], 10_000_000);
     assert!(!done.result.is_success(), "{:?}", done.result);
+}
+
+#[test]
+fn frame_constants_are_laid_out_afresh_on_every_entry() {
+    // With calldata longer than one byte: CALLDATALOAD at offsets inside, across the end, at
+    // the end and far past it, then CALLDATASIZE, CALLER, CALLVALUE and ADDRESS; a call to
+    // itself with one byte of calldata and 3 wei (which stores what it sees); then the outer
+    // frame's calldata, size and caller again, all returned.
+    let mut code = vec![0x36, 0x60, 0x01, 0x14, 0x61, 0x00, 0x00, 0x57]; // inner at [5..7]
+    let mut out = 0u16;
+    let mut keep = |code: &mut Vec<u8>| {
+        code.push(0x61);
+        code.extend(out.to_be_bytes());
+        code.push(0x52);
+        out += 32;
+    };
+    for offset in [
+        U256::ZERO,
+        U256::from(7),
+        U256::from(37),
+        U256::from(40),
+        U256::MAX,
+    ] {
+        code.extend(push32(offset));
+        code.push(0x35);
+        keep(&mut code);
+    }
+    for constant in [0x36, 0x33, 0x34, 0x30] {
+        code.push(constant);
+        keep(&mut code);
+    }
+    // call(gas, self, 3, args 0xff..0x100 (one byte, 0x42), no return data)
+    code.extend([0x60, 0x42, 0x60, 0xff, 0x53]);
+    code.extend([
+        0x5f, 0x5f, 0x60, 0x01, 0x60, 0xff, 0x60, 0x03, 0x30, 0x5a, 0xf1, 0x50,
+    ]);
+    code.extend([0x5f, 0x35]);
+    keep(&mut code);
+    code.push(0x36);
+    keep(&mut code);
+    code.push(0x33);
+    keep(&mut code);
+    code.push(0x61);
+    code.extend(out.to_be_bytes());
+    code.extend([0x5f, 0xf3]);
+    let inner = code.len() as u16;
+    code[5..7].copy_from_slice(&inner.to_be_bytes());
+    // inner: sstore(0, calldataload(0)) sstore(1, caller) sstore(2, calldatasize)
+    // sstore(3, callvalue)
+    code.extend([
+        0x5b, 0x5f, 0x35, 0x5f, 0x55, 0x33, 0x60, 0x01, 0x55, 0x36, 0x60, 0x02,
+    ]);
+    code.extend([0x55, 0x34, 0x60, 0x03, 0x55, 0x00]);
+    let world = world(&[(TARGET, &code)]);
+
+    // Calldata in the window: only the call, RETURN and the inner frame's four SSTOREs reach
+    // the host.
+    let data: Vec<u8> = (1..=40).collect();
+    let before = frame_counts().host_ops;
+    let done = same_on_both_tiers(&world, &data, 1_000_000);
+    assert!(done.result.is_success(), "{:?}", done.result);
+    assert_eq!(frame_counts().host_ops - before, 6);
+    let output = done.result.output().expect("returned");
+    assert_eq!(output[..32], data[..32]);
+    assert_eq!(output[2 * 32..2 * 32 + 3], data[37..]);
+    assert_eq!(output[2 * 32 + 3..3 * 32], [0; 29]);
+    assert_eq!(output[5 * 32..6 * 32], word(40));
+    assert_eq!(output[9 * 32..10 * 32], output[..32]);
+
+    // Calldata past the window: its CALLDATALOADs (six) are the host's.
+    let long: Vec<u8> = (0..5000u32).map(|i| i as u8 | 1).collect();
+    let before = frame_counts().host_ops;
+    let done = same_on_both_tiers(&world, &long, 1_000_000);
+    assert!(done.result.is_success(), "{:?}", done.result);
+    assert_eq!(frame_counts().host_ops - before, 12);
 }

@@ -23,6 +23,10 @@ pub const CACHE_EPOCH: u32 = 36;
 /// Offset of a flag (i32) compiled code sets when it grows the Wasm memory: the host keeps the
 /// memory's address and size between its calls and looks them up again only then.
 pub const MEMORY_GROWN: u32 = 40;
+/// Offset of a lower bound (i64) of the linear memory's size in bytes: memory expansion below
+/// it needs no `memory.size`, which wasmer runs as a call out of compiled code. The runtime
+/// sets it on entry; compiled code raises it when it grows the memory.
+pub const MEM_CAPACITY: u32 = 48;
 
 /// The jump table: one u32 per pc of the code (and one past it), the dense dispatch index of
 /// the JUMPDEST there or 0 (invalid). Filled by the module's data segment at instantiation.
@@ -54,11 +58,26 @@ pub fn cache_index(key: [u64; 4]) -> u32 {
 /// The multiplier of [`cache_index`] (2^64 over the golden ratio).
 pub const CACHE_HASH: u64 = 0x9e37_79b9_7f4a_7c15;
 
+/// The frame's constants, written by the runtime on every entry (an instance serves every frame
+/// of its code, a reentrant one included): what ADDRESS, CALLER, CALLVALUE, CALLDATASIZE and
+/// CALLDATALOAD read without calling the host. Words are stored as stack items are.
+pub const FRAME: u32 = STORAGE_CACHE + CACHE_ENTRIES * CACHE_ENTRY;
+pub const ADDRESS: u32 = FRAME;
+pub const CALLER: u32 = FRAME + 32;
+pub const CALLVALUE: u32 = FRAME + 64;
+/// The calldata's length (i64).
+pub const CALLDATASIZE: u32 = FRAME + 96;
+/// The calldata itself when it is at most [`CALLDATA_WINDOW`] bytes, followed by 32 zero bytes
+/// so a word read at any offset below the length is padded as the EVM pads it. Longer
+/// calldata is left to the host.
+pub const CALLDATA: u32 = FRAME + 128;
+pub const CALLDATA_WINDOW: u32 = 4096;
+
 /// Maximum EVM stack height.
 pub const STACK_LIMIT: u32 = 1024;
 /// The stack grows downwards from here: item `d` below the top lives at `top + 32 * d`, so every
 /// access within a section is a non-negative constant offset from one address.
-pub const STACK_TOP: u32 = STORAGE_CACHE + CACHE_ENTRIES * CACHE_ENTRY + 32 * STACK_LIMIT;
+pub const STACK_TOP: u32 = CALLDATA + CALLDATA_WINDOW + 32 + 32 * STACK_LIMIT;
 /// Start of EVM memory; byte `i` of EVM memory is at `MEM_BASE + i`.
 pub const MEM_BASE: u32 = STACK_TOP;
 /// The largest EVM memory a submodule can address. Reaching it would cost ~3.5e13 gas under the

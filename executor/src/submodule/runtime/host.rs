@@ -12,9 +12,9 @@ use revm::{
         Host, InstructionContext, InstructionResult, Interpreter, InterpreterAction,
         instructions::InstructionTable,
         interpreter::EthInterpreter,
-        interpreter_types::{Jumps, LoopControl},
+        interpreter_types::{InputsTr, Jumps, LoopControl},
     },
-    primitives::U256,
+    primitives::{Address, U256},
 };
 
 use std::ops::Range;
@@ -162,6 +162,8 @@ pub fn enter(interp: &mut Interpreter<EthInterpreter>, mem: &mut dyn Linear) -> 
     let base = abi::MEM_BASE as usize;
     bytes[base..base + msize].copy_from_slice(&interp.memory.context_memory());
     new_cache_epoch(bytes);
+    frame_constants(interp, bytes);
+    write_u64(bytes, abi::MEM_CAPACITY as usize, bytes.len() as u64);
     Counters {
         gas: interp.gas.remaining(),
         top: top as u32,
@@ -170,6 +172,23 @@ pub fn enter(interp: &mut Interpreter<EthInterpreter>, mem: &mut dyn Linear) -> 
     }
     .write(bytes);
     true
+}
+
+/// Lays out what compiled code reads of the frame without the host (see [`abi::FRAME`]).
+fn frame_constants(interp: &Interpreter<EthInterpreter>, bytes: &mut [u8]) {
+    let input = &interp.input;
+    let word = |address: Address| U256::from_be_bytes(address.into_word().0);
+    write_word(bytes, abi::ADDRESS as usize, &word(input.target_address()));
+    write_word(bytes, abi::CALLER as usize, &word(input.caller_address()));
+    write_word(bytes, abi::CALLVALUE as usize, &input.call_value());
+    let calldata = input.input().as_bytes_memory(&interp.memory);
+    write_u64(bytes, abi::CALLDATASIZE as usize, calldata.len() as u64);
+    if calldata.len() <= abi::CALLDATA_WINDOW as usize {
+        let window = &mut bytes[abi::CALLDATA as usize..][..calldata.len() + 32];
+        let (data, padding) = window.split_at_mut(calldata.len());
+        data.copy_from_slice(&calldata);
+        padding.fill(0);
+    }
 }
 
 /// Brings the interpreter's memory size and memory gas up to the submodule's, and the bytes

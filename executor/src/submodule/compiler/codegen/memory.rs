@@ -5,16 +5,18 @@ use wasm_encoder::{Function, MemArg, ValType};
 
 use super::{GasRules, mem_arg_at};
 
-use crate::submodule::abi::{MEM_BASE, MEM_COST, MEMORY_GROWN, PAGE};
+use crate::submodule::abi::{MEM_BASE, MEM_CAPACITY, MEM_COST, MEMORY_GROWN, PAGE};
 
 /// `expand(gas, msize, end) -> (gas, msize)`: grows EVM memory to cover `end` bytes, charging
 /// the difference of the quadratic cost, growing the Wasm memory if needed and zeroing the newly
 /// exposed bytes (an instance is reused across frames, so old contents must never show).
 /// Returns `msize = -1` when gas or memory runs out.
 pub fn expand_function(gas_rule: GasRules) -> Function {
-    // params: 0 gas, 1 msize, 2 end; locals: 3 words, 4 new_cost, 5 cost, 6 new_msize, 7 pages
-    let mut f = Function::new([(4, ValType::I64), (1, ValType::I32)]);
-    let (gas, msize, end, words, new_cost, cost, new_msize, pages) = (0, 1, 2, 3, 4, 5, 6, 7);
+    // params: 0 gas, 1 msize, 2 end; locals: 3 words, 4 new_cost, 5 cost, 6 new_msize,
+    // 7 pages, 8 needed
+    let mut f = Function::new([(4, ValType::I64), (2, ValType::I32)]);
+    let (gas, msize, end, words, new_cost, cost, new_msize) = (0, 1, 2, 3, 4, 5, 6);
+    let (pages, needed) = (7, 8);
     let mut ins = f.instructions();
     ins.local_get(end)
         .i64_const(31)
@@ -43,13 +45,22 @@ pub fn expand_function(gas_rule: GasRules) -> Function {
         .i64_const(5)
         .i64_shl()
         .local_set(new_msize);
-    // Pages needed for MEM_BASE + new_msize bytes, minus the pages present.
+    // Linear memory known to be there covers most expansions; past it, the pages needed for
+    // MEM_BASE + new_msize bytes minus the pages present are grown, and what is there noted.
+    ins.local_get(new_msize)
+        .i64_const(MEM_BASE as i64)
+        .i64_add()
+        .i32_const(0)
+        .i64_load(super::ctrl(MEM_CAPACITY, 3))
+        .i64_gt_u()
+        .if_(wasm_encoder::BlockType::Empty);
     ins.local_get(new_msize)
         .i64_const(MEM_BASE as i64 + PAGE as i64 - 1)
         .i64_add();
     ins.i64_const(16)
         .i64_shr_u()
         .i32_wrap_i64()
+        .local_tee(needed)
         .memory_size(0)
         .i32_sub()
         .local_tee(pages);
@@ -62,6 +73,21 @@ pub fn expand_function(gas_rule: GasRules) -> Function {
     ins.i32_const(0)
         .i32_const(1)
         .i32_store(super::ctrl(MEMORY_GROWN, 2));
+    ins.end();
+    // Present now: the pages needed, or more if the pages were there already.
+    ins.i32_const(0)
+        .local_get(needed)
+        .i32_const(0)
+        .local_get(pages)
+        .local_get(pages)
+        .i32_const(0)
+        .i32_gt_s()
+        .select()
+        .i32_sub()
+        .i64_extend_i32_u()
+        .i64_const(16)
+        .i64_shl()
+        .i64_store(super::ctrl(MEM_CAPACITY, 3));
     ins.end();
     ins.local_get(msize)
         .i32_wrap_i64()

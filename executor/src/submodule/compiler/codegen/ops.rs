@@ -73,6 +73,11 @@ impl Emitter<'_> {
             }
             JUMPI => self.jumpi(),
             SLOAD => self.sload(op.pc, self.a.ops[i + 1].pc),
+            ADDRESS => self.frame_word(abi::ADDRESS),
+            CALLER => self.frame_word(abi::CALLER),
+            CALLVALUE => self.frame_word(abi::CALLVALUE),
+            CALLDATASIZE => self.calldatasize(),
+            CALLDATALOAD => self.calldataload(op.pc, self.a.ops[i + 1].pc),
             _ if super::helper_for(op.opcode, self.spec).is_some() => self.helper(op.opcode),
             STOP => self.halt(Halt::Stop),
             INVALID => self.halt(Halt::InvalidFEOpcode),
@@ -101,7 +106,7 @@ impl Emitter<'_> {
         self.reachable = false;
     }
 
-    fn pop(&mut self) -> Val {
+    pub(super) fn pop(&mut self) -> Val {
         if let Some(v) = self.vs.items.pop() {
             return v;
         }
@@ -348,7 +353,7 @@ impl Emitter<'_> {
     /// revm sees the gas it would have there: the rest of the section is not yet charged for.
     /// Where what the opcode leaves does not pay for that rest, the interpreter continues at
     /// `next` (the opcode's own failures are revm's already).
-    fn host(&mut self, opcode: u8, pc: u32, next: u32) {
+    pub(super) fn host(&mut self, opcode: u8, pc: u32, next: u32) {
         let after = self.gas_after;
         self.flush();
         if after > 0 {
@@ -382,65 +387,6 @@ impl Emitter<'_> {
                 .i64_sub()
                 .local_set(GAS);
         }
-    }
-
-    /// SLOAD: from the storage cache when the slot is there (warm, so the section's static
-    /// gas is all it costs), else through the host, which fills the entry.
-    fn sload(&mut self, pc: u32, next: u32) {
-        let key = self.pop();
-        // Both ways continue with the canonical stack below the key.
-        self.flush();
-        let mut ins = InstructionSink::new(&mut self.body);
-        let slots = &self.slots;
-        stack::limb(&mut ins, slots, key, 0);
-        for (l, turn) in [(1, 16), (2, 32), (3, 48)] {
-            stack::limb(&mut ins, slots, key, l);
-            ins.i64_const(turn).i64_rotl().i64_xor();
-        }
-        ins.i64_const(abi::CACHE_HASH as i64)
-            .i64_mul()
-            .i64_const(64 - abi::CACHE_BITS as i64)
-            .i64_shr_u()
-            .i32_wrap_i64()
-            .i32_const(abi::CACHE_ENTRY as i32)
-            .i32_mul()
-            .local_set(ADDR);
-        let table = abi::STORAGE_CACHE as u64;
-        ins.local_get(ADDR)
-            .i32_load(mem_arg_at(table + abi::CACHE_ENTRY_EPOCH as u64, 2))
-            .i32_const(0)
-            .i32_load(mem_arg_at(abi::CACHE_EPOCH as u64, 2))
-            .i32_eq();
-        for l in 0..4 {
-            ins.local_get(ADDR)
-                .i64_load(mem_arg_at(table + 8 * l as u64, 3));
-            stack::limb(&mut ins, slots, key, l);
-            ins.i64_eq().i32_and();
-        }
-        let r = self.slots.alloc();
-        self.open(Frame::If);
-        for l in 0..4 {
-            let value = mem_arg_at(table + abi::CACHE_VALUE as u64 + 8 * l as u64, 3);
-            let local = self.slots.local(r, l);
-            self.ins().local_get(ADDR).i64_load(value).local_set(local);
-        }
-        self.ins().else_();
-        self.vs.items.push(key);
-        self.host(opcode::SLOAD, pc, next);
-        for l in 0..4 {
-            let local = self.slots.local(r, l);
-            self.ins()
-                .local_get(TOP)
-                .i64_load(stack::stack_arg(0, l))
-                .local_set(local);
-        }
-        self.ins()
-            .local_get(TOP)
-            .i32_const(32)
-            .i32_add()
-            .local_set(TOP);
-        self.close();
-        self.vs.items.push(Val::Word(r));
     }
 
     /// Validates a memory offset and expands memory to `offset + len`, returning where the
