@@ -516,3 +516,23 @@ fn frame_constants_are_laid_out_afresh_on_every_entry() {
     assert!(done.result.is_success(), "{:?}", done.result);
     assert_eq!(frame_counts().host_ops - before, 12);
 }
+
+#[test]
+fn a_create_the_host_refuses_at_once_goes_on_compiled() {
+    // On Amsterdam a CREATE whose endowment is more than the balance pushes 0 without a new
+    // frame, so compiled code resumes after it in the same run: store the result plus one,
+    // then a second CREATE that does run, and return both addresses.
+    let mut code = Vec::new();
+    code.extend(push32(U256::from(1_000_000)));
+    code.extend([0x5f, 0x5f, 0x82, 0xf0]); // create(1e6, 0, 0) with the value kept below
+    code.extend([0x60, 0x01, 0x01, 0x5f, 0x55]); // sstore(0, address + 1)
+    code.extend([0x5f, 0x5f, 0x5f, 0xf0]); // create(0, 0, 0)
+    code.extend([0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3]); // return it
+    let world = world(&[(TARGET, &code)]);
+    let before = frame_counts();
+    let done = same_on_both_tiers_at("Amsterdam", &world, &[], 10_000_000);
+    assert!(done.result.is_success(), "{:?}", done.result);
+    let output = done.result.output().expect("returned");
+    assert_ne!(output[..], word(0), "the second create ran");
+    assert_eq!(frame_counts().handed_over, before.handed_over);
+}

@@ -15,7 +15,8 @@ pub const TOP: u32 = 8;
 pub const MSIZE: u32 = 16;
 /// Offset of the memory expansion cost already paid for `MSIZE` (i64).
 pub const MEM_COST: u32 = 24;
-/// Offset of the pc the interpreter continues at after [`Exit::Interpret`] (i32).
+/// Offset of the pc the interpreter continues at after [`Exit::Interpret`], or of the opcode
+/// the host runs after [`Exit::Host`] (i32).
 pub const HANDOVER_PC: u32 = 32;
 /// Offset of the storage cache's epoch (i32): entries of another epoch are empty. The runtime
 /// starts a new one on every entry into compiled code.
@@ -106,8 +107,8 @@ pub const HELPERS_MODULE: &str = "helpers";
 
 /// Why `run` returned, or (for [`Exit::Continue`], from a host operation) that it goes on.
 ///
-/// On the wire: `0` continue, `1` host done, `2` yield, `3` interpret, `HALT_BASE + i` the
-/// halt `HALTS[i]`.
+/// On the wire: `0` continue, `1` host done, `2` yield, `3` interpret, `4` host,
+/// `HALT_BASE + i` the halt `HALTS[i]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     Continue,
@@ -123,6 +124,11 @@ pub enum Exit {
     /// counters as they are before the instruction at that pc, with the gas the interpreter
     /// would have there.
     Interpret,
+    /// The opcode at [`HANDOVER_PC`] is the host's and ends or suspends the run (RETURN,
+    /// REVERT, SELFDESTRUCT, CALL*, CREATE*): compiled code left the canonical stack and the
+    /// counters as they are before it, and the runtime runs it once out of Wasm. Calling the
+    /// host from inside would cost a second crossing for nothing compiled code does after it.
+    Host,
     /// Compiled code ended the frame itself (STOP, an invalid jump or opcode), with the gas
     /// left in the control block.
     Halt(InstructionResult),
@@ -137,7 +143,7 @@ const HALTS: [InstructionResult; 5] = [
     InstructionResult::OpcodeNotFound,
     InstructionResult::NotActivated,
 ];
-const HALT_BASE: i32 = 4;
+const HALT_BASE: i32 = 5;
 
 impl Exit {
     pub fn to_raw(self) -> i32 {
@@ -146,6 +152,7 @@ impl Exit {
             Exit::HostDone => 1,
             Exit::Yield => 2,
             Exit::Interpret => 3,
+            Exit::Host => 4,
             Exit::Halt(result) => {
                 let i = HALTS.iter().position(|&h| h == result);
                 HALT_BASE + i.expect("compiled code only reports the halts it lists") as i32
@@ -159,6 +166,7 @@ impl Exit {
             1 => Exit::HostDone,
             2 => Exit::Yield,
             3 => Exit::Interpret,
+            4 => Exit::Host,
             _ => Exit::Halt(*HALTS.get(usize::try_from(raw - HALT_BASE).ok()?)?),
         })
     }
@@ -170,7 +178,13 @@ mod tests {
 
     #[test]
     fn every_exit_survives_the_wire() {
-        let exits = [Exit::Continue, Exit::HostDone, Exit::Yield, Exit::Interpret];
+        let exits = [
+            Exit::Continue,
+            Exit::HostDone,
+            Exit::Yield,
+            Exit::Interpret,
+            Exit::Host,
+        ];
         for exit in exits.into_iter().chain(HALTS.map(Exit::Halt)) {
             assert_eq!(Exit::from_raw(exit.to_raw()), Some(exit));
         }

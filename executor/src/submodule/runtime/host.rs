@@ -238,8 +238,12 @@ pub fn leave(interp: &mut Interpreter<EthInterpreter>, mem: &mut dyn Linear) {
     stack_out(interp, bytes, &c, 0..c.height());
     memory_out(interp, bytes, &c, Some(0..c.msize as usize));
     interp.gas.set_remaining(c.gas);
-    let pc = read_u32(bytes, abi::HANDOVER_PC as usize);
-    interp.bytecode.absolute_jump(pc as usize);
+    interp.bytecode.absolute_jump(handover_pc(bytes) as usize);
+}
+
+/// The pc compiled code left at, for the interpreter or the host to go on from.
+pub fn handover_pc(bytes: &[u8]) -> u32 {
+    read_u32(bytes, abi::HANDOVER_PC as usize)
 }
 
 /// Empties the storage cache: whatever ran since compiled code last ran may have written

@@ -471,6 +471,31 @@ pub fn run_frame<H: Host + ?Sized>(
     }
 }
 
+/// One call of a submodule's `run`, with the frame's host operations reachable from its `op`
+/// import for the duration; `None` for a trap or an exit compiled code never returns.
+fn call_run(
+    rt: &mut ThreadRuntime,
+    run: &TypedFunction<i32, i32>,
+    memory: &Memory,
+    dispatch: &mut dyn FrameOps,
+    entry: i32,
+) -> Option<Exit> {
+    let frame: NonNull<dyn FrameOps + '_> = NonNull::from(dispatch);
+    // SAFETY: the pointer is erased to 'static only to sit in the env during this call; it is
+    // cleared below, before the borrow it came from ends.
+    let frame: NonNull<dyn FrameOps> = unsafe { std::mem::transmute(frame) };
+    let env = rt.env.as_mut(&mut rt.store);
+    env.memory = Some(memory.clone());
+    env.known = None;
+    env.frame = Some(frame);
+    let raw = run.call(&mut rt.store, entry);
+    let env = rt.env.as_mut(&mut rt.store);
+    env.frame = None;
+    env.memory = None;
+    env.known = None;
+    raw.ok().and_then(Exit::from_raw)
+}
+
 fn run_on_thread<H: Host + ?Sized>(
     slot: &mut Option<ThreadRuntime>,
     interp: &mut Interpreter<EthInterpreter>,
@@ -517,31 +542,37 @@ fn run_on_thread<H: Host + ?Sized>(
         return Some(Run::Done(interp.take_next_action()));
     }
 
-    let outcome = {
-        let mut dispatch = Dispatch {
-            interp: &mut *interp,
-            host,
-            table,
-            ops: 0,
-        };
-        let frame: NonNull<dyn FrameOps + '_> = NonNull::from(&mut dispatch);
-        // SAFETY: the pointer is erased to 'static only to sit in the env during this
-        // call; it is cleared below, before `dispatch` goes out of scope.
-        let frame: NonNull<dyn FrameOps> = unsafe { std::mem::transmute(frame) };
-        let env = rt.env.as_mut(&mut rt.store);
-        env.memory = Some(memory.clone());
-        env.known = None;
-        env.frame = Some(frame);
-        let outcome = run.call(&mut rt.store, entry);
-        let env = rt.env.as_mut(&mut rt.store);
-        env.frame = None;
-        env.memory = None;
-        env.known = None;
-        let mut counts = FRAMES.get();
-        counts.host_ops += dispatch.ops;
-        FRAMES.set(counts);
-        outcome
+    let mut dispatch = Dispatch {
+        interp: &mut *interp,
+        host,
+        table,
+        ops: 0,
     };
+    let mut entry = entry;
+    let outcome = loop {
+        let exit = call_run(rt, &run, &memory, &mut dispatch, entry);
+        if exit != Some(Exit::Host) {
+            break exit;
+        }
+        // The opcode compiled code stopped before, run here rather than from inside Wasm.
+        let mut linear = WasmMemory::new(memory.clone(), rt.store.as_store_mut());
+        let pc = host::handover_pc(linear.bytes());
+        let opcode = dispatch.interp.bytecode.original_byte_slice()[pc as usize];
+        match dispatch.op(&mut linear, opcode, pc) {
+            // A call or create that finished without a frame: compiled code goes on after it.
+            Exit::Continue => {
+                let ready = rt.instances.get(&key);
+                match ready.and_then(|r| r.module.compiled.resume_entry(pc + 1)) {
+                    Some(resume) => entry = resume,
+                    None => break None,
+                }
+            }
+            exit => break Some(exit),
+        }
+    };
+    let mut counts = FRAMES.get();
+    counts.host_ops += dispatch.ops;
+    FRAMES.set(counts);
 
     // From here the frame has run: it ends here, or the interpreter takes it over where
     // compiled code says.
@@ -553,7 +584,7 @@ fn run_on_thread<H: Host + ?Sized>(
         rt.instances.remove(&key);
         rt.dropped_memory += size;
     }
-    match (read, outcome.ok().and_then(Exit::from_raw)) {
+    match (read, outcome) {
         (_, Some(Exit::HostDone | Exit::Yield)) => {}
         (_, Some(Exit::Interpret)) => {
             host::leave(

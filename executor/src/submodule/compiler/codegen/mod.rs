@@ -472,11 +472,16 @@ impl<'a> Emitter<'a> {
 
     /// Leaves for the interpreter to continue at `pc` with the counters in the control block.
     pub(super) fn leave_for_interpreter(&mut self, pc: u32) {
+        self.leave_at(pc, Exit::Interpret);
+    }
+
+    /// Returns `exit`, which continues out of Wasm at `pc` ([`abi::HANDOVER_PC`]).
+    pub(super) fn leave_at(&mut self, pc: u32, exit: Exit) {
         self.ins()
             .i32_const(0)
             .i32_const(pc as i32)
             .i32_store(ctrl(abi::HANDOVER_PC, 2))
-            .i32_const(Exit::Interpret.to_raw())
+            .i32_const(exit.to_raw())
             .return_();
     }
 

@@ -15,7 +15,10 @@ use super::{
 };
 use revm::interpreter::InstructionResult as Halt;
 
-use crate::submodule::{abi, compiler::analysis::carries_immediate};
+use crate::submodule::{
+    abi::{self, Exit},
+    compiler::analysis::{carries_immediate, is_call},
+};
 
 impl Emitter<'_> {
     pub(super) fn op(&mut self, i: usize) {
@@ -82,6 +85,8 @@ impl Emitter<'_> {
             STOP => self.halt(Halt::Stop),
             INVALID => self.halt(Halt::InvalidFEOpcode),
             _ if OPCODE_INFO[op.opcode as usize].is_none() => self.halt(Halt::OpcodeNotFound),
+            RETURN | REVERT | SELFDESTRUCT => self.host_exit(op.pc),
+            _ if is_call(op.opcode) => self.host_exit(op.pc),
             _ => {
                 // The implicit STOP ends the code, so a host opcode always has a next one.
                 self.host(op.opcode, op.pc, self.a.ops[i + 1].pc);
@@ -94,8 +99,6 @@ impl Emitter<'_> {
                         Some(j) => self.goto_target(j),
                         None => self.halt(Halt::Stop),
                     }
-                } else if matches!(op.opcode, RETURN | REVERT | SELFDESTRUCT) {
-                    self.reachable = false;
                 }
             }
         }
@@ -347,6 +350,17 @@ impl Emitter<'_> {
         }
         self.slots.release(dest);
         self.slots.release(cond);
+    }
+
+    /// Leaves Wasm for the host to run the opcode at `pc`, which ends or suspends the run
+    /// ([`Exit::Host`]); a call the host finishes at once re-enters at its resume point.
+    fn host_exit(&mut self, pc: u32) {
+        // Such an opcode ends its section, so nothing after it is charged yet.
+        debug_assert_eq!(self.gas_after, 0);
+        self.flush();
+        self.sync_out();
+        self.leave_at(pc, Exit::Host);
+        self.reachable = false;
     }
 
     /// Runs `opcode` in revm through the host, with the stack flushed and the counters synced.
