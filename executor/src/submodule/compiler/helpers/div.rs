@@ -271,7 +271,24 @@ pub(super) fn divmod() -> Function {
     a.get(x[1]).get(x[2]).or().get(x[3]).or().eqz().if_();
     a.get(x[0]).get(y[0]).div_u().k(0).k(0).k(0);
     a.get(x[0]).get(y[0]).rem_u().k(0).k(0).k(0).op(I::Return);
-    a.end().end();
+    a.end();
+    // A 128-bit dividend (a product of two 64-bit values, as fixed-point code divides them):
+    // the high digit natively, the low one by one 2-by-1 division on the normalised divisor.
+    a.get(x[2]).get(x[3]).or().eqz().if_();
+    let [q1, r1, sh, sc, v, u1, u0, q0] = [0; 8].map(|_| a.l64());
+    a.get(x[1]).get(y[0]).div_u().set(q1);
+    a.get(x[1]).get(q1).get(y[0]).mul().sub().set(r1);
+    a.get(y[0]).op(I::I64Clz).tee(sh).k(63).xor().set(sc);
+    a.get(y[0]).get(sh).shl().set(v);
+    // `x0 >> (64 - sh)` as `(x0 >> 1) >> (63 - sh)`, which is 0 for `sh == 0`.
+    a.get(r1).get(sh).shl();
+    a.get(x[0]).k(1).shr_u().get(sc).shr_u().or().set(u1);
+    a.get(x[0]).get(sh).shl().set(u0);
+    div_word(&mut a, u1, u0, v, q0, u1);
+    a.get(q0).get(q1).k(0).k(0);
+    a.get(u1).get(sh).shr_u().k(0).k(0).k(0).op(I::Return);
+    a.end();
+    a.end();
     // A power-of-two divisor (Solidity's shifts on old compilers, sha1_divs):
     // q = x >> log2(y), r = x & (y - 1).
     a.popcnt(y).k(1).eq().if_();
@@ -332,7 +349,19 @@ pub(super) fn signed(idx: &dyn Fn(Helper) -> u32, rem: bool) -> Function {
     a.get(x[3]).k(63).shr_s().set(sx);
     a.get(y[3]).k(63).shr_s().set(sy);
     a.neg_if(x, sx).neg_if(y, sy);
+    // Magnitudes of 64 bits, the usual case: one native division, no call.
+    a.is_zero(&[x[1], x[2], x[3], y[1], y[2], y[3]])
+        .nz(y[0])
+        .and32()
+        .if_();
+    a.get(x[0]).get(y[0]);
+    a.op(if rem { I::I64RemU } else { I::I64DivU }).set(out[0]);
+    for &l in &out[1..] {
+        a.mov(l, ZERO);
+    }
+    a.else_();
     call_divmod(&mut a, idx, x, y, rem, out);
+    a.end();
     if !rem {
         a.get(sx).get(sy).xor().set(sx);
     }

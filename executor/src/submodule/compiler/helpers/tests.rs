@@ -328,6 +328,16 @@ fn word() -> impl Strategy<Value = U256> {
     prop::array::uniform4(limb()).prop_map(U256::from_limbs)
 }
 
+/// A word of at most `limbs` significant limbs, negated (two's complement) half the time.
+fn narrow(limbs: usize) -> impl Strategy<Value = U256> {
+    (word(), any::<bool>()).prop_map(move |(v, negative)| {
+        let mut l = *v.as_limbs();
+        l[limbs..].fill(0);
+        let v = U256::from_limbs(l);
+        if negative { v.wrapping_neg() } else { v }
+    })
+}
+
 /// Mostly in-range shift amounts / byte indices, sometimes any word.
 fn index() -> impl Strategy<Value = U256> {
     prop_oneof![3 => (0..300u64).prop_map(U256::from), 1 => word()]
@@ -391,6 +401,15 @@ proptest! {
         let a = if below { m.wrapping_sub(U256::from(r)) } else { m.wrapping_add(U256::from(r)) };
         check(Helper::DivMod, &[a, b]);
         check(Helper::MulMod, &[a, k, b]);
+    }
+
+    /// Dividends of up to 128 bits by divisors of up to 64, either sign: the fast paths of
+    /// fixed-point code (snailtracer's SDIVs are nine in ten of these).
+    #[test]
+    fn prop_div_narrow(a in narrow(2), b in narrow(1)) {
+        for h in [Helper::Div, Helper::Mod, Helper::DivMod, Helper::Sdiv, Helper::Smod] {
+            check(h, &[a, b]);
+        }
     }
 
     /// Reduced operands of a full-width modulus (weierstrudel-style).
