@@ -536,3 +536,54 @@ fn a_create_the_host_refuses_at_once_goes_on_compiled() {
     assert_ne!(output[..], word(0), "the second create ran");
     assert_eq!(frame_counts().handed_over, before.handed_over);
 }
+
+#[test]
+fn arithmetic_by_a_constant_power_of_two_matches() {
+    // Shifts by constant amounts and DIV/MOD/ADDMOD/MULMOD by constant powers of two, on two
+    // words from calldata (so nothing folds), all results returned. The constant is pushed
+    // right before its opcode, as compilers do, so it is still known there.
+    let mut code = vec![0x60, 0x20, 0x35, 0x5f, 0x35]; // y = calldataload(32), x on top
+    let mut out = 0u16;
+    let mut keep = |code: &mut Vec<u8>| {
+        code.push(0x61);
+        code.extend(out.to_be_bytes());
+        code.push(0x52);
+        out += 32;
+    };
+    for bits in [0u64, 1, 31, 63, 64, 65, 127, 128, 200, 255, 256, 300] {
+        for shift in [0x1b, 0x1c] {
+            code.push(0x80); // x
+            code.extend(push32(U256::from(bits)));
+            code.push(shift);
+            keep(&mut code);
+        }
+    }
+    for bits in [0usize, 1, 32, 63, 64, 65, 128, 255] {
+        let power = push32(U256::from(1) << bits);
+        for op in [0x04, 0x06] {
+            code.extend(&power);
+            code.extend([0x81, op]); // op(x, power)
+            keep(&mut code);
+        }
+        for op in [0x08, 0x09] {
+            code.extend(&power);
+            code.extend([0x82, 0x82, op]); // op(x, y, power)
+            keep(&mut code);
+        }
+    }
+    code.push(0x61);
+    code.extend(out.to_be_bytes());
+    code.extend([0x5f, 0xf3]);
+    let world = world(&[(TARGET, &code)]);
+    let words = [
+        (U256::MAX, U256::MAX),
+        (U256::from_be_bytes([0xa5; 32]), U256::from(u64::MAX)),
+        (U256::from(1) << 255, U256::from(3)),
+        (U256::from(0x1234_5678_9abc_def0u64), U256::ZERO),
+    ];
+    for (a, b) in words {
+        let data = [a.to_be_bytes::<32>(), b.to_be_bytes::<32>()].concat();
+        let done = same_on_both_tiers(&world, &data, 10_000_000);
+        assert!(done.result.is_success(), "{:?}", done.result);
+    }
+}

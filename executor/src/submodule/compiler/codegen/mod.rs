@@ -19,6 +19,7 @@
 //! allocator turns that join into one live range over the whole function, which made compile
 //! time quadratic in the number of JUMPDESTs.
 
+mod by_constant;
 mod frame;
 mod memory;
 mod ops;

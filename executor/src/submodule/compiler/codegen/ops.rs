@@ -210,6 +210,9 @@ impl Emitter<'_> {
             self.vs.items.push(Val::Const(folded));
             return;
         }
+        if self.by_constant(opcode, &args) {
+            return;
+        }
         if opcode == opcode::EXP {
             self.charge_exp(args[1]);
         }
