@@ -181,12 +181,17 @@ fn frame_constants(interp: &Interpreter<EthInterpreter>, bytes: &mut [u8]) {
     write_word(bytes, abi::ADDRESS as usize, &word(input.target_address()));
     write_word(bytes, abi::CALLER as usize, &word(input.caller_address()));
     write_word(bytes, abi::CALLVALUE as usize, &input.call_value());
-    let calldata = input.input().as_bytes_memory(&interp.memory);
-    write_u64(bytes, abi::CALLDATASIZE as usize, calldata.len() as u64);
-    if calldata.len() <= abi::CALLDATA_WINDOW as usize {
-        let window = &mut bytes[abi::CALLDATA as usize..][..calldata.len() + 32];
-        let (data, padding) = window.split_at_mut(calldata.len());
-        data.copy_from_slice(&calldata);
+    let calldata = input.input();
+    let len = calldata.len();
+    write_u64(bytes, abi::CALLDATASIZE as usize, len as u64);
+    if len <= abi::CALLDATA_WINDOW as usize {
+        let window = &mut bytes[abi::CALLDATA as usize..][..len + 32];
+        let (data, padding) = window.split_at_mut(len);
+        // Empty calldata is not looked up: a call passes it as the range `usize::MAX..` of its
+        // caller's memory, which slicing rejects (revm never slices it either).
+        if len > 0 {
+            data.copy_from_slice(&calldata.as_bytes_memory(&interp.memory));
+        }
         padding.fill(0);
     }
 }
