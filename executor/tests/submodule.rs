@@ -91,6 +91,27 @@ fn same_on_both_tiers_at(fork: &str, world: &WorldState, data: &[u8], gas: u64) 
     compiled
 }
 
+/// Words a test program stores one after another in memory, to return them all at the end.
+#[derive(Default)]
+struct Kept(u16);
+
+impl Kept {
+    /// Appends code that stores the top of the stack as the next word.
+    fn keep(&mut self, code: &mut Vec<u8>) {
+        code.push(0x61);
+        code.extend(self.0.to_be_bytes());
+        code.push(0x52);
+        self.0 += 32;
+    }
+
+    /// Appends code that returns the words kept.
+    fn return_all(&self, code: &mut Vec<u8>) {
+        code.push(0x61);
+        code.extend(self.0.to_be_bytes());
+        code.extend([0x5f, 0xf3]);
+    }
+}
+
 fn word(n: u64) -> [u8; 32] {
     U256::from(n).to_be_bytes()
 }
@@ -449,13 +470,7 @@ fn frame_constants_are_laid_out_afresh_on_every_entry() {
     // itself with one byte of calldata and 3 wei (which stores what it sees); then the outer
     // frame's calldata, size and caller again, all returned.
     let mut code = vec![0x36, 0x60, 0x01, 0x14, 0x61, 0x00, 0x00, 0x57]; // inner at [5..7]
-    let mut out = 0u16;
-    let mut keep = |code: &mut Vec<u8>| {
-        code.push(0x61);
-        code.extend(out.to_be_bytes());
-        code.push(0x52);
-        out += 32;
-    };
+    let mut out = Kept::default();
     for offset in [
         U256::ZERO,
         U256::from(7),
@@ -465,11 +480,11 @@ fn frame_constants_are_laid_out_afresh_on_every_entry() {
     ] {
         code.extend(push32(offset));
         code.push(0x35);
-        keep(&mut code);
+        out.keep(&mut code);
     }
     for constant in [0x36, 0x33, 0x34, 0x30] {
         code.push(constant);
-        keep(&mut code);
+        out.keep(&mut code);
     }
     // call(gas, self, 3, args 0xff..0x100 (one byte, 0x42), no return data)
     code.extend([0x60, 0x42, 0x60, 0xff, 0x53]);
@@ -477,14 +492,12 @@ fn frame_constants_are_laid_out_afresh_on_every_entry() {
         0x5f, 0x5f, 0x60, 0x01, 0x60, 0xff, 0x60, 0x03, 0x30, 0x5a, 0xf1, 0x50,
     ]);
     code.extend([0x5f, 0x35]);
-    keep(&mut code);
+    out.keep(&mut code);
     code.push(0x36);
-    keep(&mut code);
+    out.keep(&mut code);
     code.push(0x33);
-    keep(&mut code);
-    code.push(0x61);
-    code.extend(out.to_be_bytes());
-    code.extend([0x5f, 0xf3]);
+    out.keep(&mut code);
+    out.return_all(&mut code);
     let inner = code.len() as u16;
     code[5..7].copy_from_slice(&inner.to_be_bytes());
     // inner: sstore(0, calldataload(0)) sstore(1, caller) sstore(2, calldatasize)
@@ -543,19 +556,13 @@ fn arithmetic_by_a_constant_power_of_two_matches() {
     // words from calldata (so nothing folds), all results returned. The constant is pushed
     // right before its opcode, as compilers do, so it is still known there.
     let mut code = vec![0x60, 0x20, 0x35, 0x5f, 0x35]; // y = calldataload(32), x on top
-    let mut out = 0u16;
-    let mut keep = |code: &mut Vec<u8>| {
-        code.push(0x61);
-        code.extend(out.to_be_bytes());
-        code.push(0x52);
-        out += 32;
-    };
+    let mut out = Kept::default();
     for bits in [0u64, 1, 31, 63, 64, 65, 127, 128, 200, 255, 256, 300] {
         for shift in [0x1b, 0x1c] {
             code.push(0x80); // x
             code.extend(push32(U256::from(bits)));
             code.push(shift);
-            keep(&mut code);
+            out.keep(&mut code);
         }
     }
     for bits in [0usize, 1, 32, 63, 64, 65, 128, 255] {
@@ -563,17 +570,15 @@ fn arithmetic_by_a_constant_power_of_two_matches() {
         for op in [0x04, 0x06] {
             code.extend(&power);
             code.extend([0x81, op]); // op(x, power)
-            keep(&mut code);
+            out.keep(&mut code);
         }
         for op in [0x08, 0x09] {
             code.extend(&power);
             code.extend([0x82, 0x82, op]); // op(x, y, power)
-            keep(&mut code);
+            out.keep(&mut code);
         }
     }
-    code.push(0x61);
-    code.extend(out.to_be_bytes());
-    code.extend([0x5f, 0xf3]);
+    out.return_all(&mut code);
     let world = world(&[(TARGET, &code)]);
     let words = [
         (U256::MAX, U256::MAX),

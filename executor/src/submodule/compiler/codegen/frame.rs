@@ -8,8 +8,7 @@ use revm::bytecode::opcode;
 use wasm_encoder::InstructionSink;
 
 use super::{
-    ADDR, Emitter, Frame, T, TOP, WIDE, mem_arg_at,
-    memory::REVERSE,
+    ADDR, Emitter, Frame, T, TOP, WIDE, mem_arg_at, memory,
     stack::{self, Val},
 };
 use crate::submodule::abi;
@@ -66,19 +65,16 @@ impl Emitter<'_> {
         let mut ins = InstructionSink::new(&mut self.body);
         stack::limb(&mut ins, &self.slots, offset, 0);
         ins.i32_wrap_i64().local_set(ADDR);
-        // Big-endian bytes to limbs, as MLOAD does.
-        for half in 0..2 {
-            let arg = mem_arg_at(abi::CALLDATA as u64 + 16 * half as u64, 0);
-            ins.local_get(ADDR).v128_load(arg);
-            ins.local_tee(WIDE)
-                .local_get(WIDE)
-                .i8x16_shuffle(REVERSE)
-                .local_tee(WIDE);
-            ins.i64x2_extract_lane(0)
-                .local_set(self.slots.local(r, 2 - 2 * half));
-            ins.local_get(WIDE).i64x2_extract_lane(1);
-            ins.local_set(self.slots.local(r, 3 - 2 * half));
-        }
+        let slots = &self.slots;
+        memory::load_word(
+            &mut ins,
+            |ins| {
+                ins.local_get(ADDR);
+            },
+            |plus| mem_arg_at(abi::CALLDATA as u64 + plus, 0),
+            WIDE,
+            |l| slots.local(r, l),
+        );
         ins.else_();
         for l in 0..4 {
             ins.i64_const(0).local_set(self.slots.local(r, l));

@@ -1,7 +1,7 @@
 //! EVM memory inside the submodule's linear memory: expansion with its exact quadratic gas,
 //! and the big-endian word loads and stores of MLOAD/MSTORE/MSTORE8.
 
-use wasm_encoder::{Function, MemArg, ValType};
+use wasm_encoder::{Function, InstructionSink, MemArg, ValType};
 
 use super::{GasRules, mem_arg_at};
 
@@ -117,4 +117,27 @@ pub const REVERSE: [u8; 16] = [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1
 /// Memory argument for the 8 bytes at `MEM_BASE + address + at`.
 pub fn mem_arg(at: u64, align: u32) -> MemArg {
     mem_arg_at(MEM_BASE as u64 + at, align)
+}
+
+/// Loads the 32 big-endian bytes at the address `base` pushes (plus the offset in `arg(0)`)
+/// into the limbs `limb(0..4)`, by way of the v128 local `wide`: each 16-byte half,
+/// byte-reversed, holds two limbs (bytes 0..16 are limbs 3 and 2).
+pub fn load_word(
+    ins: &mut InstructionSink<'_>,
+    base: impl Fn(&mut InstructionSink<'_>),
+    arg: impl Fn(u64) -> MemArg,
+    wide: u32,
+    limb: impl Fn(usize) -> u32,
+) {
+    for half in 0..2 {
+        base(ins);
+        ins.v128_load(arg(16 * half as u64));
+        ins.local_tee(wide)
+            .local_get(wide)
+            .i8x16_shuffle(REVERSE)
+            .local_tee(wide);
+        ins.i64x2_extract_lane(0).local_set(limb(2 - 2 * half));
+        ins.local_get(wide).i64x2_extract_lane(1);
+        ins.local_set(limb(3 - 2 * half));
+    }
 }

@@ -9,7 +9,7 @@ use wasm_encoder::InstructionSink;
 use super::{
     ADDR, C, C2, DISPATCH_FRAME, END, EXPAND, Emitter, Frame, GAS, HOST_OP, KECCAK, MSIZE, SCRATCH,
     STATUS, T, TARGET, TOP, WIDE, mem_arg_at,
-    memory::{REVERSE, mem_arg},
+    memory::{self, REVERSE, mem_arg},
     stack::{self, Val},
     word::{self, Bitwise},
 };
@@ -527,20 +527,15 @@ impl Emitter<'_> {
             return;
         }
         let r = self.slots.alloc();
-        // Each 16-byte half, byte-reversed, holds two limbs: bytes 0..16 are limbs 3 and 2.
-        for half in 0..2 {
-            let mut ins = InstructionSink::new(&mut self.body);
-            at.base(&mut ins);
-            ins.v128_load(at.arg(16 * half as u64));
-            ins.local_tee(WIDE)
-                .local_get(WIDE)
-                .i8x16_shuffle(REVERSE)
-                .local_tee(WIDE);
-            ins.i64x2_extract_lane(0)
-                .local_set(self.slots.local(r, 2 - 2 * half));
-            ins.local_get(WIDE).i64x2_extract_lane(1);
-            ins.local_set(self.slots.local(r, 3 - 2 * half));
-        }
+        let mut ins = InstructionSink::new(&mut self.body);
+        let slots = &self.slots;
+        memory::load_word(
+            &mut ins,
+            |ins| at.base(ins),
+            |plus| at.arg(plus),
+            WIDE,
+            |l| slots.local(r, l),
+        );
         self.vs.items.push(Val::Word(r));
     }
 
