@@ -598,17 +598,30 @@ fn a_call_without_calldata_from_far_in_memory_reads_none() {
     // A call without calldata (revm passes it as the empty range at usize::MAX of the caller's
     // memory): the callee's CALLDATASIZE and CALLDATALOAD see nothing. Looking that range up
     // fails revm's slice check in a debug build (found by the fuzz target, which has debug
-    // assertions on) and is undefined behaviour in a release build.
+    // assertions on) and is undefined behaviour in a release build. The callee returns the
+    // sum of what it sees over a marker the caller left in memory, and the caller returns it.
     let mut code = vec![0x36, 0x15, 0x60, 0x00, 0x57]; // if calldatasize == 0 jump to inner
-    code.extend([0x5f, 0x5f, 0x5f]); // ret 0 0, args length 0
+    code.extend([0x60, 0xee, 0x5f, 0x52]); // mstore(0, 0xee)
+    code.extend([0x60, 0x20, 0x5f, 0x5f]); // ret 0..32, args length 0
     code.extend(push32(U256::MAX)); // args offset far out
-    code.extend([0x30, 0x5a, 0xfa, 0x5f, 0x55, 0x00]); // sstore(0, staticcall(..))
+    code.extend([0x30, 0x5a, 0xfa, 0x5f, 0x55]); // sstore(0, staticcall(..))
+    code.extend([0x60, 0x20, 0x5f, 0xf3]); // return(0, 32)
     let inner = code.len() as u8;
     code[3] = inner;
+    // inner: return(0, 32) of mstore(0, calldatasize + calldataload(0))
     code.extend([
         0x5b, 0x36, 0x5f, 0x35, 0x01, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3,
     ]);
     let world = world(&[(TARGET, &code)]);
     let done = same_on_both_tiers(&world, &[1], 1_000_000);
     assert!(done.result.is_success(), "{:?}", done.result);
+    assert_eq!(done.result.output().expect("returned")[..], word(0));
+    let called = done.writes.accounts.iter().find(|a| a.address == TARGET);
+    let slot0 = called.and_then(|a| {
+        a.storage
+            .iter()
+            .find(|(slot, _)| slot.is_zero())
+            .map(|(_, v)| *v)
+    });
+    assert_eq!(slot0, Some(U256::from(1)), "the call succeeded");
 }

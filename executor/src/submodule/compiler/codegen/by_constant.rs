@@ -87,15 +87,12 @@ impl Emitter<'_> {
                 }
                 Val::Word(r)
             }
-            Shape::Mask { x, bits } if bits < 64 => {
-                let mask = Val::Const(U256::from(low_bits(bits) as u64));
-                word::bitwise(&mut ins, slots, Bitwise::And, x, mask, r, 1);
-                Val::Small(r)
-            }
             Shape::Mask { x, bits } => {
                 let mask = Val::Const((U256::from(1) << bits) - U256::from(1));
-                word::bitwise(&mut ins, slots, Bitwise::And, x, mask, r, 4);
-                Val::Word(r)
+                let small = bits < 64;
+                let limbs = if small { 1 } else { 4 };
+                word::bitwise(&mut ins, slots, Bitwise::And, x, mask, r, limbs);
+                if small { Val::Small(r) } else { Val::Word(r) }
             }
             Shape::LowLimb { add, a, b, bits } => {
                 limb(&mut ins, slots, a, 0);

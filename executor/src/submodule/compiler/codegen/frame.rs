@@ -10,6 +10,7 @@ use wasm_encoder::InstructionSink;
 use super::{
     ADDR, Emitter, Frame, T, TOP, WIDE, mem_arg_at, memory,
     stack::{self, Val},
+    word,
 };
 use crate::submodule::abi;
 
@@ -52,14 +53,9 @@ impl Emitter<'_> {
             .i64_le_u();
         self.open(Frame::If);
         let mut ins = InstructionSink::new(&mut self.body);
-        let slots = &self.slots;
-        stack::limb(&mut ins, slots, offset, 1);
-        stack::limb(&mut ins, slots, offset, 2);
-        ins.i64_or();
-        stack::limb(&mut ins, slots, offset, 3);
-        ins.i64_or().i64_eqz();
-        stack::limb(&mut ins, slots, offset, 0);
-        ins.local_get(T).i64_lt_u().i32_and();
+        word::below(&mut ins, &self.slots, offset, |ins| {
+            ins.local_get(T);
+        });
         self.open(Frame::If);
         // Below the length, so below the window: the offset fits an address.
         let mut ins = InstructionSink::new(&mut self.body);

@@ -316,13 +316,9 @@ impl Emitter<'_> {
                 let slots = &self.slots;
                 stack::limb(&mut ins, slots, dest, 0);
                 ins.i32_wrap_i64().i32_const(code_len as i32);
-                stack::limb(&mut ins, slots, dest, 1);
-                stack::limb(&mut ins, slots, dest, 2);
-                ins.i64_or();
-                stack::limb(&mut ins, slots, dest, 3);
-                ins.i64_or().i64_eqz();
-                stack::limb(&mut ins, slots, dest, 0);
-                ins.i64_const(code_len).i64_lt_u().i32_and();
+                word::below(&mut ins, slots, dest, |ins| {
+                    ins.i64_const(code_len);
+                });
                 ins.select().i32_const(2).i32_shl();
                 ins.i32_load(mem_arg_at(abi::JUMP_TABLE as u64, 2))
                     .local_set(TARGET);

@@ -111,6 +111,24 @@ pub fn equal(ins: &mut InstructionSink<'_>, slots: &Slots, a: Val, b: Val) {
     }
 }
 
+/// Leaves `v < bound` (i32) on the operand stack, for a `bound` below 2^64 that `bound` pushes
+/// as an i64: the high limbs are zero and the low one is below it.
+pub fn below(
+    ins: &mut InstructionSink<'_>,
+    slots: &Slots,
+    v: Val,
+    bound: impl FnOnce(&mut InstructionSink<'_>),
+) {
+    limb(ins, slots, v, 1);
+    limb(ins, slots, v, 2);
+    ins.i64_or();
+    limb(ins, slots, v, 3);
+    ins.i64_or().i64_eqz();
+    limb(ins, slots, v, 0);
+    bound(ins);
+    ins.i64_lt_u().i32_and();
+}
+
 /// Leaves `v == 0` (i32) on the operand stack.
 pub fn is_zero(ins: &mut InstructionSink<'_>, slots: &Slots, v: Val) {
     limb(ins, slots, v, 0);
