@@ -253,6 +253,38 @@ fn a_reused_instance_never_shows_an_earlier_frames_memory() {
 }
 
 #[test]
+fn a_memory_hungry_instance_is_reused_and_never_shows_its_memory() {
+    // With calldata: mstore(2 MiB, ~0) and call self without calldata. Without calldata:
+    // sstore(1, mload(2 MiB)), a word this frame never wrote.
+    let mut code = vec![
+        0x36, 0x15, 0x60, 0x20, 0x57, // if calldatasize == 0 jump to reader
+        0x60, 0x00, 0x19, 0x62, 0x20, 0x00, 0x00, 0x52, // mstore(0x200000, ~0)
+        0x60, 0x00, 0x80, 0x80, 0x80, 0x80, 0x30, 0x5a, 0xf1,
+        0x00, // call(gas, self, 0, 0, 0, 0, 0)
+    ];
+    code.resize(0x20, 0x00);
+    code.extend([0x5b, 0x62, 0x20, 0x00, 0x00, 0x51, 0x60, 0x01, 0x55, 0x00]);
+    let world = world(&[(TARGET, &code)]);
+    let gas = 100_000_000;
+    for round in 0..2 {
+        let before = frame_counts().instantiated;
+        let done = same_on_both_tiers(&world, &[1], gas);
+        assert!(done.result.is_success());
+        let stored: Vec<_> = done
+            .writes
+            .accounts
+            .iter()
+            .flat_map(|a| a.storage.clone())
+            .collect();
+        assert!(stored.iter().all(|(_, v)| v.is_zero()), "{stored:?}");
+        // The callee runs in its caller's instance (the same code), and the second
+        // transaction in it again, 2 MiB of memory and all.
+        let created = frame_counts().instantiated - before;
+        assert!(created <= 1 - round, "round {round}: {created} instances");
+    }
+}
+
+#[test]
 fn backward_loops_keep_their_stack() {
     // i = 10; do { i = i - 1; sum += i } while i != 0; sstore(0, sum)
     let code = [

@@ -47,12 +47,12 @@ const MODULE_BYTES_MIN: usize = 64 << 10;
 /// Instances a thread keeps before it drops its Store: wasmer frees nothing a Store owns until
 /// the Store itself goes.
 const INSTANCE_LIMIT: usize = 256;
-/// An instance whose memory grew past this is dropped after its dispatch (the next dispatch
-/// of that code instantiates afresh), so one memory-hungry frame does not pin its memory for
-/// every later call.
-const KEEP_MEMORY: u64 = 1 << 20;
-/// Memory of dropped instances a thread's Store may hold before it is replaced.
-const DROPPED_MEMORY_LIMIT: u64 = 256 << 20;
+/// Linear memory a thread's Store may hold before it is replaced. A Wasm memory never shrinks
+/// and wasmer frees it only with its Store, so dropping an instance would free nothing: every
+/// instance is kept, and its memory serves the next dispatch of its code (compiled code zeroes
+/// what it exposes, so the old contents never show), which spares a memory-hungry contract
+/// fresh pages, and their faults, on every call.
+const MEMORY_LIMIT: u64 = 256 << 20;
 
 /// Why a frame could not run compiled.
 #[derive(Debug, thiserror::Error)]
@@ -325,6 +325,8 @@ struct Ready {
     _instance: Instance,
     memory: Memory,
     run: TypedFunction<i32, i32>,
+    /// The memory's size after the last dispatch, as counted in `held_memory`.
+    memory_bytes: u64,
 }
 
 /// A thread's Store and the instances living in it.
@@ -339,8 +341,8 @@ struct ThreadRuntime {
     /// The helpers module's instance in this Store, kept alive with its exports.
     _helpers: Instance,
     instances: HashMap<(B256, SpecId), Ready>,
-    /// Bytes of memory held by instances dropped from `instances` but still owned by the Store.
-    dropped_memory: u64,
+    /// Bytes of linear memory the instances hold, as of their last dispatch.
+    held_memory: u64,
 }
 
 impl ThreadRuntime {
@@ -370,7 +372,7 @@ impl ThreadRuntime {
             imports,
             _helpers: helpers,
             instances: HashMap::default(),
-            dropped_memory: 0,
+            held_memory: 0,
         })
     }
 
@@ -382,6 +384,9 @@ impl ThreadRuntime {
         match self.instances.entry(key) {
             Entry::Occupied(ready) => Ok(ready.into_mut()),
             Entry::Vacant(slot) => {
+                let mut counts = FRAMES.get();
+                counts.instantiated += 1;
+                FRAMES.set(counts);
                 let instance = Instance::new(&mut self.store, &module.module, &self.imports)
                     .map_err(SubmoduleError::wasmer)?;
                 let exports = &instance.exports;
@@ -397,6 +402,7 @@ impl ThreadRuntime {
                     _instance: instance,
                     memory,
                     run,
+                    memory_bytes: 0,
                 }))
             }
         }
@@ -406,7 +412,13 @@ impl ThreadRuntime {
 thread_local! {
     static THREAD: RefCell<Option<ThreadRuntime>> = const { RefCell::new(None) };
     static FRAMES: Cell<FrameCounts> = const {
-        Cell::new(FrameCounts { compiled: 0, handed_over: 0, interpreted: 0, host_ops: 0 })
+        Cell::new(FrameCounts {
+            compiled: 0,
+            handed_over: 0,
+            interpreted: 0,
+            host_ops: 0,
+            instantiated: 0,
+        })
     };
 }
 
@@ -422,6 +434,9 @@ pub struct FrameCounts {
     /// Opcodes compiled code ran through the host (revm's own instructions): what the tests
     /// check compiled code does itself, such as SLOADs the storage cache answers, never reaches.
     pub host_ops: u64,
+    /// Instances created: a dispatch of code the thread's Store already instantiated reuses
+    /// that instance, memory and all.
+    pub instantiated: u64,
 }
 
 /// This thread's [`FrameCounts`] so far.
@@ -524,7 +539,7 @@ fn run_on_thread<H: Host + ?Sized>(
         // A Store instantiates only modules of its own engine; a new generation means a new
         // Store (and lets the old engine, with all its code, go).
         let stale = rt.generation != module.generation;
-        full || stale || rt.dropped_memory > DROPPED_MEMORY_LIMIT
+        full || stale || rt.held_memory > MEMORY_LIMIT
     });
     if renew {
         *slot = Some(ThreadRuntime::new(&module).ok()?);
@@ -580,9 +595,9 @@ fn run_on_thread<H: Host + ?Sized>(
     let mut control = [0u8; 32];
     let read = view.read(0, &mut control);
     let size = view.data_size();
-    if size > KEEP_MEMORY {
-        rt.instances.remove(&key);
-        rt.dropped_memory += size;
+    if let Some(ready) = rt.instances.get_mut(&key) {
+        rt.held_memory += size - ready.memory_bytes;
+        ready.memory_bytes = size;
     }
     match (read, outcome) {
         (_, Some(Exit::HostDone | Exit::Yield)) => {}
