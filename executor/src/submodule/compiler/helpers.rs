@@ -5,20 +5,24 @@
 //! - A 256-bit word is four `i64` values, limb 0 (least significant) first.
 //! - Operand `a` (params 0..4) is the top of the EVM stack, `b` (4..8) the
 //!   second, `c` (8..12) the third. Every public helper returns 4 x i64.
-//! - Helpers are pure functions of their params: no memory, globals or
-//!   imports; control flow only uses empty block types, so a body does not
-//!   depend on the type section of the module it is placed in. Calls between
-//!   helpers go through the `index_of` callback.
+//! - Helpers are functions of their params alone: no memory or imports;
+//!   control flow only uses empty block types, so a body does not depend on
+//!   the type section of the module it is placed in. Calls between helpers go
+//!   through the `index_of` callback. The one state is MulMod's memo of a
+//!   Barrett constant in the module's globals ([`barrett::globals`], which a
+//!   module holding MulMod declares first); it changes no result.
 //! - MVP instructions plus multi-value results and the wide-arithmetic
 //!   proposal's `i64.mul_wide_u` and `i64.add128`, which Cranelift lowers to
 //!   one native multiply and an add-with-carry (the engine enables them).
 //!
 //! Layout: `helpers/asm.rs` (instruction builder and limb-level building
 //! blocks), `helpers/div.rs` (Knuth division and the division-based
-//! helpers), `helpers/ops.rs` (Mul, Exp and the bit-level helpers),
+//! helpers), `helpers/barrett.rs` (MulMod's reduction by a memoised
+//! constant), `helpers/ops.rs` (Mul, Exp and the bit-level helpers),
 //! `helpers/tests.rs` (wasmer-run comparisons against ruint).
 
 mod asm;
+mod barrett;
 mod div;
 mod ops;
 #[cfg(test)]
@@ -176,6 +180,7 @@ pub fn module() -> Vec<u8> {
     module
         .section(&types)
         .section(&functions)
+        .section(&barrett::globals())
         .section(&exports)
         .section(&code)
         .section(&name_section);

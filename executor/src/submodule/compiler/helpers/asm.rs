@@ -287,10 +287,15 @@ impl Asm {
         c
     }
     /// `out = x - y` (mod 2^256); the borrow out is dropped. `out` may be `x`.
-    /// Per limb the borrow is `(x < y) | (x-y < b)`; at most one can fire.
     pub fn sub_word(&mut self, x: W, y: [Src; 4], out: W) -> &mut Self {
+        self.sub_limbs(&x, &y, &out)
+    }
+    /// `out = x - y` modulo `2^(64 * x.len())` (same limb counts); the borrow
+    /// out is dropped. `out` may be `x`. Per limb the borrow is
+    /// `(x < y) | (x-y < b)`; at most one can fire.
+    pub fn sub_limbs(&mut self, x: &[L], y: &[Src], out: &[L]) -> &mut Self {
         let b = self.scratch("sub_word", 1)[0];
-        for i in 0..4 {
+        for i in 0..x.len() {
             self.get(x[i]).push(y[i]).lt_u();
             self.get(x[i]).push(y[i]).sub().tee(out[i]);
             if i > 0 {

@@ -3,8 +3,8 @@
 
 use wasm_encoder::{Function, Instruction as I};
 
-use super::Helper;
 use super::asm::{Asm, L, Src, W, ZERO};
+use super::{Helper, barrett};
 
 const M32: i64 = 0xffff_ffff;
 
@@ -101,7 +101,7 @@ fn by_len(a: &mut Asm, v: W, k: usize, case: &mut dyn FnMut(&mut Asm, usize)) {
 
 /// Knuth's algorithm D (TAOCP 4.3.1) for a dividend `u` of `u.len()` limbs
 /// and a nonzero divisor `v`: writes `u mod v` to `r` and, if asked, the
-/// quotient (which must fit in 4 limbs) to `q`.
+/// quotient (which must fit in `q.len()` limbs) to `q`.
 ///
 /// Wasm locals cannot be indexed, so the code is specialised on `n`, the
 /// limb length of `v`, and each specialisation runs a loop over the quotient
@@ -109,14 +109,14 @@ fn by_len(a: &mut Asm, v: W, k: usize, case: &mut dyn FnMut(&mut Asm, usize)) {
 /// step works on the fixed window `un[d-n ..= d]`, then everything moves up
 /// one limb to bring in the next dividend limb. The quotient is shifted in
 /// from the bottom the same way.
-fn divmod_core(a: &mut Asm, u: &[L], v: W, q: Option<W>, r: W) {
+pub(super) fn divmod_core(a: &mut Asm, u: &[L], v: W, q: Option<&[L]>, r: W) {
     let d = u.len();
     let un = a.l64s(d + 1);
     let vn = a.word();
     let [s, sc, inv, qh, rh, plo, phi, cy, t] = [0; 9].map(|_| a.l64());
     let (rovf, cnt) = (a.l32(), a.l32());
     if let Some(q) = q {
-        for l in q {
+        for &l in q {
             a.mov(l, ZERO);
         }
     }
@@ -169,8 +169,9 @@ fn divmod_core(a: &mut Asm, u: &[L], v: W, q: Option<W>, r: W) {
             step(a, &un, &vn[..n], inv, [qh, rh, plo, phi, cy, t], rovf);
         }
         if let Some(q) = q {
-            a.mov(q[3], q[2].into()).mov(q[2], q[1].into());
-            a.mov(q[1], q[0].into());
+            for i in (1..q.len()).rev() {
+                a.mov(q[i], q[i - 1].into());
+            }
             a.mov(q[0], qh.into());
         }
         if steps > 1 {
@@ -303,7 +304,7 @@ pub(super) fn divmod() -> Function {
     // x < y: quotient 0 (common for Mod on reduced operands).
     let x_src = x.map(Src::from);
     a.lt(&x, &y).if_().ret(&[[ZERO; 4], x_src].concat()).end();
-    divmod_core(&mut a, &x, y, Some(q), r);
+    divmod_core(&mut a, &x, y, Some(&q), r);
     a.finish(&words(&[q, r]))
 }
 
@@ -391,7 +392,9 @@ pub(super) fn addmod(idx: &dyn Fn(Helper) -> u32) -> Function {
 
 /// MulMod: `(a * b) % c` with the full 512-bit product. When both factors
 /// fit in 128 bits the product fits in 256 and the 4-limb DivMod (fewer
-/// quotient digits) is used; otherwise algorithm D runs on 8 limbs inline.
+/// quotient digits) is used; otherwise a modulus of four limbs (a curve's
+/// prime) reduces by Barrett's method with a memoised constant, and a shorter
+/// one by algorithm D on 8 limbs inline.
 pub(super) fn mulmod(idx: &dyn Fn(Helper) -> u32) -> Function {
     let mut a = Asm::new(12);
     let (x, y, m) = (Asm::param_word(0), Asm::param_word(1), Asm::param_word(2));
@@ -403,6 +406,10 @@ pub(super) fn mulmod(idx: &dyn Fn(Helper) -> u32) -> Function {
     a.ret(&words(&[r])).end();
     let p = a.l64s(8);
     a.mul_into(&x, &y, &p);
+    a.get(m[3]).eqz().if_();
     divmod_core(&mut a, &p, m, None, r);
+    a.else_();
+    barrett::reduce(&mut a, &p, m, r);
+    a.end();
     a.finish(&words(&[r]))
 }

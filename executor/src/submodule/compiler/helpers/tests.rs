@@ -60,6 +60,7 @@ fn build_with(roots: &[Helper], extra: &[(FuncType, &ExtraBody)]) -> Vec<u8> {
     m.section(&types)
         .section(&imports)
         .section(&funcs)
+        .section(&super::barrett::globals())
         .section(&exports)
         .section(&code);
     m.finish()
@@ -418,6 +419,33 @@ proptest! {
         let c = c | w([0, 0, 0, 1 << 63]);
         check(Helper::MulMod, &[a % c, b % c, c]);
         check(Helper::AddMod, &[a % c, b % c, c]);
+    }
+
+    /// Many products by one modulus of four limbs, as curve code reduces them, with another
+    /// modulus between some of them: MulMod's memoised Barrett constant must follow the
+    /// modulus it was computed for (the runner's module instance, and so its memo, lives on
+    /// across cases).
+    #[test]
+    fn prop_mulmod_memo(
+        m in word(),
+        other in word(),
+        pairs in proptest::collection::vec((word(), word(), any::<bool>()), 1..8),
+    ) {
+        let m = m | w([0, 0, 0, 1]);
+        for (a, b, switch) in pairs {
+            check(Helper::MulMod, &[a, b, m]);
+            if switch {
+                check(Helper::MulMod, &[b, a, other]);
+            }
+        }
+    }
+
+    /// Powers of two from 2^192: the moduli whose Barrett constant is one below
+    /// `B^8 / m`, the only ones.
+    #[test]
+    fn prop_mulmod_power_of_two(a in word(), b in word(), k in 192..256usize) {
+        check(Helper::MulMod, &[a, b, U256::from(1) << k]);
+        check(Helper::MulMod, &[a, b, (U256::from(1) << k) - U256::from(1)]);
     }
 }
 
