@@ -222,6 +222,18 @@ fn jump_dense_code_runs_alike() {
     }
 }
 
+/// Every storage value the transaction leaves is zero: a frame stored only memory it never
+/// wrote, which must read as zero.
+fn assert_stores_only_zeros(done: &Transacted) {
+    let stored: Vec<_> = done
+        .writes
+        .accounts
+        .iter()
+        .flat_map(|a| a.storage.clone())
+        .collect();
+    assert!(stored.iter().all(|(_, v)| v.is_zero()), "{stored:?}");
+}
+
 #[test]
 fn a_reused_instance_never_shows_an_earlier_frames_memory() {
     // With calldata: fill memory with 0xff.. and call self without calldata. Without calldata:
@@ -240,13 +252,7 @@ fn a_reused_instance_never_shows_an_earlier_frames_memory() {
     let world = world(&[(TARGET, &code)]);
     let done = same_on_both_tiers(&world, &[1], 1_000_000);
     // Both slots stay zero, so nothing is written to the contract's storage.
-    let stored: Vec<_> = done
-        .writes
-        .accounts
-        .iter()
-        .flat_map(|a| a.storage.clone())
-        .collect();
-    assert!(stored.iter().all(|(_, v)| v.is_zero()), "{stored:?}");
+    assert_stores_only_zeros(&done);
     // A second transaction on the same thread reuses the instance and still reads zeros.
     let again = same_on_both_tiers(&world, &[], 1_000_000);
     assert!(again.result.is_success());
@@ -270,13 +276,7 @@ fn a_memory_hungry_instance_is_reused_and_never_shows_its_memory() {
         let before = frame_counts().instantiated;
         let done = same_on_both_tiers(&world, &[1], gas);
         assert!(done.result.is_success());
-        let stored: Vec<_> = done
-            .writes
-            .accounts
-            .iter()
-            .flat_map(|a| a.storage.clone())
-            .collect();
-        assert!(stored.iter().all(|(_, v)| v.is_zero()), "{stored:?}");
+        assert_stores_only_zeros(&done);
         // The callee runs in its caller's instance (the same code), and the second
         // transaction in it again, 2 MiB of memory and all.
         let created = frame_counts().instantiated - before;
