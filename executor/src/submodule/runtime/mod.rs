@@ -384,11 +384,9 @@ impl ThreadRuntime {
         match self.instances.entry(key) {
             Entry::Occupied(ready) => Ok(ready.into_mut()),
             Entry::Vacant(slot) => {
-                let mut counts = FRAMES.get();
-                counts.instantiated += 1;
-                FRAMES.set(counts);
                 let instance = Instance::new(&mut self.store, &module.module, &self.imports)
                     .map_err(SubmoduleError::wasmer)?;
+                count(|c| c.instantiated += 1);
                 let exports = &instance.exports;
                 let memory = exports
                     .get_memory(abi::MEMORY)
@@ -454,17 +452,22 @@ enum Run {
     NotCompiled,
 }
 
-fn count_frame(run: &Run) {
+/// Updates this thread's [`FrameCounts`].
+fn count(update: impl FnOnce(&mut FrameCounts)) {
     let mut counts = FRAMES.get();
-    match run {
-        Run::Done(_) => counts.compiled += 1,
-        Run::HandedOver => {
-            counts.compiled += 1;
-            counts.handed_over += 1;
-        }
-        Run::NotCompiled => counts.interpreted += 1,
-    }
+    update(&mut counts);
     FRAMES.set(counts);
+}
+
+fn count_frame(run: &Run) {
+    count(|c| match run {
+        Run::Done(_) => c.compiled += 1,
+        Run::HandedOver => {
+            c.compiled += 1;
+            c.handed_over += 1;
+        }
+        Run::NotCompiled => c.interpreted += 1,
+    });
 }
 
 /// Runs the frame of `interp` compiled until it ends or calls out, and returns the action for
@@ -585,9 +588,7 @@ fn run_on_thread<H: Host + ?Sized>(
             exit => break Some(exit),
         }
     };
-    let mut counts = FRAMES.get();
-    counts.host_ops += dispatch.ops;
-    FRAMES.set(counts);
+    count(|c| c.host_ops += dispatch.ops);
 
     // From here the frame has run: it ends here, or the interpreter takes it over where
     // compiled code says.

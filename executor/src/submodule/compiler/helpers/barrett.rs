@@ -3,9 +3,9 @@
 //!
 //! Elliptic-curve code (weierstrudel, pairing precompiles written in EVM)
 //! reduces thousands of products by one prime. Algorithm D pays five
-//! dependent quotient-digit steps per product; Barrett pays two independent
-//! multiplications by `mu = floor((B^8 - 1) / m)` (B = 2^64), which depends
-//! on the modulus alone. So `mu` is computed once and kept, with the modulus
+//! quotient-digit steps per product, each waiting on the last; Barrett pays
+//! two multiplications, by `mu = floor((B^8 - 1) / m)` (B = 2^64) and by `m`,
+//! and `mu` depends on the modulus alone. So `mu` is computed once and kept, with the modulus
 //! it belongs to, in the helpers module's globals: the one state a helper
 //! has, and it never changes a result, only whether `mu` is divided out again.
 
@@ -16,8 +16,8 @@ use super::div::divmod_core;
 
 /// The memo's globals: the modulus (4 limbs), then its `mu` (5 limbs).
 const MODULUS: u32 = 0;
-const MU: u32 = 4;
-const GLOBALS: u32 = 9;
+const MU: u32 = MODULUS + 4;
+const GLOBALS: u32 = MU + 5;
 
 /// Declares the memo's globals, the first of the module, zero at start: no
 /// modulus reaching [`reduce`] is zero, so the first call computes `mu`.
@@ -51,7 +51,7 @@ pub fn reduce(a: &mut Asm, p: &[L], m: W, r: W) {
     for &l in &ones {
         a.k(-1).set(l);
     }
-    divmod_core(a, &ones, m, Some(&mu), r);
+    divmod_core(a, &ones, m, 4..=4, Some(&mu), r);
     for (i, &l) in m.iter().chain(&mu).enumerate() {
         a.get(l).op(I::GlobalSet(MODULUS + i as u32));
     }

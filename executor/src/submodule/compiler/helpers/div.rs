@@ -1,6 +1,8 @@
 //! Unsigned division (Knuth algorithm D over 64-bit limbs) and the helpers
 //! built on it: Div, Mod, Sdiv, Smod, AddMod, MulMod and the internal DivMod.
 
+use std::ops::RangeInclusive;
+
 use wasm_encoder::{Function, Instruction as I};
 
 use super::asm::{Asm, L, Src, W, ZERO};
@@ -86,22 +88,24 @@ fn correct_half(a: &mut Asm, qd: L, rh: L, ud: L, vh: L, vl: L) {
     a.end().end();
 }
 
-/// Emit `if v[k-1] == 0 { <shorter> } else { case(k) }` down to `k == 1`, so
-/// `case(n)` runs with `n` = the number of significant limbs of `v != 0`.
-fn by_len(a: &mut Asm, v: W, k: usize, case: &mut dyn FnMut(&mut Asm, usize)) {
-    if k == 1 {
-        return case(a, 1);
+/// Emit `if v[k-1] == 0 { <shorter> } else { case(k) }` down to `k == min`,
+/// so `case(n)` runs with `n` = the number of significant limbs of `v`, which
+/// the caller knows to be at least `min`.
+fn by_len(a: &mut Asm, v: W, min: usize, k: usize, case: &mut dyn FnMut(&mut Asm, usize)) {
+    if k == min {
+        return case(a, k);
     }
     a.get(v[k - 1]).eqz().if_();
-    by_len(a, v, k - 1, case);
+    by_len(a, v, min, k - 1, case);
     a.else_();
     case(a, k);
     a.end();
 }
 
 /// Knuth's algorithm D (TAOCP 4.3.1) for a dividend `u` of `u.len()` limbs
-/// and a nonzero divisor `v`: writes `u mod v` to `r` and, if asked, the
-/// quotient (which must fit in `q.len()` limbs) to `q`.
+/// and a divisor `v` of `lens` significant limbs (so nonzero): writes
+/// `u mod v` to `r` and, if asked, the quotient (which must fit in `q.len()`
+/// limbs) to `q`. Only the lengths in `lens` get code.
 ///
 /// Wasm locals cannot be indexed, so the code is specialised on `n`, the
 /// limb length of `v`, and each specialisation runs a loop over the quotient
@@ -109,7 +113,14 @@ fn by_len(a: &mut Asm, v: W, k: usize, case: &mut dyn FnMut(&mut Asm, usize)) {
 /// step works on the fixed window `un[d-n ..= d]`, then everything moves up
 /// one limb to bring in the next dividend limb. The quotient is shifted in
 /// from the bottom the same way.
-pub(super) fn divmod_core(a: &mut Asm, u: &[L], v: W, q: Option<&[L]>, r: W) {
+pub(super) fn divmod_core(
+    a: &mut Asm,
+    u: &[L],
+    v: W,
+    lens: RangeInclusive<usize>,
+    q: Option<&[L]>,
+    r: W,
+) {
     let d = u.len();
     let un = a.l64s(d + 1);
     let vn = a.word();
@@ -132,7 +143,7 @@ pub(super) fn divmod_core(a: &mut Asm, u: &[L], v: W, q: Option<&[L]>, r: W) {
         }
         a.set(dst);
     };
-    by_len(a, v, 4, &mut |a, n| {
+    by_len(a, v, *lens.start(), *lens.end(), &mut |a, n| {
         // D1: normalise so that the top divisor limb has its top bit set.
         a.get(v[n - 1]).op(I::I64Clz).tee(s).k(63).xor().set(sc);
         for i in 0..n {
@@ -304,7 +315,7 @@ pub(super) fn divmod() -> Function {
     // x < y: quotient 0 (common for Mod on reduced operands).
     let x_src = x.map(Src::from);
     a.lt(&x, &y).if_().ret(&[[ZERO; 4], x_src].concat()).end();
-    divmod_core(&mut a, &x, y, Some(&q), r);
+    divmod_core(&mut a, &x, y, 1..=4, Some(&q), r);
     a.finish(&words(&[q, r]))
 }
 
@@ -407,7 +418,7 @@ pub(super) fn mulmod(idx: &dyn Fn(Helper) -> u32) -> Function {
     let p = a.l64s(8);
     a.mul_into(&x, &y, &p);
     a.get(m[3]).eqz().if_();
-    divmod_core(&mut a, &p, m, None, r);
+    divmod_core(&mut a, &p, m, 1..=3, None, r);
     a.else_();
     barrett::reduce(&mut a, &p, m, r);
     a.end();
