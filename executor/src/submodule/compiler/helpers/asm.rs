@@ -329,11 +329,20 @@ impl Asm {
     /// limb of `x`). The top output limb only needs the low half of its
     /// products, so it uses a plain `i64.mul`. `out` must not alias `x`/`y`.
     pub fn mul_into(&mut self, x: &[L], y: &[L], out: &[L]) -> &mut Self {
+        self.mul_from(x, y, out, 0)
+    }
+    /// [`Self::mul_into`] without the partial products below limb `from`:
+    /// The limbs `out[from..]` then read, as a number times `B^from`, less than
+    /// the true product by under `(from + 1) * B^(from + 1)`; `out[..from]`
+    /// are left as they were. `from` must be below `y.len()`.
+    pub fn mul_from(&mut self, x: &[L], y: &[L], out: &[L], from: usize) -> &mut Self {
+        debug_assert!(from < y.len());
         let s = self.scratch("mul_into", 3);
         let (lo, hi, cy) = (s[0], s[1], s[2]);
         let top = out.len() - 1;
         for (i, &xi) in x.iter().enumerate() {
-            for (j, &yj) in y.iter().enumerate() {
+            let j0 = from.saturating_sub(i);
+            for (j, &yj) in y.iter().enumerate().skip(j0) {
                 let k = i + j;
                 if k > top {
                     break;
@@ -343,7 +352,7 @@ impl Asm {
                     if i > 0 {
                         self.get(out[k]).add();
                     }
-                    if j > 0 {
+                    if j > j0 {
                         self.get(cy).add();
                     }
                     self.set(out[k]);
@@ -353,7 +362,7 @@ impl Asm {
                 if i > 0 {
                     self.add_c(lo, out[k].into(), hi);
                 }
-                if j > 0 {
+                if j > j0 {
                     self.add_c(lo, cy.into(), hi);
                 }
                 self.mov(out[k], lo.into()).mov(cy, hi.into());

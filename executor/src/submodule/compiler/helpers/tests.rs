@@ -440,6 +440,24 @@ proptest! {
         }
     }
 
+    /// Moduli of every length from 193 to 256 bits (Barrett's range) against factors
+    /// reduced, at the top of the range, just past `2^n` and at full width, so that the
+    /// quotient estimate falls short by every amount the correction steps must absorb.
+    #[test]
+    fn prop_mulmod_every_length(m in word(), a in word(), b in word(), n in 193..=256usize, d in 0..3u64) {
+        let one = U256::from(1);
+        let top = one << (n - 1);
+        let m = (m % top) | top;
+        let d = U256::from(d);
+        let twice: U256 = top << 1;
+        let lim = twice.wrapping_sub(one);
+        let above = twice.wrapping_add(d);
+        let near = m.wrapping_sub(one + d);
+        for (x, y) in [(a % m, b % m), (near, m - one), (above, lim), (lim, lim), (a, b % m), (a, b)] {
+            check(Helper::MulMod, &[x, y, m]);
+        }
+    }
+
     /// Powers of two from 2^192: the moduli whose Barrett constant is one below
     /// `B^8 / m`, the only ones.
     #[test]
@@ -493,6 +511,7 @@ fn bench_helpers() {
             Helper::MulMod,
             vec![p - U256::from(5), p - U256::from(9), p],
         ),
+        ("mulmod wide", Helper::MulMod, vec![!p, !big, p]),
         (
             "mulmod 128",
             Helper::MulMod,
