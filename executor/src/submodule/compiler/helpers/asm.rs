@@ -331,10 +331,11 @@ impl Asm {
     pub fn mul_into(&mut self, x: &[L], y: &[L], out: &[L]) -> &mut Self {
         self.mul_from(x, y, out, 0)
     }
-    /// [`Self::mul_into`] without the partial products below limb `from`:
-    /// The limbs `out[from..]` then read, as a number times `B^from`, less than
-    /// the true product by under `(from + 1) * B^(from + 1)`; `out[..from]`
-    /// are left as they were. `from` must be below `y.len()`.
+    /// [`Self::mul_into`] without the partial products below limb `from`, for
+    /// a caller that wants only the top limbs and can absorb a small shortfall:
+    /// `out[from..]`, read as a number times `B^from`, falls short of the
+    /// product by less than `(from + 1) * B^(from + 1)`. `out[..from]` are left
+    /// as they were. `from` must be below `y.len()`.
     pub fn mul_from(&mut self, x: &[L], y: &[L], out: &[L], from: usize) -> &mut Self {
         debug_assert!(from < y.len());
         let s = self.scratch("mul_into", 3);
