@@ -60,10 +60,12 @@ pub fn reduce(a: &mut Asm, p: &[L], m: W, r: W) {
         a.op(I::GlobalGet(MU + i as u32)).set(l);
     }
     a.end();
-    // q = ((p / B^3) * mu) / B^5 underestimates p / m by at most 3 (2 for the
-    // exact mu), and by one more as the partial products below limb 3 are left
-    // out (they add up to less than 4 * B^4 < B^5). So p - q*m, below
-    // 5m < B^5, fits the low five limbs.
+    // q = floor(S / B^5), S being (p / B^3) * mu without its partial products
+    // below limb 3, underestimates p / m by at most 3. In real terms p / m - S / B^5
+    // is below 1 (the dropped low limbs of p: under B^3 / m <= 1) plus 1 (mu
+    // falls short of B^8 / m by at most 1, times (p / B^3) / B^5 < 1) plus 3 / B
+    // (the dropped partial products: under 3 * B^4 in all); floors add at most 1.
+    // So p - q*m, below 4m < B^5, fits the low five limbs.
     let q2 = a.l64s(10);
     a.mul_from(&p[3..8], &mu, &q2, 3);
     let qm = a.l64s(5);
@@ -71,13 +73,13 @@ pub fn reduce(a: &mut Asm, p: &[L], m: W, r: W) {
     let rem = a.l64s(5);
     let qm: Vec<Src> = qm.iter().map(|&l| l.into()).collect();
     a.sub_limbs(&p[..5], &qm, &rem);
-    // Four conditional subtractions of m finish the job. Unrolled: a loop
+    // Three conditional subtractions of m finish the job. Unrolled: a loop
     // would spin for ever on a wrong constant rather than give a wrong word.
     // Branches, not selects: the estimate is almost always exact, so they
     // predict well and keep the subtraction off the critical path (selects
     // made weierstrudel 30% slower).
     let m5 = [m[0].into(), m[1].into(), m[2].into(), m[3].into(), ZERO];
-    for _ in 0..4 {
+    for _ in 0..3 {
         a.get(rem[4]).eqz().lt(&rem[..4], &m).and32().eqz32().if_();
         a.sub_limbs(&rem, &m5, &rem);
         a.end();
