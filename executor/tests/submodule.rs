@@ -1,95 +1,21 @@
 //! Compiled tier against revm's interpreter on code written to hurt: deep recursion, huge
-//! memory, jump-dense code, and memory an instance saw in an earlier dispatch.
+//! memory, jump-dense code, memory an instance saw in an earlier dispatch, and more instances
+//! than a thread keeps.
 
 use std::collections::BTreeMap;
 
-use alloy_genesis::GenesisAccount;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
+use alloy_primitives::U256;
 use executor::{
-    BlockHashes, StateView, WorldState,
-    chain::ChainSpec,
-    revm::context::{BlockEnv, TxEnv},
-    submodule::{Outcome, Tier, abi, runtime::frame_counts},
-    transact::{self, Transacted},
+    submodule::{
+        abi,
+        runtime::{INSTANCE_LIMIT, frame_counts},
+    },
+    transact::Transacted,
 };
 
-const SENDER: Address = address!("0x00000000000000000000000000000000000000aa");
-const TARGET: Address = address!("0x00000000000000000000000000000000000000cc");
-const GAS: u64 = 1 << 40;
+mod two_tiers;
 
-struct NoHashes;
-
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _: u64) -> Option<B256> {
-        None
-    }
-}
-
-fn world(contracts: &[(Address, &[u8])]) -> WorldState {
-    let mut alloc = BTreeMap::new();
-    alloc.insert(
-        SENDER,
-        GenesisAccount::default().with_balance(U256::from(1u128 << 100)),
-    );
-    // Contracts hold a little ether, so their calls can send value.
-    for (address, code) in contracts {
-        let account = GenesisAccount::default()
-            .with_code(Some(Bytes::copy_from_slice(code)))
-            .with_balance(U256::from(1000));
-        alloc.insert(*address, account);
-    }
-    WorldState::from_alloc(&alloc)
-}
-
-fn run_at(fork: &str, world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
-    let chain = ChainSpec::from_test_network(fork).expect("known fork");
-    let block = BlockEnv {
-        gas_limit: GAS,
-        ..Default::default()
-    };
-    let tx = TxEnv {
-        caller: SENDER,
-        kind: TxKind::Call(TARGET),
-        data: Bytes::copy_from_slice(data),
-        gas_limit: gas,
-        gas_price: 0,
-        chain_id: Some(chain.chain_id),
-        ..Default::default()
-    };
-    let view = StateView {
-        world,
-        hashes: &NoHashes,
-    };
-    transact::transact(view, transact::env(&chain, block), tx, tier).expect("valid transaction")
-}
-
-/// Runs the transaction on both tiers and requires the same result (down to the halt reason),
-/// gas, output, logs and writes, and that the compiled run did run compiled (no frame fell back
-/// to the interpreter for want of a module; handing over at a failing check is compiled code's
-/// own doing); returns the compiled run.
-fn same_on_both_tiers(world: &WorldState, data: &[u8], gas: u64) -> Transacted {
-    same_on_both_tiers_at("Cancun", world, data, gas)
-}
-
-fn same_on_both_tiers_at(fork: &str, world: &WorldState, data: &[u8], gas: u64) -> Transacted {
-    let interpreted = run_at(fork, world, data, gas, Tier::Interpret);
-    let before = frame_counts();
-    let compiled = run_at(fork, world, data, gas, Tier::Compile);
-    let after = frame_counts();
-    assert!(after.compiled > before.compiled, "no frame ran compiled");
-    assert_eq!(
-        after.interpreted, before.interpreted,
-        "a frame fell back to the interpreter"
-    );
-    assert_eq!(
-        Outcome::of(&compiled.result),
-        Outcome::of(&interpreted.result),
-        "{:?}",
-        compiled.result
-    );
-    assert_eq!(compiled.writes, interpreted.writes);
-    compiled
-}
+use two_tiers::*;
 
 /// Words a test program stores one after another in memory, to return them all at the end.
 #[derive(Default)]
@@ -659,4 +585,25 @@ fn a_call_without_calldata_from_far_in_memory_reads_none() {
             .map(|(_, v)| *v)
     });
     assert_eq!(slot0, Some(U256::from(1)), "the call succeeded");
+}
+
+#[test]
+fn a_thread_past_its_instance_limit_replaces_its_store() {
+    let stores = frame_counts().stores;
+    let contracts: Vec<Vec<u8>> = (0..=INSTANCE_LIMIT as u16)
+        .map(|i| {
+            let [hi, lo] = i.to_be_bytes();
+            vec![0x61, hi, lo, 0x60, 0x00, 0x55, 0x00] // sstore(0, i)
+        })
+        .collect();
+    for code in &contracts {
+        same_on_both_tiers(&world(&[(TARGET, code)]), &[], 100_000);
+    }
+    // The thread's first Store (each test runs on a thread of its own), and its replacement
+    // when one instance more than it keeps was asked for.
+    assert_eq!(frame_counts().stores - stores, 2);
+    // The first contract's instance went with the old Store; running it again makes a new one.
+    let before = frame_counts().instantiated;
+    same_on_both_tiers(&world(&[(TARGET, &contracts[0])]), &[], 100_000);
+    assert_eq!(frame_counts().instantiated - before, 1);
 }

@@ -46,13 +46,13 @@ const MODULE_BYTES_PER_WASM_BYTE: usize = 4;
 const MODULE_BYTES_MIN: usize = 64 << 10;
 /// Instances a thread keeps before it drops its Store: wasmer frees nothing a Store owns until
 /// the Store itself goes.
-const INSTANCE_LIMIT: usize = 256;
+pub const INSTANCE_LIMIT: usize = 256;
 /// Linear memory a thread's Store may hold before it is replaced. A Wasm memory never shrinks
 /// and wasmer frees it only with its Store, so dropping an instance would free nothing: every
 /// instance is kept, and its memory serves the next dispatch of its code (compiled code zeroes
 /// what it exposes, so the old contents never show), which spares a memory-hungry contract
 /// fresh pages, and their faults, on every call.
-const MEMORY_LIMIT: u64 = 256 << 20;
+pub const MEMORY_LIMIT: u64 = 256 << 20;
 
 /// Why a frame could not run compiled.
 #[derive(Debug, thiserror::Error)]
@@ -416,6 +416,7 @@ thread_local! {
             interpreted: 0,
             host_ops: 0,
             instantiated: 0,
+            stores: 0,
         })
     };
 }
@@ -435,6 +436,9 @@ pub struct FrameCounts {
     /// Instances created: a dispatch of code the thread's Store already instantiated reuses
     /// that instance, memory and all.
     pub instantiated: u64,
+    /// Stores created: one more each time the thread replaces its Store (and with it every
+    /// instance and the memory they hold), which bounds what a thread keeps.
+    pub stores: u64,
 }
 
 /// This thread's [`FrameCounts`] so far.
@@ -546,6 +550,7 @@ fn run_on_thread<H: Host + ?Sized>(
     });
     if renew {
         *slot = Some(ThreadRuntime::new(&module).ok()?);
+        count(|c| c.stores += 1);
     }
     let rt = slot.as_mut()?;
     let ready = rt.instance(key, module).ok()?;
