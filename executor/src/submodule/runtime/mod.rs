@@ -2,14 +2,15 @@
 //! with its instances per thread (a Store is not Send), and the frame entry that moves a revm
 //! interpreter's state in and out of a submodule.
 
+mod frame_counts;
 pub mod host;
+mod module_cache;
 
-use std::{
-    cell::Cell,
-    cell::RefCell,
-    ptr::NonNull,
-    sync::{Arc, Mutex, OnceLock},
-};
+use frame_counts::count;
+pub use frame_counts::{FrameCounts, frame_counts};
+pub use module_cache::{CachedModule, ModuleCache, SubmoduleError, engine};
+
+use std::{cell::RefCell, ptr::NonNull, sync::Arc};
 
 use revm::{
     interpreter::{
@@ -24,26 +25,13 @@ use revm::{
     },
 };
 use wasmer::{
-    AsStoreMut, Engine, Function, FunctionEnv, FunctionEnvMut, Imports, Instance, Memory, Module,
-    RuntimeError, Store, StoreMut, TypedFunction, imports,
-    sys::{CompilerConfig, Cranelift, EngineBuilder, Features},
+    AsStoreMut, Function, FunctionEnv, FunctionEnvMut, Imports, Instance, Memory, RuntimeError,
+    Store, StoreMut, TypedFunction, imports,
 };
 
-use crate::submodule::{
-    abi::{self, Exit},
-    compiler::{self, Compiled},
-};
+use crate::submodule::abi::{self, Exit};
 use host::{Counters, Dispatch, FrameOps, Linear};
 
-/// Estimated bytes of compiled modules a generation holds; past it the cache starts a new
-/// generation with a new engine. A wasmer engine keeps the machine code of every module it
-/// ever compiled until the engine itself goes, so dropping modules alone frees nothing. (A
-/// cache evicting by use, with counters, is its own piece of work.)
-const MODULE_BUDGET: usize = 256 << 20;
-/// Estimated resident bytes per byte of Wasm, and at least per module (code memory is
-/// allocated in whole pages, with trampolines and metadata beside it).
-const MODULE_BYTES_PER_WASM_BYTE: usize = 4;
-const MODULE_BYTES_MIN: usize = 64 << 10;
 /// Instances a thread keeps before it drops its Store: wasmer frees nothing a Store owns until
 /// the Store itself goes.
 pub const INSTANCE_LIMIT: usize = 256;
@@ -53,153 +41,6 @@ pub const INSTANCE_LIMIT: usize = 256;
 /// what it exposes, so the old contents never show), which spares a memory-hungry contract
 /// fresh pages, and their faults, on every call.
 pub const MEMORY_LIMIT: u64 = 256 << 20;
-
-/// Why a frame could not run compiled.
-#[derive(Debug, thiserror::Error)]
-pub enum SubmoduleError {
-    #[error(transparent)]
-    Compile(#[from] compiler::CompileError),
-    #[error("wasmer rejected the generated module: {0}")]
-    Wasmer(String),
-}
-
-impl SubmoduleError {
-    fn wasmer(e: impl std::fmt::Display) -> Self {
-        Self::Wasmer(e.to_string())
-    }
-}
-
-/// A compiled contract ready to instantiate, with the engine that owns its machine code (a
-/// Module does not keep its Engine alive).
-pub struct CachedModule {
-    module: Module,
-    compiled: Compiled,
-    engine: Engine,
-    /// The helpers module of the same engine, which `module` imports its arithmetic from.
-    helpers: Module,
-    generation: u64,
-}
-
-/// A Cranelift engine with the Wasm features compiled code uses: wide arithmetic
-/// (`i64.mul_wide_u`, `i64.add128`) gives the 256-bit helpers the native 64x64->128 multiply
-/// and add-with-carry that MVP Wasm lacks. With `SUBMODULE_PERFMAP` set, compiled functions
-/// are listed in `/tmp/perf-<pid>.map` so `perf report` names them.
-pub fn engine() -> Engine {
-    let mut features = Features::default();
-    features.wide_arithmetic(true);
-    let mut compiler = Cranelift::new();
-    if std::env::var_os("SUBMODULE_PERFMAP").is_some() {
-        compiler.enable_perfmap();
-    }
-    EngineBuilder::new(compiler)
-        .set_features(Some(features))
-        .engine()
-        .into()
-}
-
-/// One engine and the modules it compiled.
-struct Generation {
-    id: u64,
-    engine: Engine,
-    /// The 256-bit helpers, compiled once for every contract of this engine (an error only if
-    /// wasmer rejects them, and then nothing runs compiled).
-    helpers: Result<Module, String>,
-    by_key: HashMap<(B256, SpecId), Arc<CachedModule>>,
-    /// Estimated resident bytes of `by_key`.
-    bytes: usize,
-}
-
-impl Generation {
-    fn new(id: u64) -> Self {
-        let engine = engine();
-        let helpers = Module::new(&engine, compiler::helpers_module()).map_err(|e| e.to_string());
-        Self {
-            id,
-            engine,
-            helpers,
-            by_key: HashMap::default(),
-            bytes: 0,
-        }
-    }
-}
-
-/// The current engine and the modules it compiled, keyed by code hash and spec.
-pub struct ModuleCache {
-    current: Mutex<Generation>,
-}
-
-impl ModuleCache {
-    fn new() -> Self {
-        Self {
-            current: Mutex::new(Generation::new(0)),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Generation> {
-        self.current
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The process-wide cache.
-    pub fn global() -> &'static ModuleCache {
-        static CACHE: OnceLock<ModuleCache> = OnceLock::new();
-        CACHE.get_or_init(ModuleCache::new)
-    }
-
-    /// Compiles `code` to a wasmer module without caching it, returning the Wasm size: what a
-    /// cache miss costs, for measuring compile time (the helpers module is compiled once per
-    /// engine, not per contract, so it is not part of it).
-    pub fn compile_uncached(&self, code: &[u8], spec: SpecId) -> Result<usize, SubmoduleError> {
-        let compiled = compiler::compile(code, spec)?;
-        // A throwaway engine, so measuring does not pile code into the shared one.
-        let engine = engine();
-        Module::new(&engine, &compiled.wasm).map_err(SubmoduleError::wasmer)?;
-        Ok(compiled.wasm.len())
-    }
-
-    /// The module for `code` under `spec`, compiled on first use. Compiling happens outside the
-    /// lock, so two threads may race to compile the same code; the first insert wins.
-    pub fn get(
-        &self,
-        hash: B256,
-        code: &[u8],
-        spec: SpecId,
-    ) -> Result<Arc<CachedModule>, SubmoduleError> {
-        let key = (hash, spec);
-        let (engine, helpers, generation) = {
-            let mut current = self.lock();
-            if let Some(hit) = current.by_key.get(&key) {
-                return Ok(hit.clone());
-            }
-            if current.bytes > MODULE_BUDGET {
-                let next = current.id + 1;
-                *current = Generation::new(next);
-            }
-            let helpers = current.helpers.clone().map_err(SubmoduleError::Wasmer)?;
-            (current.engine.clone(), helpers, current.id)
-        };
-        let mut compiled = compiler::compile(code, spec)?;
-        let module = Module::new(&engine, &compiled.wasm).map_err(SubmoduleError::wasmer)?;
-        let size = (compiled.wasm.len() * MODULE_BYTES_PER_WASM_BYTE).max(MODULE_BYTES_MIN);
-        // The machine code is in the module; the Wasm is no longer needed.
-        compiled.wasm = Vec::new();
-        let cached = Arc::new(CachedModule {
-            module,
-            compiled,
-            engine,
-            helpers,
-            generation,
-        });
-        let mut current = self.lock();
-        if current.id != generation {
-            // A new generation started meanwhile; this module lives only as long as its users.
-            return Ok(cached);
-        }
-        current.bytes += size;
-        Ok(current.by_key.entry(key).or_insert(cached).clone())
-    }
-}
 
 /// What the `op` import reaches: the memory of the running instance and the frame it serves.
 struct HostEnv {
@@ -409,41 +250,6 @@ impl ThreadRuntime {
 
 thread_local! {
     static THREAD: RefCell<Option<ThreadRuntime>> = const { RefCell::new(None) };
-    static FRAMES: Cell<FrameCounts> = const {
-        Cell::new(FrameCounts {
-            compiled: 0,
-            handed_over: 0,
-            interpreted: 0,
-            host_ops: 0,
-            instantiated: 0,
-            stores: 0,
-        })
-    };
-}
-
-/// How the frames of the compiled tier ran on this thread: compiled, or interpreted because
-/// their code could not be compiled or instantiated. Tests check the tier did what it claims.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FrameCounts {
-    pub compiled: u64,
-    /// Of the compiled runs, those compiled code handed to the interpreter at a failing check
-    /// ([`Exit::Interpret`]).
-    pub handed_over: u64,
-    pub interpreted: u64,
-    /// Opcodes compiled code ran through the host (revm's own instructions): what the tests
-    /// check compiled code does itself, such as SLOADs the storage cache answers, never reaches.
-    pub host_ops: u64,
-    /// Instances created: a dispatch of code the thread's Store already instantiated reuses
-    /// that instance, memory and all.
-    pub instantiated: u64,
-    /// Stores created: one more each time the thread replaces its Store (and with it every
-    /// instance and the memory they hold), which bounds what a thread keeps.
-    pub stores: u64,
-}
-
-/// This thread's [`FrameCounts`] so far.
-pub fn frame_counts() -> FrameCounts {
-    FRAMES.get()
 }
 
 /// How a frame's run on the compiled tier went.
@@ -454,13 +260,6 @@ enum Run {
     HandedOver,
     /// Its code cannot run compiled; nothing ran.
     NotCompiled,
-}
-
-/// Updates this thread's [`FrameCounts`].
-fn count(update: impl FnOnce(&mut FrameCounts)) {
-    let mut counts = FRAMES.get();
-    update(&mut counts);
-    FRAMES.set(counts);
 }
 
 fn count_frame(run: &Run) {

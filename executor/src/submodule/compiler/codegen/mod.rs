@@ -22,6 +22,7 @@
 mod by_constant;
 mod frame;
 mod memory;
+mod memory_access;
 mod ops;
 mod stack;
 mod word;
