@@ -291,20 +291,18 @@ impl Asm {
         self.sub_limbs(&x, &y, &out)
     }
     /// `out = x - y` modulo `2^(64 * x.len())` (same limb counts); the borrow
-    /// out is dropped. `out` may be `x`. Per limb the borrow is
-    /// `(x < y) | (x-y < b)`; at most one can fire.
+    /// out is dropped. `out` may be `x`. Each limb is one 128-bit subtract
+    /// (`i64.sub128`, a sub/sbb pair) whose high half, 0 or -1, is the borrow;
+    /// the previous borrow is added as that same 128-bit value. The sum stays
+    /// within one borrow: a limb difference of 0 never borrows itself.
     pub fn sub_limbs(&mut self, x: &[L], y: &[Src], out: &[L]) -> &mut Self {
-        let b = self.scratch("sub_word", 1)[0];
+        let borrow = self.scratch("sub_word", 1)[0];
         for i in 0..x.len() {
-            self.get(x[i]).push(y[i]).lt_u();
-            self.get(x[i]).push(y[i]).sub().tee(out[i]);
+            self.get(x[i]).k(0).push(y[i]).k(0).op(I::I64Sub128);
             if i > 0 {
-                self.get(b).lt_u().or32();
-                self.get(out[i]).get(b).sub().set(out[i]);
-            } else {
-                self.drop();
+                self.get(borrow).get(borrow).op(I::I64Add128);
             }
-            self.extend().set(b);
+            self.set(borrow).set(out[i]);
         }
         self
     }
