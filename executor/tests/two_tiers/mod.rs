@@ -13,7 +13,7 @@ use executor::{
     transact::{self, Transacted},
 };
 
-pub const SENDER: Address = address!("0x00000000000000000000000000000000000000aa");
+const SENDER: Address = address!("0x00000000000000000000000000000000000000aa");
 pub const TARGET: Address = address!("0x00000000000000000000000000000000000000cc");
 pub const GAS: u64 = 1 << 40;
 
@@ -41,7 +41,7 @@ pub fn world(contracts: &[(Address, &[u8])]) -> WorldState {
     WorldState::from_alloc(&alloc)
 }
 
-pub fn run_at(fork: &str, world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
+fn run_at(fork: &str, world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> Transacted {
     let chain = ChainSpec::from_test_network(fork).expect("known fork");
     let block = BlockEnv {
         gas_limit: GAS,

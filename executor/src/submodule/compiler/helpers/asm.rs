@@ -272,17 +272,18 @@ impl Asm {
         self.set(carry).set(acc)
     }
     /// `out = x + y`; returns a new local holding the carry out (0 or 1).
-    /// `out` must not alias `x` (the carry test re-reads `x`).
-    /// Per limb the carry is `(x+y < x) | (x+y+c < c)`; at most one can fire.
+    /// `out` may be `x`. As in [`Self::sub_limbs`], each limb is one 128-bit
+    /// add (`i64.add128`, an add/adc pair) whose high half is the carry, and
+    /// the previous carry is added as a second 128-bit value: a limb sum of
+    /// `2^64 - 1` and a carry in never carry twice.
     pub fn add_word(&mut self, x: W, y: W, out: W) -> L {
         let c = self.l64();
         for i in 0..4 {
-            self.get(x[i]).get(y[i]).add().tee(out[i]).get(x[i]).lt_u();
+            self.get(x[i]).k(0).get(y[i]).k(0).op(I::I64Add128);
             if i > 0 {
-                let o = out[i];
-                self.get(o).get(c).add().tee(o).get(c).lt_u().or32();
+                self.get(c).k(0).op(I::I64Add128);
             }
-            self.extend().set(c);
+            self.set(c).set(out[i]);
         }
         c
     }

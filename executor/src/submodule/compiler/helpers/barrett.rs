@@ -5,9 +5,10 @@
 //! reduces thousands of products by one prime. Algorithm D pays five
 //! quotient-digit steps per product, each waiting on the last; Barrett pays
 //! two multiplications, by `mu = floor((B^8 - 1) / m)` (B = 2^64) and by `m`,
-//! and `mu` depends on the modulus alone. So `mu` is computed once and kept, with the modulus
-//! it belongs to, in the helpers module's globals: the one state a helper
-//! has, and it never changes a result, only whether `mu` is divided out again.
+//! and `mu` depends on the modulus alone. So `mu` is computed once and kept,
+//! with the modulus it belongs to, in the helpers module's globals: the one
+//! state a helper has, and it never changes a result, only whether `mu` is
+//! divided out again.
 
 use wasm_encoder::{ConstExpr, GlobalSection, GlobalType, Instruction as I, ValType};
 
