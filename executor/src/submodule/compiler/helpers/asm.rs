@@ -113,7 +113,6 @@ impl Asm {
         ne => I64Ne,
         eqz => I64Eqz,
         div_u => I64DivU,
-        rem_u => I64RemU,
         extend => I64ExtendI32U,
         wrap => I32WrapI64,
         and32 => I32And,
@@ -308,15 +307,13 @@ impl Asm {
         self
     }
     /// Two's complement negation of `x` in place when `mask` is all ones
-    /// (leave it when 0): `x = (x ^ mask) + (mask & 1)`.
+    /// (leave it when 0): `x = (x ^ mask) - mask`, the subtraction borrowing
+    /// through [`Self::sub_limbs`] with `mask` as every limb of the word `-1`.
     pub fn neg_if(&mut self, x: W, mask: L) -> &mut Self {
-        let c = self.scratch("neg_if", 1)[0];
-        self.get(mask).k(63).shr_u().set(c);
         for &l in &x {
-            self.get(l).get(mask).xor().get(c).add().tee(l);
-            self.get(c).lt_u().extend().set(c);
+            self.get(l).get(mask).xor().set(l);
         }
-        self
+        self.sub_limbs(&x, &[mask.into(); 4], &x)
     }
 
     /// `(lo, hi) = x * y` as a full 128-bit product (wide-arithmetic's `i64.mul_wide_u`, one

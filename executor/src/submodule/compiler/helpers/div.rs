@@ -272,50 +272,67 @@ fn step(a: &mut Asm, un: &[L], vn: &[L], inv: Option<L>, tmp: [L; 6], rovf: L) {
     a.end();
 }
 
+/// `(q, r) = (x / y, x % y)` for the shapes that need no long division, else `long(a)`: a
+/// nonzero divisor of one limb and a dividend of at most two (fixed-point code's `a * b / 10^18`
+/// divides a product of two 64-bit values by a scale). One native division for 64 bits; for 128
+/// the high digit natively and the low one by one 2-by-1 division on the normalised divisor.
+/// Every helper that divides checks these shapes inline rather than paying a call to DivMod.
+fn short_or(a: &mut Asm, x: W, y: W, q: W, r: W, long: &mut dyn FnMut(&mut Asm)) {
+    a.is_zero(&[x[2], x[3], y[1], y[2], y[3]])
+        .nz(y[0])
+        .and32()
+        .if_();
+    for &l in q[2..].iter().chain(&r[1..]) {
+        a.mov(l, ZERO);
+    }
+    a.get(x[1]).eqz().if_();
+    // One hardware division: the remainder by multiplying back (a caller after the quotient
+    // alone leaves it unread, and Cranelift drops it).
+    a.get(x[0]).get(y[0]).div_u().set(q[0]);
+    a.get(x[0]).get(q[0]).get(y[0]).mul().sub().set(r[0]);
+    a.mov(q[1], ZERO);
+    a.else_();
+    let s = a.scratch("short_or", 5);
+    let [sh, sc, v, u1, u0] = [s[0], s[1], s[2], s[3], s[4]];
+    a.get(x[1]).get(y[0]).div_u().set(q[1]);
+    a.get(y[0]).op(I::I64Clz).tee(sh).k(63).xor().set(sc);
+    a.get(y[0]).get(sh).shl().set(v);
+    // The high digit's remainder, shifted, with the top of `x0`: `x0 >> (64 - sh)` as
+    // `(x0 >> 1) >> (63 - sh)`, which is 0 for `sh == 0`.
+    a.get(x[1]).get(q[1]).get(y[0]).mul().sub().get(sh).shl();
+    a.get(x[0]).k(1).shr_u().get(sc).shr_u().or().set(u1);
+    a.get(x[0]).get(sh).shl().set(u0);
+    div_word(a, u1, u0, v, q[0], u1);
+    a.get(u1).get(sh).shr_u().set(r[0]);
+    a.end();
+    a.else_();
+    long(a);
+    a.end();
+}
+
 /// DivMod (internal): `(a / b, a % b)` as 8 results, both 0 when `b == 0`.
 pub(super) fn divmod() -> Function {
     let mut a = Asm::new(8);
     let (x, y) = (Asm::param_word(0), Asm::param_word(1));
     let (q, r) = (a.word(), a.word());
-    // Both operands fit in 64 bits: one native division.
-    a.get(y[1]).get(y[2]).or().get(y[3]).or().eqz().if_();
-    a.get(y[0]).eqz().if_().ret(&[ZERO; 8]).end();
-    a.get(x[1]).get(x[2]).or().get(x[3]).or().eqz().if_();
-    a.get(x[0]).get(y[0]).div_u().k(0).k(0).k(0);
-    a.get(x[0]).get(y[0]).rem_u().k(0).k(0).k(0).op(I::Return);
-    a.end();
-    // A 128-bit dividend (a product of two 64-bit values, as fixed-point code divides them):
-    // the high digit natively, the low one by one 2-by-1 division on the normalised divisor.
-    a.get(x[2]).get(x[3]).or().eqz().if_();
-    let [q1, r1, sh, sc, v, u1, u0, q0] = [0; 8].map(|_| a.l64());
-    a.get(x[1]).get(y[0]).div_u().set(q1);
-    a.get(x[1]).get(q1).get(y[0]).mul().sub().set(r1);
-    a.get(y[0]).op(I::I64Clz).tee(sh).k(63).xor().set(sc);
-    a.get(y[0]).get(sh).shl().set(v);
-    // `x0 >> (64 - sh)` as `(x0 >> 1) >> (63 - sh)`, which is 0 for `sh == 0`.
-    a.get(r1).get(sh).shl();
-    a.get(x[0]).k(1).shr_u().get(sc).shr_u().or().set(u1);
-    a.get(x[0]).get(sh).shl().set(u0);
-    div_word(&mut a, u1, u0, v, q0, u1);
-    a.get(q0).get(q1).k(0).k(0);
-    a.get(u1).get(sh).shr_u().k(0).k(0).k(0).op(I::Return);
-    a.end();
-    a.end();
-    // A power-of-two divisor (Solidity's shifts on old compilers, sha1_divs):
-    // q = x >> log2(y), r = x & (y - 1).
-    a.popcnt(y).k(1).eq().if_();
-    let sh = a.l64();
-    a.count_zeros(y, false).set(sh);
-    a.shr_word(x, sh, ZERO, q);
-    a.sub_word(y, [Src::Const(1), ZERO, ZERO, ZERO], r);
-    for i in 0..4 {
-        a.get(r[i]).get(x[i]).and().set(r[i]);
-    }
-    a.ret(&words(&[q, r])).end();
-    // x < y: quotient 0 (common for Mod on reduced operands).
-    let x_src = x.map(Src::from);
-    a.lt(&x, &y).if_().ret(&[[ZERO; 4], x_src].concat()).end();
-    divmod_core(&mut a, &x, y, 1..=4, Some(&q), r);
+    short_or(&mut a, x, y, q, r, &mut |a| {
+        a.is_zero(&y).if_().ret(&[ZERO; 8]).end();
+        // A power-of-two divisor (Solidity's shifts on old compilers, sha1_divs):
+        // q = x >> log2(y), r = x & (y - 1).
+        a.popcnt(y).k(1).eq().if_();
+        let sh = a.l64();
+        a.count_zeros(y, false).set(sh);
+        a.shr_word(x, sh, ZERO, q);
+        a.sub_word(y, [Src::Const(1), ZERO, ZERO, ZERO], r);
+        for i in 0..4 {
+            a.get(r[i]).get(x[i]).and().set(r[i]);
+        }
+        a.ret(&words(&[q, r])).end();
+        // x < y: quotient 0 (common for Mod on reduced operands).
+        let x_src = x.map(Src::from);
+        a.lt(&x, &y).if_().ret(&[[ZERO; 4], x_src].concat()).end();
+        divmod_core(a, &x, y, 1..=4, Some(&q), r);
+    });
     a.finish(&words(&[q, r]))
 }
 
@@ -336,18 +353,19 @@ fn call_divmod(a: &mut Asm, idx: &dyn Fn(Helper) -> u32, x: W, y: W, rem: bool, 
     }
 }
 
-/// Div / Mod: `a / b`, `a % b` (0 when `b == 0`) via DivMod.
+/// `x / y` or `x % y` (0 when `y == 0`) into `out`: the short shapes inline, the rest by DivMod.
+fn quotient_or_rem(a: &mut Asm, idx: &dyn Fn(Helper) -> u32, x: W, y: W, rem: bool, out: W) {
+    let other = a.word();
+    let (q, r) = if rem { (other, out) } else { (out, other) };
+    short_or(a, x, y, q, r, &mut |a| call_divmod(a, idx, x, y, rem, out));
+}
+
+/// Div / Mod: `a / b`, `a % b` (0 when `b == 0`).
 pub(super) fn div_or_mod(idx: &dyn Fn(Helper) -> u32, rem: bool) -> Function {
     let mut a = Asm::new(8);
     let out = a.word();
-    call_divmod(
-        &mut a,
-        idx,
-        Asm::param_word(0),
-        Asm::param_word(1),
-        rem,
-        out,
-    );
+    let (x, y) = (Asm::param_word(0), Asm::param_word(1));
+    quotient_or_rem(&mut a, idx, x, y, rem, out);
     a.finish(&words(&[out]))
 }
 
@@ -361,19 +379,7 @@ pub(super) fn signed(idx: &dyn Fn(Helper) -> u32, rem: bool) -> Function {
     a.get(x[3]).k(63).shr_s().set(sx);
     a.get(y[3]).k(63).shr_s().set(sy);
     a.neg_if(x, sx).neg_if(y, sy);
-    // Magnitudes of 64 bits, the usual case: one native division, no call.
-    a.is_zero(&[x[1], x[2], x[3], y[1], y[2], y[3]])
-        .nz(y[0])
-        .and32()
-        .if_();
-    a.get(x[0]).get(y[0]);
-    a.op(if rem { I::I64RemU } else { I::I64DivU }).set(out[0]);
-    for &l in &out[1..] {
-        a.mov(l, ZERO);
-    }
-    a.else_();
-    call_divmod(&mut a, idx, x, y, rem, out);
-    a.end();
+    quotient_or_rem(&mut a, idx, x, y, rem, out);
     if !rem {
         a.get(sx).get(sy).xor().set(sx);
     }

@@ -503,6 +503,22 @@ fn bench_helpers() {
         ("div 256/2^k", Helper::Div, vec![big, U256::from(1) << 100]),
         ("mod 256%64", Helper::Mod, vec![big, e18]),
         ("sdiv 256/64", Helper::Sdiv, vec![big, e18]),
+        // Snailtracer's shapes: signed fixed-point products over 10^6, halvings.
+        (
+            "sdiv -64/64",
+            Helper::Sdiv,
+            vec![-x64, U256::from(1_000_000)],
+        ),
+        (
+            "sdiv -128/64",
+            Helper::Sdiv,
+            vec![-w([M, 12345, 0, 0]), U256::from(1_000_000)],
+        ),
+        (
+            "sdiv 128/128",
+            Helper::Sdiv,
+            vec![w([M, 12345, 0, 0]), w([M, 5, 0, 0])],
+        ),
         (
             "addmod reduced",
             Helper::AddMod,
