@@ -119,7 +119,6 @@ impl Asm {
         or32 => I32Or,
         eqz32 => I32Eqz,
         select => Select,
-        drop => Drop,
     }
     pub fn br(&mut self, depth: u32) -> &mut Self {
         self.op(I::Br(depth))

@@ -276,7 +276,7 @@ fn step(a: &mut Asm, un: &[L], vn: &[L], inv: Option<L>, tmp: [L; 6], rovf: L) {
 /// nonzero divisor of one limb and a dividend of at most two (fixed-point code's `a * b / 10^18`
 /// divides a product of two 64-bit values by a scale). One native division for 64 bits; for 128
 /// the high digit natively and the low one by one 2-by-1 division on the normalised divisor.
-/// Every helper that divides checks these shapes inline rather than paying a call to DivMod.
+/// `q` and `r` must not alias `x` or `y` (they are written before `x` is read).
 fn short_or(a: &mut Asm, x: W, y: W, q: W, r: W, long: &mut dyn FnMut(&mut Asm)) {
     a.is_zero(&[x[2], x[3], y[1], y[2], y[3]])
         .nz(y[0])
@@ -286,8 +286,7 @@ fn short_or(a: &mut Asm, x: W, y: W, q: W, r: W, long: &mut dyn FnMut(&mut Asm))
         a.mov(l, ZERO);
     }
     a.get(x[1]).eqz().if_();
-    // One hardware division: the remainder by multiplying back (a caller after the quotient
-    // alone leaves it unread, and Cranelift drops it).
+    // One hardware division; the remainder by multiplying back, not by a second one.
     a.get(x[0]).get(y[0]).div_u().set(q[0]);
     a.get(x[0]).get(q[0]).get(y[0]).mul().sub().set(r[0]);
     a.mov(q[1], ZERO);
@@ -310,29 +309,29 @@ fn short_or(a: &mut Asm, x: W, y: W, q: W, r: W, long: &mut dyn FnMut(&mut Asm))
     a.end();
 }
 
-/// DivMod (internal): `(a / b, a % b)` as 8 results, both 0 when `b == 0`.
+/// DivMod (internal): `(a / b, a % b)` as 8 results, both 0 when `b == 0`. Its callers go
+/// through [`call_divmod`], which has already taken the short shapes, so the body is long
+/// division (any operands still give the right answer).
 pub(super) fn divmod() -> Function {
     let mut a = Asm::new(8);
     let (x, y) = (Asm::param_word(0), Asm::param_word(1));
     let (q, r) = (a.word(), a.word());
-    short_or(&mut a, x, y, q, r, &mut |a| {
-        a.is_zero(&y).if_().ret(&[ZERO; 8]).end();
-        // A power-of-two divisor (Solidity's shifts on old compilers, sha1_divs):
-        // q = x >> log2(y), r = x & (y - 1).
-        a.popcnt(y).k(1).eq().if_();
-        let sh = a.l64();
-        a.count_zeros(y, false).set(sh);
-        a.shr_word(x, sh, ZERO, q);
-        a.sub_word(y, [Src::Const(1), ZERO, ZERO, ZERO], r);
-        for i in 0..4 {
-            a.get(r[i]).get(x[i]).and().set(r[i]);
-        }
-        a.ret(&words(&[q, r])).end();
-        // x < y: quotient 0 (common for Mod on reduced operands).
-        let x_src = x.map(Src::from);
-        a.lt(&x, &y).if_().ret(&[[ZERO; 4], x_src].concat()).end();
-        divmod_core(a, &x, y, 1..=4, Some(&q), r);
-    });
+    a.is_zero(&y).if_().ret(&[ZERO; 8]).end();
+    // A power-of-two divisor (Solidity's shifts on old compilers, sha1_divs):
+    // q = x >> log2(y), r = x & (y - 1).
+    a.popcnt(y).k(1).eq().if_();
+    let sh = a.l64();
+    a.count_zeros(y, false).set(sh);
+    a.shr_word(x, sh, ZERO, q);
+    a.sub_word(y, [Src::Const(1), ZERO, ZERO, ZERO], r);
+    for i in 0..4 {
+        a.get(r[i]).get(x[i]).and().set(r[i]);
+    }
+    a.ret(&words(&[q, r])).end();
+    // x < y: quotient 0 (common for Mod on reduced operands).
+    let x_src = x.map(Src::from);
+    a.lt(&x, &y).if_().ret(&[[ZERO; 4], x_src].concat()).end();
+    divmod_core(&mut a, &x, y, 1..=4, Some(&q), r);
     a.finish(&words(&[q, r]))
 }
 
@@ -341,23 +340,20 @@ fn words(ws: &[W]) -> Vec<Src> {
     ws.iter().flatten().map(|&l| Src::Local(l)).collect()
 }
 
-/// Push `x` and `y`, call DivMod and keep the remainder (`rem`) or the
-/// quotient in `out`.
+/// `out = x % y` (`rem`) or `x / y`, 0 when `y == 0`: the short shapes inline, the rest by a
+/// call to DivMod. Every helper that divides comes through here. `out` may alias `x` or `y`.
 fn call_divmod(a: &mut Asm, idx: &dyn Fn(Helper) -> u32, x: W, y: W, rem: bool, out: W) {
-    a.call(idx(Helper::DivMod), &[x, y].concat());
-    if rem {
-        a.pop(&out);
-        a.drop().drop().drop().drop();
-    } else {
-        a.drop().drop().drop().drop().pop(&out);
+    let s = a.scratch("call_divmod", 8);
+    let q = [s[0], s[1], s[2], s[3]];
+    let r = [s[4], s[5], s[6], s[7]];
+    short_or(a, x, y, q, r, &mut |a| {
+        a.call(idx(Helper::DivMod), &[x, y].concat())
+            .pop(&r)
+            .pop(&q);
+    });
+    for (&o, &k) in out.iter().zip(if rem { &r } else { &q }) {
+        a.mov(o, k.into());
     }
-}
-
-/// `x / y` or `x % y` (0 when `y == 0`) into `out`: the short shapes inline, the rest by DivMod.
-fn quotient_or_rem(a: &mut Asm, idx: &dyn Fn(Helper) -> u32, x: W, y: W, rem: bool, out: W) {
-    let other = a.word();
-    let (q, r) = if rem { (other, out) } else { (out, other) };
-    short_or(a, x, y, q, r, &mut |a| call_divmod(a, idx, x, y, rem, out));
 }
 
 /// Div / Mod: `a / b`, `a % b` (0 when `b == 0`).
@@ -365,7 +361,7 @@ pub(super) fn div_or_mod(idx: &dyn Fn(Helper) -> u32, rem: bool) -> Function {
     let mut a = Asm::new(8);
     let out = a.word();
     let (x, y) = (Asm::param_word(0), Asm::param_word(1));
-    quotient_or_rem(&mut a, idx, x, y, rem, out);
+    call_divmod(&mut a, idx, x, y, rem, out);
     a.finish(&words(&[out]))
 }
 
@@ -379,7 +375,7 @@ pub(super) fn signed(idx: &dyn Fn(Helper) -> u32, rem: bool) -> Function {
     a.get(x[3]).k(63).shr_s().set(sx);
     a.get(y[3]).k(63).shr_s().set(sy);
     a.neg_if(x, sx).neg_if(y, sy);
-    quotient_or_rem(&mut a, idx, x, y, rem, out);
+    call_divmod(&mut a, idx, x, y, rem, out);
     if !rem {
         a.get(sx).get(sy).xor().set(sx);
     }
