@@ -12,20 +12,29 @@ use bal::{AccountChanges, BalView, SYSTEM_ADDRESS};
 use crate::{AccountUpdate, StateTrie, TrieAccount};
 
 /// Why a BAL cannot determine the post-state.
+///
+/// A BAL says which fields changed, not how an account came to end empty or whether a listed
+/// account was only read: wherever the post-state turns on that, the fold refuses.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Inexpressible {
     /// The system caller appears in the BAL (a transaction touched it): whether it exists
     /// afterwards depends on how, which only execution knows.
     #[error("the BAL lists SYSTEM_ADDRESS")]
     SystemAddress,
-    /// An existing account ends empty: EIP-161 removes it if the block touched it, which the
-    /// BAL cannot say.
+    /// A pre-existing account is listed and ends empty (no nonce, balance or code): EIP-161
+    /// removes it if the block touched it (a zero-value call, a transaction to it, a
+    /// SELFDESTRUCT beneficiary) and keeps it if the block only read it; a BAL lists both the
+    /// same way, with no change at all when the account was empty already.
     #[error("pre-existing account {0} ends empty (EIP-161 removal is not expressible)")]
     EmptyAccountRemoval(Address),
     /// Before EIP-161 a touched absent account may have been created empty (a zero-value
     /// call) or only looked at: the BAL lists both the same way.
     #[error("absent account {0} ends empty before EIP-161 (creation is not expressible)")]
     EmptyAccountCreation(Address),
+    /// Before EIP-161 an existing account that ends empty stays if it was emptied and is gone
+    /// if it self-destructed (or was created over and self-destructed, keeping no code).
+    #[error("pre-existing account {0} ends empty before EIP-161 (emptied or destroyed)")]
+    EmptiedAccount(Address),
 }
 
 /// The fork rules a BAL fold depends on.
@@ -34,12 +43,20 @@ pub struct FoldRules {
     /// EIP-161 (Spurious Dragon on): touched empty accounts are removed, so an account that
     /// ends empty is gone rather than created.
     pub eip161: bool,
+    /// EIP-6780 (Cancun on): SELFDESTRUCT removes only accounts created in the same
+    /// transaction. Before it, a listed code change on an account that had code means the
+    /// account was destroyed (code is otherwise immutable), taking all its storage with it,
+    /// not only the slots the BAL lists.
+    pub eip6780: bool,
 }
 
 impl Default for FoldRules {
-    /// Every mainnet block since 2016.
+    /// Every mainnet block since Cancun (2024).
     fn default() -> Self {
-        Self { eip161: true }
+        Self {
+            eip161: true,
+            eip6780: true,
+        }
     }
 }
 
@@ -55,19 +72,7 @@ pub fn bal_updates(
             return Err(Inexpressible::SystemAddress);
         }
         let pre = parent.account(&f.address);
-        // Before EIP-161 an absent account the block touched may now exist, empty.
-        let maybe_created_empty = !rules.eip161 && pre.is_none();
-        if f.balance.is_none() && f.nonce.is_none() && f.code.is_none() && f.storage.is_empty() {
-            if maybe_created_empty {
-                return Err(Inexpressible::EmptyAccountCreation(f.address));
-            }
-            continue; // read only
-        }
-        let base = pre.unwrap_or(TrieAccount {
-            nonce: 0,
-            balance: U256::ZERO,
-            code_hash: KECCAK256_EMPTY,
-        });
+        let base = pre.unwrap_or(EMPTY_ACCOUNT);
         let info = TrieAccount {
             nonce: f.nonce.unwrap_or(base.nonce),
             balance: f.balance.unwrap_or(base.balance),
@@ -77,28 +82,35 @@ pub fn bal_updates(
                 None => base.code_hash,
             },
         };
-        let empty = info.nonce == 0 && info.balance.is_zero() && info.code_hash == KECCAK256_EMPTY;
-        if empty && f.storage.iter().all(|(_, v)| v.is_zero()) {
-            if maybe_created_empty {
-                return Err(Inexpressible::EmptyAccountCreation(f.address));
+        if info.is_empty() {
+            match (rules.eip161, pre.is_some()) {
+                // Never existed, or created and removed within the block: no trace.
+                (true, false) => continue,
+                (true, true) => return Err(Inexpressible::EmptyAccountRemoval(f.address)),
+                (false, false) => return Err(Inexpressible::EmptyAccountCreation(f.address)),
+                (false, true) => return Err(Inexpressible::EmptiedAccount(f.address)),
             }
-            if rules.eip161 {
-                if pre.is_some() {
-                    return Err(Inexpressible::EmptyAccountRemoval(f.address));
-                }
-                continue; // created and removed within the block: no trace in the state
-            }
-            // Before EIP-161 an existing account that ends empty stays, empty.
         }
+        if f.balance.is_none() && f.nonce.is_none() && f.code.is_none() && f.storage.is_empty() {
+            continue; // read only
+        }
+        let destroyed = !rules.eip6780 && f.code.is_some() && base.code_hash != KECCAK256_EMPTY;
         updates.push(AccountUpdate {
             address: f.address,
             info: Some(info),
-            wipe_storage: false,
+            wipe_storage: destroyed,
             storage: f.storage,
         });
     }
     Ok(updates)
 }
+
+/// An account that does not exist, as the fold reads it.
+const EMPTY_ACCOUNT: TrieAccount = TrieAccount {
+    nonce: 0,
+    balance: U256::ZERO,
+    code_hash: KECCAK256_EMPTY,
+};
 
 /// Folds `bal` into `trie` (at the parent state) and returns the post-state root. On
 /// [`Inexpressible`] the trie is left untouched.
@@ -221,8 +233,11 @@ mod tests {
     }
 
     #[test]
-    fn before_eip161_a_touched_absent_account_may_exist_empty() {
-        let pre161 = FoldRules { eip161: false };
+    fn before_eip161_an_account_ending_empty_is_inexpressible() {
+        let pre161 = FoldRules {
+            eip161: false,
+            eip6780: false,
+        };
         let absent = Address::repeat_byte(9);
         let touched = vec![AccountChanges::new(absent)];
         assert_eq!(
@@ -236,18 +251,73 @@ mod tests {
             fold_bal(&mut trie, &touched, FoldRules::default()),
             Ok(before)
         );
-        // An existing account emptied before EIP-161 stays, empty.
+        // An existing account emptied before EIP-161 stays if it was drained and is gone if
+        // it self-destructed; the list reads the same.
         let emptied = vec![
             AccountChanges::new(Address::repeat_byte(1))
                 .with_balance_change(BalanceChange::new(at(1), U256::ZERO))
-                .with_nonce_change(NonceChange::new(at(1), 0)),
+                .with_nonce_change(NonceChange::new(at(1), 0))
+                .with_code_change(bal::CodeChange::new(at(1), Default::default())),
         ];
         let mut kept = parent();
-        let root = fold_bal(&mut kept, &emptied, pre161).unwrap();
         assert_eq!(
-            kept.account(&Address::repeat_byte(1)).map(|a| a.nonce),
-            Some(0)
+            fold_bal(&mut kept, &emptied, pre161),
+            Err(Inexpressible::EmptiedAccount(Address::repeat_byte(1)))
         );
-        assert_ne!(root, before);
+    }
+
+    /// The Spurious Dragon case: an account that existed empty (a precompile, say) is listed
+    /// with no change. A zero-value call removed it, a BALANCE left it: the fold must refuse.
+    #[test]
+    fn a_listed_empty_account_is_inexpressible_under_eip161() {
+        let empty = Address::repeat_byte(4);
+        let mut trie = parent();
+        trie.apply(&[AccountUpdate {
+            address: empty,
+            info: Some(EMPTY_ACCOUNT),
+            wipe_storage: false,
+            storage: vec![],
+        }]);
+        let root = trie.root();
+        let listed = vec![AccountChanges::new(empty)];
+        assert_eq!(
+            fold_bal(&mut trie, &listed, FoldRules::default()),
+            Err(Inexpressible::EmptyAccountRemoval(empty))
+        );
+        assert_eq!(trie.root(), root);
+    }
+
+    /// Before EIP-6780 a contract whose code the BAL changes was destroyed in between (then
+    /// funded or re-created): its unlisted slots are gone too.
+    #[test]
+    fn a_code_change_before_eip6780_wipes_the_storage() {
+        let contract = Address::repeat_byte(1);
+        let refunded = vec![
+            AccountChanges::new(contract)
+                .with_balance_change(BalanceChange::new(at(1), U256::ZERO))
+                .with_code_change(bal::CodeChange::new(at(1), Default::default()))
+                .with_nonce_change(NonceChange::new(at(1), 0))
+                .with_balance_change(BalanceChange::new(at(2), U256::from(7))),
+        ];
+        let pre_cancun = FoldRules {
+            eip161: true,
+            eip6780: false,
+        };
+        let mut folded = parent();
+        let root = fold_bal(&mut folded, &refunded, pre_cancun).unwrap();
+        assert_eq!(folded.storage(&contract, U256::from(1)), U256::ZERO);
+
+        let mut expected = parent();
+        expected.apply(&[AccountUpdate {
+            address: contract,
+            info: Some(TrieAccount {
+                nonce: 0,
+                balance: U256::from(7),
+                code_hash: KECCAK256_EMPTY,
+            }),
+            wipe_storage: true,
+            storage: vec![],
+        }]);
+        assert_eq!(root, expected.root());
     }
 }

@@ -238,10 +238,11 @@ fn parse_activation(s: &str) -> Option<u64> {
 }
 
 impl ChainSpec {
-    /// What the fork at block `number` means for folding a state root from a BAL.
-    pub fn fold_rules(&self, number: u64) -> commitment::FoldRules {
+    /// What the fork of `header`'s block means for folding a state root from a BAL.
+    pub fn fold_rules(&self, header: &alloy_consensus::Header) -> commitment::FoldRules {
         commitment::FoldRules {
-            eip161: self.is_spurious_dragon_active_at_block(number),
+            eip161: self.is_spurious_dragon_active_at_block(header.number),
+            eip6780: self.is_cancun_active_at_timestamp(header.timestamp),
         }
     }
 }

@@ -130,6 +130,39 @@ impl BlockWrites {
     }
 }
 
+impl BlockWrites {
+    /// The writes as state-trie updates; an account whose storage alone changed takes its
+    /// fields from `current` (the state the writes apply to).
+    pub fn updates_with(
+        &self,
+        current: impl Fn(&Address) -> Option<TrieAccount>,
+    ) -> Vec<AccountUpdate> {
+        self.accounts
+            .iter()
+            .map(|w| {
+                let info = match w.info {
+                    InfoChange::Removed => None,
+                    InfoChange::Set(info) => Some(info),
+                    InfoChange::Unchanged => Some(
+                        current(&w.address)
+                            .unwrap_or_else(|| WorldAccount::default().trie_account()),
+                    ),
+                };
+                AccountUpdate {
+                    address: w.address,
+                    info,
+                    wipe_storage: w.wipe_storage || info.is_none(),
+                    storage: if info.is_some() {
+                        w.storage.clone()
+                    } else {
+                        Vec::new()
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
 /// Accounts and contract code.
 ///
 /// Cloning is linear in the number of accounts (code is shared), which is what fork handling in
@@ -202,30 +235,7 @@ impl WorldState {
     /// header filled in for storage-only changes. Pure, so a caller can check the resulting
     /// root before committing anything.
     pub fn updates_for(&self, writes: &BlockWrites) -> Vec<AccountUpdate> {
-        writes
-            .accounts
-            .iter()
-            .map(|w| {
-                let info = match w.info {
-                    InfoChange::Removed => None,
-                    InfoChange::Set(info) => Some(info),
-                    InfoChange::Unchanged => Some(self.accounts.get(&w.address).map_or_else(
-                        || WorldAccount::default().trie_account(),
-                        WorldAccount::trie_account,
-                    )),
-                };
-                AccountUpdate {
-                    address: w.address,
-                    info,
-                    wipe_storage: w.wipe_storage || info.is_none(),
-                    storage: if info.is_some() {
-                        w.storage.clone()
-                    } else {
-                        Vec::new()
-                    },
-                }
-            })
-            .collect()
+        writes.updates_with(|address| self.accounts.get(address).map(WorldAccount::trie_account))
     }
 
     /// Applies a block's writes.

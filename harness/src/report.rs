@@ -8,7 +8,7 @@ use std::{
 
 use alloy_primitives::B256;
 use commitment::{Config, Verdict, pipeline::Metrics};
-use executor::chainstore::Imported;
+use executor::{block::ReceiptsCheck, chainstore::Imported};
 use serde::Serialize;
 
 /// One failed case: its name and a one-line reason.
@@ -48,6 +48,9 @@ pub struct BlockLine {
     pub fold_ahead_ms: f64,
     /// Why a block with a BAL was folded from its writes instead.
     pub fallback: Option<String>,
+    /// How the receipts root was checked: `status`, `post-state roots` (before Byzantium, on
+    /// the full state) or unchecked (before Byzantium, on a partial state).
+    pub receipts: String,
 }
 
 /// The calculator's configuration and counters, summed over the run.
@@ -137,7 +140,13 @@ impl Report {
     /// Records an imported block: its gas, its exec and commit time, and its fold.
     pub fn record_import(&mut self, name: impl Into<String>, imported: &Imported) {
         self.add_gas(imported.gas_used);
-        self.record_fold(name, imported.number, imported.exec, &imported.verdict);
+        self.record_fold(
+            name,
+            imported.number,
+            imported.exec,
+            &imported.verdict,
+            imported.outcome.receipts_check,
+        );
     }
 
     /// Records a block's exec time and the calculator's verdict on it.
@@ -147,6 +156,7 @@ impl Report {
         number: u64,
         exec: Duration,
         verdict: &Verdict,
+        receipts: ReceiptsCheck,
     ) {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         self.timing.exec_ms += ms(exec);
@@ -160,6 +170,7 @@ impl Report {
             commit_ms: ms(verdict.fold),
             fold_ahead_ms: ms(verdict.fold_ahead),
             fallback: verdict.fallback.as_ref().map(ToString::to_string),
+            receipts: receipts.to_string(),
         });
     }
 

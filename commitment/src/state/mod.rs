@@ -10,7 +10,7 @@ mod undo;
 
 use std::collections::{HashMap, HashSet};
 
-use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_primitives::{Address, B256, KECCAK256_EMPTY, U256, keccak256};
 use alloy_rlp::{Encodable, RlpEncodable};
 use rayon::prelude::*;
 
@@ -25,6 +25,13 @@ pub struct TrieAccount {
     pub nonce: u64,
     pub balance: U256,
     pub code_hash: B256,
+}
+
+impl TrieAccount {
+    /// EIP-161's emptiness: no nonce, no balance, no code (storage does not count).
+    pub fn is_empty(&self) -> bool {
+        self.nonce == 0 && self.balance.is_zero() && self.code_hash == KECCAK256_EMPTY
+    }
 }
 
 /// One account's change in a block.

@@ -6,6 +6,7 @@
 
 mod error;
 pub mod parallel;
+mod post_state;
 mod receipts;
 pub mod validate;
 mod watch;
@@ -30,6 +31,9 @@ use revm::database::{
 };
 
 pub use error::{BlockError, BodyError, HeaderError, OutcomeError};
+pub use post_state::{
+    PostStateRoots, ReceiptsCheck, set_post_state_roots, verify_post_state_receipts,
+};
 use receipts::BloomedReceipts;
 pub use watch::Watch;
 
@@ -61,6 +65,11 @@ pub struct BlockOutcome {
     pub writes: BlockWrites,
     /// The block access list recorded while executing (Amsterdam on).
     pub access_list: Option<bal::BlockAccessList>,
+    /// Each transaction's own writes, kept before Byzantium only: its receipt commits to the
+    /// state root after it ([`PostStateRoots`]).
+    pub tx_writes: Vec<BlockWrites>,
+    /// How the receipts root was checked.
+    pub receipts_check: ReceiptsCheck,
 }
 
 impl BlockOutcome {
@@ -196,11 +205,14 @@ pub fn execute_verified(
             tier,
         },
     };
-    let outcome = execute_watched(chain, block, view, schedule, watch)?;
-    // A chain with full state can check every receipts root, pre-Byzantium too, once the
-    // intermediate roots are computed; until then those blocks skip that one check.
+    let mut outcome = execute_watched(chain, block, view, schedule, watch)?;
+    // Receipts before Byzantium carry the state root after each transaction: only a caller
+    // holding the full state can check them ([`verify_post_state_receipts`]).
     let has_status = receipts_have_status(chain, block.header.number);
     outcome.verify(chain, &block.header, has_status)?;
+    if !has_status {
+        outcome.receipts_check = ReceiptsCheck::Unchecked;
+    }
     if let (Schedule::Sequential { .. }, Some(list)) = (schedule, listed) {
         parallel::same_as_recorded(outcome.access_list.as_ref(), list)?;
     }
@@ -254,6 +266,7 @@ fn execute_sequential(
         .with_bal_builder_if(record_bal)
         .build();
     let mut executor = block_executor(chain, block, state, tier)?;
+    let mut tx_writes = TxWrites::for_block(chain, block);
     for (index, tx) in block.body.transactions.iter().enumerate() {
         watch.check()?;
         let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
@@ -264,9 +277,28 @@ fn execute_sequential(
         executor
             .execute_transaction_with_index(recovered, index)
             .map_err(execution_error)?;
+        tx_writes.take(&mut executor);
         watch.executed(index);
     }
-    finish(executor, block)
+    finish(executor, block, tx_writes)
+}
+
+/// Each transaction's writes, taken as it commits, where its receipt needs the state root
+/// after it (before Byzantium); nothing is kept otherwise.
+struct TxWrites(Option<Vec<BlockWrites>>);
+
+impl TxWrites {
+    fn for_block(chain: &ChainSpec, block: &Block) -> Self {
+        let keep = !receipts_have_status(chain, block.header.number);
+        Self(keep.then(|| Vec::with_capacity(block.body.transactions.len())))
+    }
+
+    /// Takes the writes of the transaction `executor` just committed.
+    fn take(&mut self, executor: &mut Executor<'_, '_>) {
+        if let Some(writes) = &mut self.0 {
+            writes.push(post_state::take_tx_writes(executor.evm_mut().db_mut()));
+        }
+    }
 }
 
 /// The state a block executes on: the parent world through a [`StateView`], with revm's
@@ -296,7 +328,11 @@ fn block_executor<'a, 'v>(
 
 /// Applies the post-transaction changes (withdrawals, requests), recorded in the BAL after
 /// the last transaction, and collects what the block produced.
-fn finish(mut executor: Executor<'_, '_>, block: &Block) -> Result<BlockOutcome, BlockError> {
+fn finish(
+    mut executor: Executor<'_, '_>,
+    block: &Block,
+    tx_writes: TxWrites,
+) -> Result<BlockOutcome, BlockError> {
     let post_index = block.body.transactions.len() as u64 + 1;
     executor
         .evm_mut()
@@ -315,6 +351,8 @@ fn finish(mut executor: Executor<'_, '_>, block: &Block) -> Result<BlockOutcome,
         requests: result.requests,
         writes,
         access_list,
+        tx_writes: tx_writes.0.unwrap_or_default(),
+        receipts_check: ReceiptsCheck::Status,
     })
 }
 

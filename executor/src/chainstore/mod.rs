@@ -26,7 +26,11 @@ use commitment::{Calculator, CancelToken, Config, StateTrie, Verdict, pipeline::
 
 pub use crate::block::ExecMode;
 use crate::submodule::Tier;
-use crate::{block::BlockOutcome, chain::ChainSpec, world::WorldState};
+use crate::{
+    block::{BlockOutcome, PostStateRoots},
+    chain::ChainSpec,
+    world::WorldState,
+};
 
 pub use stage::{BlockInput, block_request};
 
@@ -83,6 +87,9 @@ pub struct ChainStore {
     announced: HashMap<B256, CancelToken>,
     /// Verdicts that overtook the one awaited (a block failed from its BAL before it ran).
     early: HashMap<B256, Verdict>,
+    /// Before Byzantium: the trie that folds each transaction's writes for the state roots
+    /// receipts carry, at the last block that needed it.
+    post_state: Option<PostStateRoots>,
 }
 
 impl ChainStore {
@@ -123,6 +130,7 @@ impl ChainStore {
             committed: hash,
             announced: HashMap::new(),
             early: HashMap::new(),
+            post_state: None,
         })
     }
 

@@ -11,7 +11,9 @@ use commitment::{
 
 use super::{ChainStore, Imported, StoredBlock};
 use crate::{
-    block::{self, Block, BlockError, BlockOutcome, Watch, validate},
+    block::{
+        self, Block, BlockError, BlockOutcome, PostStateRoots, ReceiptsCheck, Watch, validate,
+    },
     chain::ChainSpec,
     world::{StateView, WorldState},
 };
@@ -112,11 +114,18 @@ impl ChainStore {
             }
         };
         let updates = parent_world.updates_for(&outcome.writes);
+        let post_state_updates =
+            (outcome.receipts_check == ReceiptsCheck::PostState).then(|| updates.clone());
         self.calculator()
             .report(ExecEvent::Block(BlockResult { hash, updates }))?;
         let verdict = self.await_verdict(hash)?;
         let state_root = verdict.outcome.clone()?;
         self.committed = hash;
+        match (&mut self.post_state, post_state_updates) {
+            (Some(trie), Some(updates)) => trie.advance(hash, &updates),
+            // Past Byzantium no receipt needs it.
+            _ => self.post_state = None,
+        }
 
         let block = input.block;
         let world = self.child_state(block.header.parent_hash, parent_world, &outcome.writes);
@@ -183,7 +192,7 @@ impl ChainStore {
             on_tx: Some(&on_tx),
         };
         let listed = input.access_list.map(Arc::as_ref);
-        let outcome = block::execute_verified(
+        let mut outcome = block::execute_verified(
             &self.chain,
             block,
             view,
@@ -192,7 +201,24 @@ impl ChainStore {
             self.tier,
             watch,
         )?;
+        if outcome.receipts_check == ReceiptsCheck::Unchecked {
+            // This store holds the full state: the receipts' post-state roots are checkable.
+            let roots = self
+                .post_state_roots(parent_hash, &parent_world)
+                .roots(&outcome.tx_writes);
+            block::verify_post_state_receipts(&mut outcome, &block.header, &roots)?;
+        }
         Ok((outcome, parent_world))
+    }
+
+    /// The trie for post-state roots, at `parent`'s post-state (rebuilt from its world when
+    /// the last block that used it was another).
+    fn post_state_roots(&mut self, parent: B256, world: &WorldState) -> &mut PostStateRoots {
+        let trie = match self.post_state.take() {
+            Some(trie) if trie.at() == parent => trie,
+            _ => PostStateRoots::new(parent, world),
+        };
+        self.post_state.insert(trie)
     }
 
     /// The verdict for `hash`, keeping any that overtake it for their own blocks.
@@ -227,7 +253,7 @@ pub fn block_request(
         access_list,
         expected_root,
         tx_count: block.body.transactions.len(),
-        rules: chain.fold_rules(header.number),
+        rules: chain.fold_rules(header),
         cancel: CancelToken::new(),
     }
 }

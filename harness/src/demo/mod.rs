@@ -6,7 +6,7 @@
 //! list, which the replays carry as a sidecar, so the BAL-driven fold has something to fold.
 
 mod asm;
-mod builder;
+pub mod builder;
 mod contracts;
 mod modes;
 

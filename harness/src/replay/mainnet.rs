@@ -38,7 +38,7 @@ pub(super) fn run(
                 .into(),
         ));
     }
-    report.note("mainnet: state root not checked (partial pre-state); receipts root checked from Byzantium on");
+    report.note("mainnet: state root not checked (partial pre-state); receipts root checked from Byzantium on (each block's line says)");
     for dir in block_dirs(paths)? {
         let name = format!(
             "mainnet/{}",
@@ -126,6 +126,7 @@ fn replay_one(
         header.number,
         exec,
         &verdict,
+        outcome.receipts_check,
     );
     report.add_commitment(opts.commitment, &calculator.metrics());
     Ok(())

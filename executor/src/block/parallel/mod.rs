@@ -32,8 +32,8 @@ use revm::{
 };
 
 use super::{
-    Block, BlockError, BlockOutcome, BlockState, Executor, Watch, block_executor, evm_env,
-    execution_error, finish,
+    Block, BlockError, BlockOutcome, BlockState, Executor, TxWrites, Watch, block_executor,
+    evm_env, execution_error, finish,
 };
 use crate::{
     chain::ChainSpec,
@@ -294,6 +294,7 @@ fn commit_in_order(
         .with_bal_builder()
         .build();
     let mut executor = block_executor(chain, block, state, pending.ctx.tier)?;
+    let mut tx_writes = TxWrites::for_block(chain, block);
     for tx_index in 0..count {
         let run = pending.take(tx_index)?;
         ctx.watch.check()?;
@@ -306,13 +307,14 @@ fn commit_in_order(
         let recorded = executor.evm().db().bal_state.bal_builder.as_ref();
         let recorded = recorded.expect("the committing state records a BAL");
         lying::check_turn(tx_index, &touched, recorded, bal, &listed)?;
+        tx_writes.take(&mut executor);
         ctx.watch.executed(tx_index);
         if tx_index % MERGE_EVERY == MERGE_EVERY - 1 {
             let db = executor.evm_mut().db_mut();
             db.merge_transitions(BundleRetention::PlainState);
         }
     }
-    let outcome = finish(executor, block)?;
+    let outcome = finish(executor, block, tx_writes)?;
     same_as_recorded(outcome.access_list.as_ref(), access_list)?;
     Ok(outcome)
 }
