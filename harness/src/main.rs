@@ -58,7 +58,8 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Run GeneralStateTests-format files: state root and logs hash per post entry.
+    /// Run GeneralStateTests-format files: state root and logs hash per post entry, and the
+    /// rejection reason where the entry expects an exception.
     Statetest {
         #[arg(required = true)]
         paths: Vec<PathBuf>,

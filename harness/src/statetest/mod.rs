@@ -1,28 +1,36 @@
 //! `harness statetest`: GeneralStateTests-format files, one case per (fork, data, gas, value)
 //! entry, checking the post-state root and the logs hash, and that transactions the test marks
-//! invalid are rejected without touching the state.
+//! invalid are rejected, for one of the reasons its `expectException` names, without touching
+//! the state. [`transaction`] builds the entry's transaction (set-code authorizations
+//! included); [`exception`] matches a rejection against the names.
 
 use std::{path::PathBuf, time::Instant};
 
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use executor::{
     BlockHashes, StateView, WorldState,
     chain::ChainSpec,
     revm::context::{BlockEnv, TxEnv},
     revm::context_interface::block::BlobExcessGasAndPrice,
     submodule::Tier,
-    transact,
+    transact::{self, TransactError},
 };
 
 use crate::{
     fixtures::{
-        self, decode_hex,
-        state_test::{Env, Indexes, PostEntry, StateTest, TxTemplate},
+        self,
+        state_test::{Env, Indexes, PostEntry, StateTest},
     },
     replay::ReplayError,
     report::Report,
     skips,
 };
+
+pub mod exception;
+pub mod transaction;
+
+use exception::Rejection;
+use transaction::TxBuildError;
 
 /// Options of `harness statetest`.
 #[derive(Clone, Debug, Default)]
@@ -57,9 +65,9 @@ pub fn run(
 
 fn run_test(case: &str, test: &StateTest, tier: Tier, report: &mut Report) {
     let world = WorldState::from_alloc(&test.pre);
-    let caller = match sender(&test.transaction) {
+    let caller = match transaction::sender(&test.transaction) {
         Ok(c) => c,
-        Err(reason) => return report.fail(case, reason),
+        Err(reason) => return report.fail(case, reason.to_string()),
     };
     for (fork, entries) in &test.post {
         for entry in entries {
@@ -102,8 +110,9 @@ pub fn environment(env: &Env, fork: &str) -> Result<transact::EvmEnv, String> {
 }
 
 /// The transaction of one post entry.
-pub fn transaction(test: &StateTest, entry: &PostEntry) -> Result<TxEnv, String> {
-    build_tx(&test.transaction, entry.indexes, sender(&test.transaction)?)
+pub fn transaction(test: &StateTest, entry: &PostEntry) -> Result<TxEnv, TxBuildError> {
+    let caller = transaction::sender(&test.transaction)?;
+    transaction::build(&test.transaction, entry.indexes, caller)
 }
 
 fn run_entry(
@@ -116,13 +125,9 @@ fn run_entry(
     report: &mut Report,
 ) -> Result<(), String> {
     let env = environment(&test.env, fork)?;
-    let tx = match build_tx(&test.transaction, entry.indexes, caller) {
+    let tx = match transaction::build(&test.transaction, entry.indexes, caller) {
         Ok(tx) => tx,
-        // A field that does not fit its type cannot be encoded: the transaction is invalid.
-        Err(reason) if entry.expect_exception.is_some() => {
-            return check_unchanged(world, entry, reason);
-        }
-        Err(reason) => return Err(reason),
+        Err(e) => return rejected(world, entry, &Rejection::Build(&e), e.to_string()),
     };
 
     let started = Instant::now();
@@ -133,8 +138,13 @@ fn run_entry(
     let outcome = transact::transact(view, env, tx, tier);
     report.timing.exec_ms += started.elapsed().as_secs_f64() * 1e3;
     let done = match (outcome, &entry.expect_exception) {
-        (Err(e), Some(_)) => return check_unchanged(world, entry, e.to_string()),
-        (Err(e), None) => return Err(e.to_string()),
+        (Err(e), _) => {
+            let rejection = match &e {
+                TransactError::Invalid(invalid) => Rejection::Invalid(invalid),
+                _ => Rejection::Other,
+            };
+            return rejected(world, entry, &rejection, e.to_string());
+        }
         (Ok(_), Some(expected)) => {
             return Err(format!("transaction executed, expected {expected}"));
         }
@@ -160,8 +170,20 @@ fn run_entry(
     Ok(())
 }
 
-/// An invalid transaction must leave the pre-state, whose root the entry names.
-fn check_unchanged(world: &WorldState, entry: &PostEntry, why: String) -> Result<(), String> {
+/// A transaction that was not executed passes only if the entry expects one of the
+/// exceptions it was rejected for, and names the pre-state's root (nothing was touched).
+fn rejected(
+    world: &WorldState,
+    entry: &PostEntry,
+    rejection: &Rejection<'_>,
+    why: String,
+) -> Result<(), String> {
+    let Some(expected) = &entry.expect_exception else {
+        return Err(why);
+    };
+    if !exception::matches(expected, rejection).map_err(|e| format!("{e} (rejected: {why})"))? {
+        return Err(format!("rejected ({why}), expected {expected}"));
+    }
     let root = world.state_root();
     if root != entry.hash {
         return Err(format!(
@@ -170,96 +192,6 @@ fn check_unchanged(world: &WorldState, entry: &PostEntry, why: String) -> Result
         ));
     }
     Ok(())
-}
-
-/// `sender`, or the address of `secretKey`.
-fn sender(tx: &TxTemplate) -> Result<Address, String> {
-    if let Some(sender) = tx.sender {
-        return Ok(sender);
-    }
-    let key = tx
-        .secret_key
-        .ok_or("transaction has neither sender nor secretKey")?;
-    let key = k256::ecdsa::SigningKey::from_slice(key.as_slice())
-        .map_err(|e| format!("bad secretKey: {e}"))?;
-    Ok(Address::from_public_key(key.verifying_key()))
-}
-
-fn build_tx(t: &TxTemplate, ix: Indexes, caller: Address) -> Result<TxEnv, String> {
-    let pick = |list: &[String], i: usize, what: &str| -> Result<String, String> {
-        list.get(i)
-            .cloned()
-            .ok_or_else(|| format!("{what} index {i} out of range"))
-    };
-    let data: Bytes = decode_hex(&strip_label(&pick(&t.data, ix.data, "data")?))?.into();
-    let gas_limit = u64_hex(&pick(&t.gas_limit, ix.gas, "gas")?)?;
-    let value = u256_hex(&pick(&t.value, ix.value, "value")?)?;
-    let access_list = t
-        .access_lists
-        .as_ref()
-        .and_then(|l| l.get(ix.data).cloned().flatten());
-    let mut tx = TxEnv {
-        caller,
-        gas_limit,
-        value,
-        data,
-        nonce: u64_hex(&t.nonce)?,
-        chain_id: Some(1),
-        kind: if t.to.is_empty() {
-            TxKind::Create
-        } else {
-            TxKind::Call(t.to.parse().map_err(|e| format!("bad `to`: {e}"))?)
-        },
-        ..Default::default()
-    };
-    tx.gas_price = match (&t.gas_price, &t.max_fee_per_gas) {
-        (Some(p), _) | (None, Some(p)) => u128_hex(p)?,
-        (None, None) => 0,
-    };
-    if let Some(access_list) = access_list {
-        tx.access_list = access_list;
-        tx.tx_type = 1;
-    }
-    if let Some(tip) = &t.max_priority_fee_per_gas {
-        tx.gas_priority_fee = Some(u128_hex(tip)?);
-        tx.tx_type = 2;
-    }
-    if let Some(hashes) = &t.blob_versioned_hashes {
-        if tx.kind.is_create() {
-            return Err(
-                "a blob transaction cannot create a contract (EIP-4844 `to` is mandatory)".into(),
-            );
-        }
-        tx.blob_hashes = hashes.clone();
-        tx.max_fee_per_blob_gas = t
-            .max_fee_per_blob_gas
-            .as_deref()
-            .map(u128_hex)
-            .transpose()?
-            .unwrap_or_default();
-        tx.tx_type = 3;
-    }
-    Ok(tx)
-}
-
-/// Data entries may carry a `:label ` prefix in filled tests; the hex follows it.
-fn strip_label(s: &str) -> String {
-    match s.rsplit_once(' ') {
-        Some((label, hex)) if label.starts_with(":label") => hex.to_string(),
-        _ => s.to_string(),
-    }
-}
-
-fn u256_hex(s: &str) -> Result<U256, String> {
-    U256::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|e| format!("`{s}`: {e}"))
-}
-
-fn u64_hex(s: &str) -> Result<u64, String> {
-    u256_hex(s).and_then(u64_of)
-}
-
-fn u128_hex(s: &str) -> Result<u128, String> {
-    u256_hex(s).and_then(|v| u128::try_from(v).map_err(|_| format!("`{s}` exceeds 128 bits")))
 }
 
 fn u64_of(v: U256) -> Result<u64, String> {
