@@ -51,8 +51,10 @@ pub enum HeaderError {
     Number { expected: u64, got: u64 },
     #[error("timestamp {got} not after parent's {parent}")]
     Timestamp { parent: u64, got: u64 },
-    #[error("gas limit {got} out of bounds for parent limit {parent}")]
+    #[error("gas limit {got} moves a parent limit of {parent} by 1/1024 or more")]
     GasLimit { parent: u64, got: u64 },
+    #[error("gas limit {0} below the minimum of 5000")]
+    GasLimitBelowMinimum(u64),
     #[error("gas limit {0} above 2^63-1")]
     GasLimitTooBig(u64),
     #[error("gas used {used} above gas limit {limit}")]
@@ -63,6 +65,11 @@ pub enum HeaderError {
     BaseFee {
         expected: Option<u64>,
         got: Option<u64>,
+    },
+    #[error("difficulty {got}, the parent's adjustment gives {expected}")]
+    Difficulty {
+        expected: alloy_primitives::U256,
+        got: alloy_primitives::U256,
     },
     #[error("difficulty {0} after the merge (must be 0)")]
     DifficultyAfterMerge(alloy_primitives::U256),

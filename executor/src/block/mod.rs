@@ -4,6 +4,7 @@
 //! [`execute`] is pure with respect to the world: it reads through a [`StateView`] and returns
 //! the block's [`BlockWrites`]; committing them is the caller's decision.
 
+pub mod difficulty;
 mod error;
 pub mod parallel;
 mod receipts;
