@@ -108,8 +108,18 @@ pub enum BodyError {
     OmmersAfterMerge,
     #[error("{0} ommers, at most 2 allowed")]
     TooManyOmmers(usize),
-    #[error("invalid ommer: {0}")]
-    Ommer(String),
+    #[error("ommer {0} appears twice in the block")]
+    DuplicateOmmer(B256),
+    #[error("ommer {0} is an ancestor of the block")]
+    OmmerIsAncestor(B256),
+    #[error("ommer {0} was already included by one of the last 6 ancestors")]
+    OmmerAlreadyIncluded(B256),
+    #[error("ommer {hash} has number {number}, outside [{block} - 6, {block} - 1]")]
+    OmmerNumber { hash: B256, number: u64, block: u64 },
+    #[error("ommer {hash}: parent {parent} is not an ancestor 2 to 7 generations up")]
+    OmmerParentNotAncestor { hash: B256, parent: B256 },
+    #[error("ommer {hash}: {error}")]
+    OmmerHeader { hash: B256, error: HeaderError },
 }
 
 /// A header commitment that differs from what execution produced.

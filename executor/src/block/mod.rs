@@ -6,6 +6,7 @@
 
 pub mod difficulty;
 mod error;
+pub mod ommers;
 pub mod parallel;
 mod receipts;
 pub mod validate;
