@@ -29,7 +29,9 @@ pub struct ChainSpec {
     deposit_contract: Option<Address>,
 }
 
-/// Forks in activation order, with the revm spec each one selects.
+/// Forks in activation order, with the names test networks give them. The glaciers only
+/// delay the difficulty bomb; a network includes those before it (`Berlin` has Muir
+/// Glacier's delay, as the test suites' `Berlin` configurations do).
 const FORK_ORDER: &[(EthereumHardfork, &str)] = &[
     (EthereumHardfork::Frontier, "Frontier"),
     (EthereumHardfork::Homestead, "Homestead"),
@@ -39,8 +41,11 @@ const FORK_ORDER: &[(EthereumHardfork, &str)] = &[
     (EthereumHardfork::Constantinople, "Constantinople"),
     (EthereumHardfork::Petersburg, "ConstantinopleFix"),
     (EthereumHardfork::Istanbul, "Istanbul"),
+    (EthereumHardfork::MuirGlacier, "MuirGlacier"),
     (EthereumHardfork::Berlin, "Berlin"),
     (EthereumHardfork::London, "London"),
+    (EthereumHardfork::ArrowGlacier, "ArrowGlacier"),
+    (EthereumHardfork::GrayGlacier, "GrayGlacier"),
     (EthereumHardfork::Paris, "Paris"),
     (EthereumHardfork::Shanghai, "Shanghai"),
     (EthereumHardfork::Cancun, "Cancun"),

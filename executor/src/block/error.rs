@@ -51,8 +51,10 @@ pub enum HeaderError {
     Number { expected: u64, got: u64 },
     #[error("timestamp {got} not after parent's {parent}")]
     Timestamp { parent: u64, got: u64 },
-    #[error("gas limit {got} out of bounds for parent limit {parent}")]
+    #[error("gas limit {got} moves a parent limit of {parent} by 1/1024 or more")]
     GasLimit { parent: u64, got: u64 },
+    #[error("gas limit {0} below the minimum of 5000")]
+    GasLimitBelowMinimum(u64),
     #[error("gas limit {0} above 2^63-1")]
     GasLimitTooBig(u64),
     #[error("gas used {used} above gas limit {limit}")]
@@ -63,6 +65,11 @@ pub enum HeaderError {
     BaseFee {
         expected: Option<u64>,
         got: Option<u64>,
+    },
+    #[error("difficulty {got}, the parent's adjustment gives {expected}")]
+    Difficulty {
+        expected: alloy_primitives::U256,
+        got: alloy_primitives::U256,
     },
     #[error("difficulty {0} after the merge (must be 0)")]
     DifficultyAfterMerge(alloy_primitives::U256),
@@ -101,8 +108,18 @@ pub enum BodyError {
     OmmersAfterMerge,
     #[error("{0} ommers, at most 2 allowed")]
     TooManyOmmers(usize),
-    #[error("invalid ommer: {0}")]
-    Ommer(String),
+    #[error("ommer {0} appears twice in the block")]
+    DuplicateOmmer(B256),
+    #[error("ommer {0} is an ancestor of the block")]
+    OmmerIsAncestor(B256),
+    #[error("ommer {0} was already included by one of the last 6 ancestors")]
+    OmmerAlreadyIncluded(B256),
+    #[error("ommer {hash} has number {number}, outside [{block} - 6, {block} - 1]")]
+    OmmerNumber { hash: B256, number: u64, block: u64 },
+    #[error("ommer {hash}: parent {parent} is not an ancestor 2 to 7 generations up")]
+    OmmerParentNotAncestor { hash: B256, parent: B256 },
+    #[error("ommer {hash}: {error}")]
+    OmmerHeader { hash: B256, error: HeaderError },
 }
 
 /// A header commitment that differs from what execution produced.

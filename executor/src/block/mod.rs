@@ -4,7 +4,9 @@
 //! [`execute`] is pure with respect to the world: it reads through a [`StateView`] and returns
 //! the block's [`BlockWrites`]; committing them is the caller's decision.
 
+pub mod difficulty;
 mod error;
+pub mod ommers;
 pub mod parallel;
 mod post_state;
 mod receipts;

@@ -14,17 +14,19 @@ use alloy_eips::{
 use alloy_hardforks::EthereumHardforks;
 
 use super::{
-    Block,
+    Block, difficulty,
     error::{BodyError, HeaderError},
 };
 use crate::chain::ChainSpec;
 
-/// EIP-1559's bound on how fast the gas limit may move per block.
+/// How fast the gas limit may move per block: less than 1/1024 of the parent's (Frontier on,
+/// kept by EIP-1559).
 const GAS_LIMIT_BOUND_DIVISOR: u64 = 1024;
 /// The smallest gas limit any fork allows.
 const MIN_GAS_LIMIT: u64 = 5000;
 
-/// Checks `header` against its `parent` under the rules active for `header`.
+/// Checks `header` against its `parent` under the rules active for `header`, its difficulty
+/// included before the merge. Ommers are held to the same checks against their own parents.
 pub fn header_against_parent(
     chain: &ChainSpec,
     header: &Header,
@@ -58,16 +60,22 @@ pub fn header_against_parent(
     let london = chain.is_london_active_at_block(header.number);
     // At the London block the gas target stays, so the limit doubles (elasticity 2).
     let parent_limit = if london && !chain.is_london_active_at_block(parent.number) {
-        parent.gas_limit * BaseFeeParams::ethereum().elasticity_multiplier as u64
+        // Saturating: a genesis limit is not bounded by the checks here.
+        parent
+            .gas_limit
+            .saturating_mul(BaseFeeParams::ethereum().elasticity_multiplier as u64)
     } else {
         parent.gas_limit
     };
     let max_delta = parent_limit / GAS_LIMIT_BOUND_DIVISOR;
-    if header.gas_limit.abs_diff(parent_limit) >= max_delta || header.gas_limit < MIN_GAS_LIMIT {
+    if header.gas_limit.abs_diff(parent_limit) >= max_delta {
         return Err(HeaderError::GasLimit {
             parent: parent_limit,
             got: header.gas_limit,
         });
+    }
+    if header.gas_limit < MIN_GAS_LIMIT {
+        return Err(HeaderError::GasLimitBelowMinimum(header.gas_limit));
     }
 
     let expected_base_fee = if !london {
@@ -94,6 +102,8 @@ pub fn header_against_parent(
         if header.ommers_hash != EMPTY_OMMER_ROOT_HASH {
             return Err(HeaderError::OmmersAfterMerge);
         }
+    } else {
+        difficulty::check(chain, header, parent)?;
     }
 
     let shanghai = chain.is_shanghai_active_at_timestamp(header.timestamp);

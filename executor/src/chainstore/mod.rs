@@ -12,6 +12,7 @@
 //! recent block, not only the head; the calculator is rebased onto the parent's state when a
 //! block does not extend the last committed one.
 
+mod ancestry;
 mod stage;
 
 use std::{
@@ -62,6 +63,8 @@ pub struct Imported {
 
 struct StoredBlock {
     header: Header,
+    /// Hashes of the ommers the block included: what later blocks' ommer rules need of it.
+    ommers: Vec<B256>,
     /// `None` once pruned.
     world: Option<Arc<WorldState>>,
 }
@@ -113,6 +116,7 @@ impl ChainStore {
             hash,
             StoredBlock {
                 header: genesis,
+                ommers: Vec::new(),
                 world: Some(Arc::new(world)),
             },
         );
@@ -209,16 +213,10 @@ impl ChainStore {
 
     /// Hashes of up to 256 ancestors, walking parent links so side chains see their own past.
     fn ancestor_hashes(&self, parent_hash: B256) -> HashMap<u64, B256> {
-        let mut hashes = HashMap::new();
-        let mut cursor = parent_hash;
-        while let Some(b) = self.blocks.get(&cursor) {
-            hashes.insert(b.header.number, cursor);
-            if hashes.len() as u64 >= BLOCKHASH_WINDOW || b.header.number == 0 {
-                break;
-            }
-            cursor = b.header.parent_hash;
-        }
-        hashes
+        self.ancestors(parent_hash)
+            .take(BLOCKHASH_WINDOW as usize)
+            .map(|(hash, b)| (b.header.number, hash))
+            .collect()
     }
 
     fn prune(&mut self, newest: u64) {

@@ -135,6 +135,7 @@ impl ChainStore {
             hash,
             StoredBlock {
                 header: block.header.clone(),
+                ommers: block.body.ommers.iter().map(|o| o.hash_slow()).collect(),
                 world: Some(Arc::new(world)),
             },
         );
@@ -171,6 +172,7 @@ impl ChainStore {
             .ok_or(BlockError::ParentStatePruned(parent_hash))?;
         validate::header_against_parent(&self.chain, &block.header, &parent.header)?;
         validate::body_against_header(&self.chain, block)?;
+        self.check_ommers(block)?;
         if parent_hash != self.committed {
             let accounts = parent_world.trie_updates();
             self.calculator().rebase(parent_hash, accounts)?;
