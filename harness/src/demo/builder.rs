@@ -164,7 +164,7 @@ impl BlockBuilder {
             difficulty: if merged {
                 U256::ZERO
             } else {
-                pow_difficulty(parent)
+                block::difficulty::expected_difficulty(&self.chain, parent, timestamp)
             },
             number,
             gas_limit: parent.gas_limit,
@@ -269,9 +269,4 @@ impl BlockBuilder {
             })
             .collect()
     }
-}
-
-/// The difficulty of a proof-of-work child of `parent`.
-fn pow_difficulty(parent: &Header) -> U256 {
-    parent.difficulty
 }
