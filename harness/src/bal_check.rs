@@ -14,7 +14,7 @@ use crate::{
         eest::{BlockFields, EestTest},
     },
     replay::ReplayError,
-    report::Report,
+    report::{CaseError, Report},
     skips,
 };
 
@@ -152,7 +152,7 @@ pub fn record(
     for dir in crate::replay::mainnet::block_dirs(paths)? {
         let name = format!("record/{}", dir.display());
         let recorded = fixtures::mainnet::load(&dir)
-            .map_err(|e| e.to_string())
+            .map_err(CaseError::from)
             .and_then(|rec| {
                 let view = executor::StateView {
                     world: &rec.world,
@@ -163,12 +163,9 @@ pub fn record(
                 let header = &rec.block.header;
                 let list = outcome.access_list.unwrap_or_default();
                 fixtures::sidecar::write(out, header.number, header.hash_slow(), &list)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| CaseError::Failed(e.to_string()))
             });
-        match recorded {
-            Ok(()) => report.pass(),
-            Err(reason) => report.fail(name, reason),
-        }
+        report.record(name, recorded);
     }
     Ok(())
 }
