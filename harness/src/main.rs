@@ -70,6 +70,7 @@ enum Command {
     },
     /// Check EIP-7928 fixtures' Block Access Lists without execution: decode, validate, hash
     /// vs header, and the executionless root (parent state + BAL) vs the header's state root.
+    /// A block the fixture expects to be invalid is also executed and must be rejected.
     Bal {
         #[arg(required = true)]
         paths: Vec<PathBuf>,

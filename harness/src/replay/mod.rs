@@ -1,7 +1,7 @@
 //! `harness replay`: recorded blocks through the executor and the commitment, in one of the
 //! supported recording formats.
 
-mod blockchain_tests;
+pub(crate) mod blockchain_tests;
 mod geth;
 pub mod mainnet;
 
