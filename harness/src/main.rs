@@ -88,7 +88,8 @@ enum Command {
     Root { file: PathBuf },
     /// Build a synthetic chain in memory (transfers, an ERC20 token), replay it, and report.
     Demo {
-        /// Blocks in the synthetic chain.
+        /// Blocks in the synthetic chain (built and replayed in chunks, so any number fits in
+        /// memory).
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
         blocks: u64,
         /// Transactions per block.
