@@ -1,20 +1,22 @@
 //! `harness bal`: checks the Block Access Lists of EIP-7928 fixtures without executing a
 //! transaction. Per block: decode the BAL, validate it, compare its hash with the header, fold
 //! it into the parent state and compare the executionless root with the header's state root.
-//! Blocks the fixture marks invalid must fail one of those checks.
+//! Blocks the fixture marks invalid are also executed and must be rejected.
 
 use std::path::PathBuf;
 
 use commitment::{Inexpressible, StateTrie};
-use executor::WorldState;
+use executor::{WorldState, submodule::Tier};
+use serde::Deserialize;
 
 use crate::{
     fixtures::{
         self,
+        blockchain_test::BlockchainTest,
         eest::{BlockFields, EestTest},
     },
-    replay::ReplayError,
-    report::Report,
+    replay::{Exec, Format, ReplayError, ReplayOptions, blockchain_tests},
+    report::{CaseError, Report},
     skips,
 };
 
@@ -52,22 +54,33 @@ enum Verdict {
 }
 
 pub fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayError> {
-    fixtures::for_each_test::<EestTest>(
+    fixtures::for_each_test::<serde_json::Value>(
         paths,
         skips::BAL_FIXTURES,
         report,
-        |case, test, report| match check_test(test) {
-            Ok(None) => report.pass(),
-            Ok(Some(why)) => report.skip(case, why),
-            Err(reason) => report.fail(case, reason),
+        |case, test, report| {
+            let mut notes = Vec::new();
+            match check_test(test, &mut notes) {
+                Ok(None) => report.pass(),
+                Ok(Some(why)) => report.skip(case, why),
+                Err(reason) => report.fail(case, reason),
+            }
+            for note in notes {
+                report.note(format!("{case}: {note}"));
+            }
         },
     )?;
     Ok(())
 }
 
 /// `Ok(Some(reason))` when a block's BAL cannot express its post-state, so the rest of the
-/// chain cannot be checked without execution.
-fn check_test(test: &EestTest) -> Result<Option<String>, String> {
+/// chain cannot be checked without execution. A block the fixture expects to be invalid is
+/// also executed, as `replay --format eest` does: a BAL that omits an account the block only
+/// read folds to the header's root and hashes to the header's commitment, so only execution
+/// can reject it. Such a block passes only when rejected; where the checker's reason is not
+/// the fixture's, `notes` gets both.
+fn check_test(json: &serde_json::Value, notes: &mut Vec<String>) -> Result<Option<String>, String> {
+    let test = EestTest::deserialize(json).map_err(|e| format!("not an EEST fixture: {e}"))?;
     let world = WorldState::from_alloc(&test.pre);
     let mut trie = StateTrie::from_accounts(&world.trie_updates());
     let genesis_root = trie.root();
@@ -77,27 +90,69 @@ fn check_test(test: &EestTest) -> Result<Option<String>, String> {
             test.genesis_block_header.state_root
         ));
     }
+    let executed = if test.blocks.iter().any(|b| b.expect_exception.is_some()) {
+        execute(json)?
+    } else {
+        Vec::new()
+    };
     for (i, block) in test.blocks.iter().enumerate() {
         let fields = block
             .fields()
             .ok_or_else(|| format!("block {i}: no header"))?;
-        match (check_block(&trie, fields), &block.expect_exception) {
-            (Verdict::Consistent(next), None) => trie = *next,
-            (Verdict::Rejected(broken, reason), Some(expected)) => {
-                if !broken.expected_by(expected) {
-                    return Err(format!(
-                        "block {i}: rejected as {broken:?} ({reason}), expected {expected}"
+        let verdict = check_block(&trie, fields);
+        let Some(expected) = &block.expect_exception else {
+            match verdict {
+                Verdict::Consistent(next) => trie = *next,
+                Verdict::Rejected(_, reason) => return Err(format!("block {i}: {reason}")),
+                Verdict::Inexpressible(why) => return Ok(Some(format!("block {i}: {why}"))),
+            }
+            continue;
+        };
+        // An invalid block leaves the chain at its parent: the trie stays.
+        match &executed[i] {
+            Ok(()) => {
+                return Err(format!(
+                    "block {i}: imported by execution, expected {expected} (BAL check: {verdict})"
+                ));
+            }
+            Err(rejected) => {
+                if !matches!(verdict, Verdict::Rejected(broken, _) if broken.expected_by(expected))
+                {
+                    notes.push(format!(
+                        "block {i} rejected, expected {expected}; BAL check: {verdict}; execution: {rejected}"
                     ));
                 }
             }
-            (Verdict::Rejected(_, reason), None) => return Err(format!("block {i}: {reason}")),
-            (Verdict::Consistent(_), Some(expected)) => {
-                return Err(format!("block {i}: BAL accepted, expected {expected}"));
-            }
-            (Verdict::Inexpressible(why), _) => return Ok(Some(format!("block {i}: {why}"))),
         }
     }
     Ok(None)
+}
+
+/// Every block of the fixture through execution, as `replay --format eest` imports them: per
+/// block, imported or the reason it was rejected.
+fn execute(json: &serde_json::Value) -> Result<Vec<Result<(), String>>, String> {
+    let test = BlockchainTest::deserialize(json)
+        .map_err(|e| format!("not a blockchain test, cannot execute: {e}"))?;
+    let opts = ReplayOptions {
+        format: Format::Eest,
+        genesis: None,
+        exec: Exec::Sequential,
+        tier: Tier::Interpret,
+        bal_dir: None,
+        commitment: commitment::Config::default(),
+    };
+    let (_, results) = blockchain_tests::import_test(&test, &opts)?;
+    Ok(results.into_iter().map(|r| r.map(drop)).collect())
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Consistent(_) => f.write_str("accepted"),
+            Self::Rejected(broken, reason) => write!(f, "rejected as {broken:?} ({reason})"),
+            Self::Inexpressible(why) => write!(f, "cannot tell ({why})"),
+        }
+    }
 }
 
 fn check_block(parent: &StateTrie, fields: &BlockFields) -> Verdict {
@@ -152,7 +207,7 @@ pub fn record(
     for dir in crate::replay::mainnet::block_dirs(paths)? {
         let name = format!("record/{}", dir.display());
         let recorded = fixtures::mainnet::load(&dir)
-            .map_err(|e| e.to_string())
+            .map_err(CaseError::from)
             .and_then(|rec| {
                 let view = executor::StateView {
                     world: &rec.world,
@@ -163,12 +218,9 @@ pub fn record(
                 let header = &rec.block.header;
                 let list = outcome.access_list.unwrap_or_default();
                 fixtures::sidecar::write(out, header.number, header.hash_slow(), &list)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| CaseError::Failed(e.to_string()))
             });
-        match recorded {
-            Ok(()) => report.pass(),
-            Err(reason) => report.fail(name, reason),
-        }
+        report.record(name, recorded);
     }
     Ok(())
 }

@@ -71,6 +71,7 @@ enum Command {
     },
     /// Check EIP-7928 fixtures' Block Access Lists without execution: decode, validate, hash
     /// vs header, and the executionless root (parent state + BAL) vs the header's state root.
+    /// A block the fixture expects to be invalid is also executed and must be rejected.
     Bal {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -88,8 +89,9 @@ enum Command {
     Root { file: PathBuf },
     /// Build a synthetic chain in memory (transfers, an ERC20 token), replay it, and report.
     Demo {
-        /// Blocks in the synthetic chain.
-        #[arg(long, default_value_t = 20)]
+        /// Blocks in the synthetic chain (built and replayed in chunks, so any number fits in
+        /// memory).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
         blocks: u64,
         /// Transactions per block.
         #[arg(long, default_value_t = 200)]
@@ -143,7 +145,8 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    let (mut report, json) = match cli.command {
+    // `inputs`: the paths searched for cases, named when none is found.
+    let (mut report, json, inputs) = match cli.command {
         Command::Replay {
             paths,
             format,
@@ -166,13 +169,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 },
                 &mut report,
             )?;
-            (report, json)
+            (report, json, paths)
         }
         Command::Statetest { paths, tier, json } => {
             let mut report = Report::new("statetest");
             let opts = statetest::StatetestOptions { tier: tier.into() };
             statetest::run(&paths, &opts, &mut report)?;
-            (report, json)
+            (report, json, paths)
         }
         Command::Bal {
             paths,
@@ -185,7 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Some(out) => bal_check::record(&paths, &out, &mut report)?,
                 None => bal_check::run(&paths, &mut report)?,
             }
-            (report, json)
+            (report, json, paths)
         }
         Command::Root { file } => {
             println!("{}", root::state_root(&file)?);
@@ -219,9 +222,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 },
                 &mut report,
             )?;
-            (report, json)
+            (report, json, Vec::new())
         }
     };
+    if report.found_nothing() {
+        let inputs: Vec<_> = inputs.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!("no cases found in {}", inputs.join(", "));
+    }
     report.finish(json.as_deref())?;
     Ok(report.exit_code() as u8)
 }

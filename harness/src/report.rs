@@ -18,6 +18,32 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// Why a case did not pass.
+#[derive(Debug)]
+pub enum CaseError {
+    /// Its input could not be read or is not JSON at all: listed apart from the failures, and
+    /// the run exits 2 (bad input, not a wrong result).
+    Unreadable(String),
+    /// It ran, or was read, and is wrong.
+    Failed(String),
+}
+
+impl From<crate::fixtures::FixtureError> for CaseError {
+    fn from(e: crate::fixtures::FixtureError) -> Self {
+        if e.is_unreadable() {
+            Self::Unreadable(e.to_string())
+        } else {
+            Self::Failed(e.to_string())
+        }
+    }
+}
+
+impl From<String> for CaseError {
+    fn from(reason: String) -> Self {
+        Self::Failed(reason)
+    }
+}
+
 /// A skipped case and the reason it is skipped.
 #[derive(Clone, Debug, Serialize)]
 pub struct Skip {
@@ -72,6 +98,8 @@ pub struct Report {
     pub skipped: usize,
     pub failures: Vec<Failure>,
     pub skips: Vec<Skip>,
+    /// Inputs that could not be read (not counted as cases): any makes the exit code 2.
+    pub unreadable: Vec<Failure>,
     /// Gas executed across all cases.
     pub gas: u64,
     pub timing: Timing,
@@ -97,6 +125,7 @@ impl Report {
             skipped: 0,
             failures: Vec::new(),
             skips: Vec::new(),
+            unreadable: Vec::new(),
             gas: 0,
             timing: Timing::default(),
             divergences: 0,
@@ -121,6 +150,18 @@ impl Report {
             name: name.into(),
             reason,
         });
+    }
+
+    /// Counts a case by its result: passed, failed, or (its input unreadable) listed apart.
+    pub fn record(&mut self, name: impl Into<String>, result: Result<(), CaseError>) {
+        match result {
+            Ok(()) => self.pass(),
+            Err(CaseError::Failed(reason)) => self.fail(name, reason),
+            Err(CaseError::Unreadable(reason)) => self.unreadable.push(Failure {
+                name: name.into(),
+                reason: reason.lines().collect::<Vec<_>>().join(" | "),
+            }),
+        }
     }
 
     pub fn skip(&mut self, name: impl Into<String>, reason: impl Into<String>) {
@@ -224,6 +265,10 @@ impl Report {
             self.timing.wall_ms,
             self.divergences
         );
+        // One line each on stderr, as every other bad input is reported.
+        for u in &self.unreadable {
+            eprintln!("error: unreadable input: {}", u.reason);
+        }
         if let Some(path) = json {
             std::fs::write(path, serde_json::to_vec_pretty(self)?)?;
         }
@@ -234,8 +279,18 @@ impl Report {
         Ok(())
     }
 
-    /// Exit code by contract: 0 all passed, 1 some failed.
+    /// Exit code by contract: 0 all passed, 1 some failed, 2 some input was unreadable.
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.failed > 0)
+        if !self.unreadable.is_empty() {
+            2
+        } else {
+            i32::from(self.failed > 0)
+        }
+    }
+
+    /// Whether the run found nothing to do: no case at all, not even an unreadable file
+    /// (an empty folder, a file of no tests): a usage error, never a pass.
+    pub fn found_nothing(&self) -> bool {
+        self.total == 0 && self.unreadable.is_empty()
     }
 }

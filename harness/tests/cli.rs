@@ -1,7 +1,12 @@
 //! The CLI contract: exit codes 0/1/2, the closing `N passed, N failed, N skipped` line, and
 //! one-line reasons instead of panics on bad input.
 
-use std::process::{Command, Output};
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use harness::fixtures::fixtures_dir;
 
 fn harness(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_harness"))
@@ -18,10 +23,61 @@ fn last_line(out: &Output) -> String {
         .to_string()
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
+/// A fresh, empty temporary directory.
+fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("harness-cli-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A path under `$FIXTURES_DIR`, which must exist.
+fn fixture(relative: &str) -> PathBuf {
+    let path = fixtures_dir().join(relative);
+    assert!(
+        path.exists(),
+        "fixtures missing: {} (set FIXTURES_DIR)",
+        path.display()
+    );
+    path
+}
+
+/// Writes the first half of `from` to `to`: a file cut off mid-write.
+fn truncated_copy(from: &Path, to: &Path) {
+    let bytes = std::fs::read(from).unwrap();
+    std::fs::write(to, &bytes[..bytes.len() / 2]).unwrap();
+}
+
+fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Exit 2 with one line on stderr naming `what`, and no panic.
+fn assert_usage_error(out: &Output, what: &str) {
+    assert_no_panic(out);
+    assert_eq!(out.status.code(), Some(2), "{:?}", stderr_lines(out));
+    let lines = stderr_lines(out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(what), "{lines:?} should name {what}");
+}
+
+/// Exit 2, one stderr line per name in `unreadable` (and no other), the closing line
+/// `closing`: the readable cases ran, the unreadable ones were listed.
+fn assert_unreadable(out: &Output, unreadable: &[&str], closing: &str) {
+    assert_no_panic(out);
+    let lines = stderr_lines(out);
+    assert_eq!(out.status.code(), Some(2), "{lines:?}");
+    assert_eq!(lines.len(), unreadable.len(), "{lines:?}");
+    for name in unreadable {
+        assert!(
+            lines.iter().any(|l| l.contains(name)),
+            "{lines:?} should name {name}"
+        );
+    }
+    assert_eq!(last_line(out), closing);
 }
 
 /// Exit 0 and the closing line `expected`.
@@ -74,26 +130,166 @@ fn json_of_the_wrong_shape_is_a_failed_case() {
         assert_eq!(last_line(&out), "0 passed, 1 failed, 0 skipped", "{cmd}");
         assert_no_panic(&out);
     }
-    std::fs::write(&file, b"{ not json").unwrap();
-    let out = harness(&["replay", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_no_panic(&out);
+}
+
+#[test]
+fn a_folder_without_cases_is_a_usage_error() {
+    let empty = scratch("empty");
+    let no_tests = scratch("no-tests");
+    std::fs::write(no_tests.join("none.json"), b"{}").unwrap();
+    let out = scratch("empty-out");
+    let out = out.to_str().unwrap();
+    for dir in [&empty, &no_tests] {
+        let dir = dir.to_str().unwrap();
+        for args in [
+            &["replay", dir][..],
+            &["replay", "--format", "blockchain-tests", dir],
+            &["replay", "--format", "eest", dir],
+            &["replay", "--format", "mainnet", dir],
+            &["statetest", dir],
+            &["bal", dir],
+            &["bal", "--record", "--out", out, dir],
+        ] {
+            let output = harness(args);
+            assert_usage_error(&output, dir);
+            assert!(output.stdout.is_empty(), "{args:?} printed a report");
+        }
+    }
+    // A demo of no blocks: clap's usage error (with its usual hint line).
+    let out = harness(&["demo", "--blocks", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_lines(&out)[0].contains("--blocks"));
+}
+
+#[test]
+fn a_bal_dir_that_is_no_directory_stops_before_running() {
+    let file = scratch("bal-dir-file").join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    let block = fixture("mainnet-blocks/46147");
+    for dir in [Path::new("/no/such/dir"), &file] {
+        for exec in ["sequential", "parallel"] {
+            let out = harness(&[
+                "replay",
+                "--format",
+                "mainnet",
+                "--exec",
+                exec,
+                "--bal-dir",
+                dir.to_str().unwrap(),
+                block.to_str().unwrap(),
+            ]);
+            assert_usage_error(&out, "--bal-dir");
+            assert!(out.stdout.is_empty(), "ran before rejecting --bal-dir");
+        }
+    }
+}
+
+#[test]
+fn unreadable_fixture_files_are_listed_and_the_rest_still_run() {
+    for (cmd, good) in [
+        (
+            "statetest",
+            "ethereum-tests/GeneralStateTests/stTransactionTest/EmptyTransaction3.json",
+        ),
+        (
+            "replay",
+            "ethereum-tests/BlockchainTests/ValidBlocks/bcValidBlockTest/SimpleTx.json",
+        ),
+        (
+            "bal",
+            "eest-bal/eip7928_block_level_access_lists/test_bal_empty_block_no_coinbase.json",
+        ),
+    ] {
+        let good = fixture(good);
+        let alone = harness(&[cmd, good.to_str().unwrap()]);
+        assert_eq!(alone.status.code(), Some(0), "{cmd} on {}", good.display());
+
+        let dir = scratch(&format!("unreadable-{cmd}"));
+        std::fs::copy(&good, dir.join("a_good.json")).unwrap();
+        truncated_copy(&good, &dir.join("b_truncated.json"));
+        std::fs::write(dir.join("c_garbled.json"), b"{ not json").unwrap();
+        let out = harness(&[cmd, dir.to_str().unwrap()]);
+        assert_unreadable(
+            &out,
+            &["b_truncated.json", "c_garbled.json"],
+            &last_line(&alone),
+        );
+        assert!(stderr_lines(&out)[0].contains("EOF while parsing"));
+    }
+}
+
+#[test]
+fn unreadable_mainnet_recordings_and_sidecars_are_listed() {
+    let source = fixture("mainnet-blocks/46147");
+    let dir = scratch("mainnet-unreadable");
+    // Recording 1 is intact; 2, 3 and 4 each have one file cut off.
+    for (name, cut) in [
+        ("1", None),
+        ("2", Some("block.json")),
+        ("3", Some("pre_state.json")),
+        ("4", Some("bytecodes.json")),
+    ] {
+        std::fs::create_dir(dir.join(name)).unwrap();
+        for file in ["block.json", "pre_state.json", "bytecodes.json"] {
+            let (from, to) = (source.join(file), dir.join(name).join(file));
+            match cut {
+                Some(c) if c == file => truncated_copy(&from, &to),
+                _ => drop(std::fs::copy(&from, &to).unwrap()),
+            }
+        }
+    }
+    let cut = ["2/block.json", "3/pre_state.json", "4/bytecodes.json"];
+    let out = harness(&["replay", "--format", "mainnet", dir.to_str().unwrap()]);
+    assert_unreadable(&out, &cut, "1 passed, 0 failed, 0 skipped");
+
+    let sidecars = scratch("mainnet-sidecars");
+    let out = harness(&[
+        "bal",
+        "--record",
+        "--out",
+        sidecars.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    assert_unreadable(&out, &cut, "1 passed, 0 failed, 0 skipped");
+
+    // A missing sidecar, then a truncated one: unreadable, not a failed block.
+    let sidecar = sidecars.join("46147.bal.json");
+    let intact = std::fs::read(&sidecar).unwrap();
+    let replay = |bal_dir: &Path| {
+        harness(&[
+            "replay",
+            "--format",
+            "mainnet",
+            "--bal-dir",
+            bal_dir.to_str().unwrap(),
+            dir.join("1").to_str().unwrap(),
+        ])
+    };
+    assert_passed(&replay(&sidecars), "1 passed, 0 failed, 0 skipped");
+    let none = scratch("mainnet-no-sidecars");
+    let closing = "0 passed, 0 failed, 0 skipped";
+    assert_unreadable(&replay(&none), &["46147.bal.json"], closing);
+    std::fs::write(&sidecar, &intact[..intact.len() / 2]).unwrap();
+    assert_unreadable(&replay(&sidecars), &["46147.bal.json"], closing);
 }
 
 #[test]
 fn demo_export_replays_as_a_geth_chain() {
     let dir = scratch("geth");
+    // More blocks than the demo seals and imports at a time, so chunks follow one another.
     let out = harness(&[
         "demo",
         "--blocks",
-        "4",
+        "40",
         "--txs",
-        "30",
+        "10",
         "--export",
         dir.to_str().unwrap(),
     ]);
-    // Four blocks, replayed in each of the four commitment modes.
-    assert_passed(&out, "16 passed, 0 failed, 0 skipped");
+    // Forty blocks, replayed in each of the four commitment modes.
+    assert_passed(&out, "160 passed, 0 failed, 0 skipped");
+    // No progress bar off a terminal: stderr stays clean for logs.
+    assert!(out.stderr.is_empty(), "{:?}", stderr_lines(&out));
 
     let genesis = dir.join("genesis.json");
     let chain = dir.join("chain.rlp");
@@ -108,7 +304,7 @@ fn demo_export_replays_as_a_geth_chain() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert_passed(&out, "4 passed, 0 failed, 0 skipped");
+    assert_passed(&out, "40 passed, 0 failed, 0 skipped");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     for key in [
         "total",
@@ -127,7 +323,7 @@ fn demo_export_replays_as_a_geth_chain() {
     assert!(report["gas"].as_u64().unwrap() > 0);
     // One line per block with its fold mode and timings.
     let blocks = report["blocks"].as_array().unwrap();
-    assert_eq!(blocks.len(), 4);
+    assert_eq!(blocks.len(), 40);
     assert!(
         blocks
             .iter()
@@ -148,7 +344,15 @@ fn demo_export_replays_as_a_geth_chain() {
         genesis.to_str().unwrap(),
         chain.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_no_panic(&out);
+    assert_unreadable(&out, &["chain.rlp"], "0 passed, 0 failed, 0 skipped");
+    // An empty export holds no blocks: nothing to replay.
+    std::fs::write(&chain, b"").unwrap();
+    let out = harness(&[
+        "replay",
+        "--genesis",
+        genesis.to_str().unwrap(),
+        chain.to_str().unwrap(),
+    ]);
+    assert_usage_error(&out, "chain.rlp");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,5 +1,7 @@
 //! `harness demo`: a synthetic Cancun chain built in memory and replayed through the same
 //! import path as recorded chains, once per commitment mode. No downloaded data is needed.
+//! The chain is streamed: sealed a chunk of blocks at a time, imported in every mode, then
+//! dropped, so memory does not grow with its length.
 //!
 //! Each block mixes plain transfers, token transfers (a contract assembled in [`contracts`])
 //! and compute-heavy calls, from a pool of funded wallets. Sealing records each block's access
@@ -8,14 +10,11 @@
 mod asm;
 pub mod builder;
 mod contracts;
+mod export;
 mod modes;
+mod source;
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Instant,
-};
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use bal::BlockAccessList;
 
@@ -23,6 +22,8 @@ use alloy_genesis::{ChainConfig, Genesis, GenesisAccount};
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use builder::{BlockBuilder, Wallet};
 use executor::{WorldState, block::Block, chain::ChainSpec};
+use export::ChainExport;
+pub use source::{BlockSource, DemoGenesis, SealedBlock};
 
 use crate::report::Report;
 
@@ -69,8 +70,8 @@ pub enum DemoError {
     Genesis(#[from] executor::chainstore::GenesisMismatch),
 }
 
-/// A synthetic chain: its genesis, its sealed blocks, and the access list recorded while
-/// sealing each.
+/// A synthetic chain held whole in memory: its genesis, its sealed blocks, and the access list
+/// recorded while sealing each (for tests; `run` streams the chain instead).
 pub struct DemoChain {
     pub spec: Genesis,
     pub chain: ChainSpec,
@@ -80,31 +81,20 @@ pub struct DemoChain {
     pub access_lists: Vec<Arc<BlockAccessList>>,
 }
 
-/// Builds the chain `opts` describes (blocks, transactions, mix, extra accounts).
+/// Builds the whole chain `opts` describes (blocks, transactions, mix, extra accounts).
 pub fn build(opts: &DemoOptions) -> Result<DemoChain, DemoError> {
-    let mut wallets: Vec<Wallet> = (0..opts.txs_per_block.max(2) as u64)
-        .map(Wallet::derive)
-        .collect();
-    let spec = genesis(&wallets, opts.accounts);
-    let (chain, world, genesis) = executor::genesis::from_genesis(&spec);
-    let mut builder = BlockBuilder::new(chain.clone(), genesis.clone(), world.clone());
-    let mut blocks = Vec::new();
-    let mut access_lists = Vec::new();
-    for number in 1..=opts.blocks {
-        let txs = workload(
-            number,
-            opts.txs_per_block,
-            &mut wallets,
-            chain.chain_id,
-            builder.next_base_fee(),
-            opts.mix,
-        );
-        let (block, access_list) = builder
-            .seal(txs, COINBASE)
-            .map_err(|source| DemoError::Build { number, source })?;
-        blocks.push(block);
-        access_lists.push(Arc::new(access_list));
-    }
+    let (start, mut source) = BlockSource::new(opts);
+    let (blocks, access_lists) = source
+        .next_chunk(opts.blocks)?
+        .into_iter()
+        .map(|sealed| (sealed.block, sealed.access_list))
+        .unzip();
+    let DemoGenesis {
+        spec,
+        chain,
+        genesis,
+        world,
+    } = start;
     Ok(DemoChain {
         spec,
         chain,
@@ -115,27 +105,24 @@ pub fn build(opts: &DemoOptions) -> Result<DemoChain, DemoError> {
     })
 }
 
-/// Builds the chain, replays it in each mode, and records one case per block and mode.
+/// Builds the chain and replays it in each mode as it is built, a chunk of blocks at a time,
+/// and records one case per block and mode.
 pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
-    let build_started = Instant::now();
-    let demo = build(opts)?;
+    let (start, mut source) = BlockSource::new(opts);
     println!(
-        "demo: {} blocks x {} txs ({:?}), {} extra accounts, genesis root {}, built in {:.1} ms",
-        opts.blocks,
-        opts.txs_per_block,
-        opts.mix,
-        opts.accounts,
-        demo.genesis.state_root,
-        build_started.elapsed().as_secs_f64() * 1e3
+        "demo: {} blocks x {} txs ({:?}), {} extra accounts, genesis root {}",
+        opts.blocks, opts.txs_per_block, opts.mix, opts.accounts, start.genesis.state_root,
     );
-    if let Some(dir) = &opts.export {
-        export(dir, &demo.spec, &demo.blocks).map_err(|source| DemoError::Export {
-            dir: dir.clone(),
-            source,
-        })?;
+    let mut export = match &opts.export {
+        Some(dir) => Some(ChainExport::create(dir, &start.spec)?),
+        None => None,
+    };
+    modes::replay_all(opts, &start, &mut source, export.as_mut(), report)?;
+    if let Some(export) = export {
+        let dir = export.finish()?;
         println!("demo: wrote {}/genesis.json and chain.rlp", dir.display());
     }
-    modes::replay_all(opts, &demo, report)
+    Ok(())
 }
 
 /// The demo chain as a geth `genesis.json` would describe it: every fork through Cancun
@@ -206,20 +193,6 @@ fn genesis(wallets: &[Wallet], extra: usize) -> Genesis {
         alloc,
         ..Default::default()
     }
-}
-
-/// Writes the chain as `genesis.json` + `chain.rlp`, the pair `replay --format geth` reads.
-fn export(dir: &Path, genesis: &Genesis, blocks: &[Block]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(
-        dir.join("genesis.json"),
-        serde_json::to_vec_pretty(genesis)?,
-    )?;
-    let mut rlp = Vec::new();
-    for block in blocks {
-        alloy_rlp::Encodable::encode(block, &mut rlp);
-    }
-    std::fs::write(dir.join("chain.rlp"), rlp)
 }
 
 /// What a synthetic block's transactions do.

@@ -10,7 +10,7 @@ use executor::{
     WorldState,
     block::{Block, BlockError, OutcomeError, decode_block},
     chain::ChainSpec,
-    chainstore::{BlockInput, ChainStore},
+    chainstore::{BlockInput, ChainStore, Imported},
 };
 
 use super::{ReplayError, ReplayOptions};
@@ -58,12 +58,13 @@ fn decode(block: &TestBlock) -> Result<Input, String> {
     Ok((decoded, list))
 }
 
-fn run_test(
-    case: &str,
+/// Imports every block of `test`, in order, into a fresh chain from its genesis, as a node
+/// receiving them would: per block, the import or why the block was rejected (an undecodable
+/// block is rejected as such). The store holds the resulting chain.
+pub(crate) fn import_test(
     test: &BlockchainTest,
     opts: &ReplayOptions,
-    report: &mut Report,
-) -> Result<(), String> {
+) -> Result<(ChainStore, Vec<Result<Imported, String>>), String> {
     let chain = ChainSpec::from_test_network(&test.network).map_err(|e| e.to_string())?;
     let genesis = decode_block(&test.genesis_rlp).map_err(|e| format!("genesis: {e}"))?;
     let world = WorldState::from_alloc(&test.pre);
@@ -83,27 +84,40 @@ fn run_test(
         })
         .collect();
     let mut imported = store.import_batch(&batch).into_iter();
-    let checked = test
+    let results = test
         .blocks
         .iter()
         .zip(inputs)
-        .enumerate()
-        .try_for_each(|(i, (tb, input))| {
-            let result = input.and_then(|_| {
+        .map(|(tb, input)| {
+            input.and_then(|_| {
                 let result = imported.next().expect("one result per decoded block");
                 result.map_err(|e| format!("{e}{}", bal_difference(&e, tb)))
-            });
-            match (result, &tb.expect_exception) {
-                (Ok(done), None) => {
-                    report.record_import(format!("{case}#{i}"), &done);
-                    Ok(())
-                }
-                (Err(_), Some(_)) => Ok(()),
-                (Ok(_), Some(expected)) => {
-                    Err(format!("block {i}: imported, but expected {expected}"))
-                }
-                (Err(e), None) => Err(format!("block {i}: {e}")),
+            })
+        })
+        .collect();
+    Ok((store, results))
+}
+
+fn run_test(
+    case: &str,
+    test: &BlockchainTest,
+    opts: &ReplayOptions,
+    report: &mut Report,
+) -> Result<(), String> {
+    let (store, results) = import_test(test, opts)?;
+    let checked = test
+        .blocks
+        .iter()
+        .zip(results)
+        .enumerate()
+        .try_for_each(|(i, (tb, result))| match (result, &tb.expect_exception) {
+            (Ok(done), None) => {
+                report.record_import(format!("{case}#{i}"), &done);
+                Ok(())
             }
+            (Err(_), Some(_)) => Ok(()),
+            (Ok(_), Some(expected)) => Err(format!("block {i}: imported, but expected {expected}")),
+            (Err(e), None) => Err(format!("block {i}: {e}")),
         });
     report.add_commitment(opts.commitment, &store.metrics());
     checked?;

@@ -27,7 +27,13 @@ pub(super) fn run(
         })
         .map_err(|e| ReplayError::Usage(e.to_string()))?;
     for path in chains {
-        let blocks = files::load_chain(path)?;
+        let blocks = match files::load_chain(path) {
+            Ok(blocks) => blocks,
+            Err(e) => {
+                report.record(path.display().to_string(), Err(e.into()));
+                continue;
+            }
+        };
         let inputs: Vec<BlockInput> = blocks
             .iter()
             .map(|block| BlockInput {

@@ -23,7 +23,7 @@ use executor::{
 use super::{Exec, ReplayError, ReplayOptions};
 use crate::{
     fixtures::{mainnet, sidecar},
-    report::Report,
+    report::{CaseError, Report},
 };
 
 pub(super) fn run(
@@ -46,10 +46,8 @@ pub(super) fn run(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         );
-        match replay_one(&chain, &dir, opts, report) {
-            Ok(()) => report.pass(),
-            Err(reason) => report.fail(name, reason),
-        }
+        let result = replay_one(&chain, &dir, opts, report);
+        report.record(name, result);
     }
     Ok(())
 }
@@ -59,21 +57,23 @@ fn replay_one(
     dir: &std::path::Path,
     opts: &ReplayOptions,
     report: &mut Report,
-) -> Result<(), String> {
-    let rec = mainnet::load(dir).map_err(|e| e.to_string())?;
+) -> Result<(), CaseError> {
+    let rec = mainnet::load(dir)?;
     let header = &rec.block.header;
     let tx_root = calculate_transaction_root(&rec.block.body.transactions);
     if tx_root != header.transactions_root {
-        return Err(format!(
+        return Err(CaseError::Failed(format!(
             "transactions root {tx_root}, header says {}",
             header.transactions_root
-        ));
+        )));
     }
     // The sidecar drives parallel execution and the BAL-driven fold alike.
     let listed = match &opts.bal_dir {
-        Some(dir) => Some(Arc::new(
-            sidecar::load(dir, header.number, header.hash_slow()).map_err(|e| e.to_string())?,
-        )),
+        Some(dir) => Some(Arc::new(sidecar::load(
+            dir,
+            header.number,
+            header.hash_slow(),
+        )?)),
         None => None,
     };
     let view = StateView {
@@ -119,7 +119,7 @@ fn replay_one(
     calculator.report(event).map_err(|e| e.to_string())?;
     let verdict = calculator.verdict().map_err(|e| e.to_string())?;
     let outcome = executed.map_err(|e| e.to_string())?;
-    verdict.outcome.as_ref().map_err(ToString::to_string)?;
+    verdict.outcome.as_ref().map_err(|e| e.to_string())?;
     report.add_gas(outcome.gas_used);
     report.record_fold(
         format!("mainnet/{}", header.number),

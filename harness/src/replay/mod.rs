@@ -1,7 +1,7 @@
 //! `harness replay`: recorded blocks through the executor and the commitment, in one of the
 //! supported recording formats.
 
-mod blockchain_tests;
+pub(crate) mod blockchain_tests;
 mod geth;
 pub mod mainnet;
 
@@ -95,6 +95,15 @@ pub fn run(
     opts: &ReplayOptions,
     report: &mut Report,
 ) -> Result<(), ReplayError> {
+    // Checked before anything runs: a missing sidecar folder would fail every block.
+    if let Some(dir) = &opts.bal_dir
+        && !dir.is_dir()
+    {
+        return Err(ReplayError::Usage(format!(
+            "--bal-dir {}: not a directory",
+            dir.display()
+        )));
+    }
     let format = match opts.format {
         Format::Auto if opts.genesis.is_some() => Format::Geth,
         Format::Auto if paths.iter().any(|p| is_mainnet_dir(p)) => Format::Mainnet,
