@@ -27,6 +27,17 @@ pub struct ChainSpec {
     forks: EthereumChainHardforks,
     blobs: BlobScheduleBlobParams,
     deposit_contract: Option<Address>,
+    /// A merge at a terminal total difficulty whose block the configuration does not name
+    /// (mainnet's own `genesis.json` names none): found while importing, by the chain store.
+    terminal: Option<TerminalDifficulty>,
+}
+
+/// The merge of a chain configured by its terminal total difficulty alone.
+#[derive(Clone, Copy, Debug)]
+struct TerminalDifficulty {
+    total_difficulty: U256,
+    /// The first proof-of-stake block, once a parent's total difficulty reached the terminal.
+    block: Option<u64>,
 }
 
 /// Forks in activation order, with the names test networks give them. The glaciers only
@@ -100,6 +111,7 @@ impl ChainSpec {
             forks: EthereumChainHardforks::mainnet(),
             blobs: BlobScheduleBlobParams::mainnet(),
             deposit_contract: Some(MAINNET_DEPOSIT_CONTRACT_ADDRESS),
+            terminal: None,
         }
     }
 
@@ -141,6 +153,7 @@ impl ChainSpec {
             forks: EthereumChainHardforks::new(forks),
             blobs: BlobScheduleBlobParams::mainnet(),
             deposit_contract: Some(MAINNET_DEPOSIT_CONTRACT_ADDRESS),
+            terminal: None,
         })
     }
 
@@ -172,10 +185,23 @@ impl ChainSpec {
             .into_iter()
             .filter_map(|(fork, at)| at.map(|b| (fork, ForkCondition::Block(b))))
             .collect();
-        // A chain whose terminal difficulty is zero (or reached) starts post-merge; geth
-        // dev chains also mark it with `mergeNetsplitBlock`.
+        // A chain whose terminal difficulty is zero starts post-merge; geth dev chains also
+        // mark the merge with `mergeNetsplitBlock`. Otherwise the merge block is the first
+        // whose parent reaches the terminal total difficulty (EIP-3675), which only importing
+        // the chain finds.
+        let mut terminal = None;
         if let Some(ttd) = config.terminal_total_difficulty {
-            let at = config.merge_netsplit_block.unwrap_or(0);
+            let at = match config.merge_netsplit_block {
+                Some(at) => at,
+                None if ttd.is_zero() => 0,
+                None => {
+                    terminal = Some(TerminalDifficulty {
+                        total_difficulty: ttd,
+                        block: None,
+                    });
+                    u64::MAX
+                }
+            };
             forks.push((
                 EthereumHardfork::Paris,
                 ForkCondition::TTD {
@@ -209,6 +235,23 @@ impl ChainSpec {
             deposit_contract: config
                 .deposit_contract_address
                 .or(Some(MAINNET_DEPOSIT_CONTRACT_ADDRESS)),
+            terminal,
+        }
+    }
+
+    /// The terminal total difficulty while the merge block is not known yet: the block whose
+    /// parent's total difficulty reaches it is the first proof-of-stake block.
+    pub fn pending_merge(&self) -> Option<U256> {
+        self.terminal
+            .filter(|t| t.block.is_none())
+            .map(|t| t.total_difficulty)
+    }
+
+    /// Records block `number` as the first proof-of-stake block of a chain whose merge was
+    /// pending (nothing changes otherwise).
+    pub fn merge_at(&mut self, number: u64) {
+        if let Some(t) = &mut self.terminal {
+            t.block.get_or_insert(number);
         }
     }
 
@@ -254,7 +297,14 @@ impl ChainSpec {
 
 impl EthereumHardforks for ChainSpec {
     fn ethereum_fork_activation(&self, fork: EthereumHardfork) -> ForkCondition {
-        self.forks.ethereum_fork_activation(fork)
+        match self.terminal {
+            Some(t) if fork == EthereumHardfork::Paris => ForkCondition::TTD {
+                activation_block_number: t.block.unwrap_or(u64::MAX),
+                fork_block: t.block,
+                total_difficulty: t.total_difficulty,
+            },
+            _ => self.forks.ethereum_fork_activation(fork),
+        }
     }
 }
 

@@ -31,7 +31,7 @@ const MINER: Address = Address::repeat_byte(0xcb);
 /// Frontier from genesis, Homestead at 2, Byzantium (with the forks before it) at 4, London
 /// (with Constantinople to Berlin) at 12; never merged.
 fn pow_chain() -> ChainStore {
-    let config = ChainConfig {
+    store_of(ChainConfig {
         chain_id: 1,
         homestead_block: Some(2),
         eip150_block: Some(4),
@@ -45,7 +45,11 @@ fn pow_chain() -> ChainStore {
         berlin_block: Some(12),
         london_block: Some(12),
         ..Default::default()
-    };
+    })
+}
+
+/// A chain store from genesis under `config`.
+fn store_of(config: ChainConfig) -> ChainStore {
     let genesis = Genesis {
         config,
         difficulty: U256::from(GENESIS_DIFFICULTY),
@@ -90,7 +94,17 @@ fn child(chain: &ChainSpec, parent: &Header, elapsed: u64, tag: u8) -> Header {
 
 /// `header` as an empty block with `ommers`, its state root that of executing it (the block
 /// and ommer rewards) on its parent's state, so that only what a test breaks is wrong.
-fn seal(store: &ChainStore, mut header: Header, ommers: Vec<Header>) -> Block {
+fn seal(store: &ChainStore, header: Header, ommers: Vec<Header>) -> Block {
+    seal_on(store.chain(), store, header, ommers)
+}
+
+/// [`seal`], executing under `chain` (which may know more of the chain than `store` yet).
+fn seal_on(
+    chain: &ChainSpec,
+    store: &ChainStore,
+    mut header: Header,
+    ommers: Vec<Header>,
+) -> Block {
     header.ommers_hash = calculate_ommers_root(&ommers);
     let mut block = Block {
         header,
@@ -108,7 +122,7 @@ fn seal(store: &ChainStore, mut header: Header, ommers: Vec<Header>) -> Block {
         world: parent,
         hashes: &hashes,
     };
-    let outcome = block::execute(store.chain(), &block, view).expect("an empty block executes");
+    let outcome = block::execute(chain, &block, view).expect("an empty block executes");
     let mut world = parent.clone();
     world.apply(&outcome.writes);
     block.header.state_root = world.state_root();
@@ -370,4 +384,67 @@ fn each_ommer_rule_rejects_a_block_breaking_it() {
         |_| {},
     );
     store.import(&block).expect("two valid ommers");
+}
+
+/// A chain configured by its terminal total difficulty alone (as mainnet's `genesis.json`):
+/// proof-of-work until a parent's total difficulty reaches it, proof-of-stake from the next
+/// block on (EIP-3675). Before that block a header without difficulty is rejected, from it on
+/// a header with one is.
+#[test]
+fn the_merge_comes_where_the_total_difficulty_reaches_the_terminal() {
+    // Genesis and two blocks of about GENESIS_DIFFICULTY each: block 3 is the first whose
+    // parent reaches three times it.
+    let terminal = U256::from(3 * GENESIS_DIFFICULTY);
+    let mut store = store_of(ChainConfig {
+        chain_id: 1,
+        homestead_block: Some(0),
+        eip150_block: Some(0),
+        eip155_block: Some(0),
+        eip158_block: Some(0),
+        byzantium_block: Some(0),
+        constantinople_block: Some(0),
+        petersburg_block: Some(0),
+        istanbul_block: Some(0),
+        berlin_block: Some(0),
+        london_block: Some(0),
+        terminal_total_difficulty: Some(terminal),
+        terminal_total_difficulty_passed: true,
+        ..Default::default()
+    });
+    assert_eq!(store.chain().pending_merge(), Some(terminal));
+    extend(&mut store, 1, vec![]);
+    let stake = |h: &mut Header| {
+        h.difficulty = U256::ZERO;
+        h.mix_hash = B256::repeat_byte(7);
+    };
+    let early = child_of_head(&store, 1, vec![], stake);
+    let expected = child(store.chain(), &head(&store), 1, 0).difficulty;
+    rejects(
+        &mut store,
+        early,
+        BlockError::Header(HeaderError::Difficulty {
+            expected,
+            got: U256::ZERO,
+        }),
+    );
+    extend(&mut store, 1, vec![]);
+    assert!(!store.chain().is_paris_active_at_block(2));
+
+    let work = child_of_head(&store, 1, vec![], |_| {});
+    let difficulty = work.header.difficulty;
+    rejects(
+        &mut store,
+        work,
+        BlockError::Header(HeaderError::DifficultyAfterMerge(difficulty)),
+    );
+    let mut merged = store.chain().clone();
+    merged.merge_at(3);
+    let mut header = child(&merged, &head(&store), 1, 0);
+    stake(&mut header);
+    let first_pos = seal_on(&merged, &store, header, vec![]);
+    store
+        .import(&first_pos)
+        .expect("the first proof-of-stake block");
+    assert!(store.chain().is_paris_active_at_block(3));
+    assert_eq!(store.chain().pending_merge(), None);
 }

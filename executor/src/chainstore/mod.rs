@@ -22,7 +22,7 @@ use std::{
 };
 
 use alloy_consensus::Header;
-use alloy_primitives::B256;
+use alloy_primitives::{B256, U256};
 use commitment::{Calculator, CancelToken, Config, StateTrie, Verdict, pipeline::Metrics};
 
 pub use crate::block::ExecMode;
@@ -65,6 +65,9 @@ struct StoredBlock {
     header: Header,
     /// Hashes of the ommers the block included: what later blocks' ommer rules need of it.
     ommers: Vec<B256>,
+    /// The sum of the difficulties up to this block: the merge comes after the block that
+    /// reaches the terminal total difficulty.
+    total_difficulty: U256,
     /// `None` once pruned.
     world: Option<Arc<WorldState>>,
 }
@@ -115,6 +118,7 @@ impl ChainStore {
         blocks.insert(
             hash,
             StoredBlock {
+                total_difficulty: genesis.difficulty,
                 header: genesis,
                 ommers: Vec::new(),
                 world: Some(Arc::new(world)),

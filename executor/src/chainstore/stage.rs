@@ -128,12 +128,16 @@ impl ChainStore {
         }
 
         let block = input.block;
+        let total_difficulty = self.blocks[&block.header.parent_hash]
+            .total_difficulty
+            .saturating_add(block.header.difficulty);
         let world = self.child_state(block.header.parent_hash, parent_world, &outcome.writes);
         self.head = hash;
         let number = block.header.number;
         self.blocks.insert(
             hash,
             StoredBlock {
+                total_difficulty,
                 header: block.header.clone(),
                 ommers: block.body.ommers.iter().map(|o| o.hash_slow()).collect(),
                 world: Some(Arc::new(world)),
@@ -170,6 +174,13 @@ impl ChainStore {
             .world
             .clone()
             .ok_or(BlockError::ParentStatePruned(parent_hash))?;
+        if let Some(terminal) = self.chain.pending_merge() {
+            // EIP-3675: the first block whose parent's total difficulty reaches the terminal
+            // one is proof-of-stake, and so is every block after it.
+            if parent.total_difficulty >= terminal {
+                self.chain.merge_at(block.header.number);
+            }
+        }
         validate::header_against_parent(&self.chain, &block.header, &parent.header)?;
         validate::body_against_header(&self.chain, block)?;
         self.check_ommers(block)?;
