@@ -2,7 +2,8 @@
 //! London from 12), imported through the chain store: the valid chain with one and two
 //! ommers is accepted, and for each rule a PoW header must satisfy without its seal
 //! (difficulty per fork, gas-limit bounds, the ommer rules) a block breaking only that rule
-//! is rejected with the rule's error, leaving the head where it was.
+//! is rejected with the rule's error, leaving the head where it was. Two chains of their own
+//! cover the DAO fork's extra data (EIP-779) and a merge found by terminal total difficulty.
 
 use std::collections::HashMap;
 
@@ -447,4 +448,36 @@ fn the_merge_comes_where_the_total_difficulty_reaches_the_terminal() {
         .expect("the first proof-of-stake block");
     assert!(store.chain().is_paris_active_at_block(3));
     assert_eq!(store.chain().pending_merge(), None);
+}
+
+/// EIP-779: the DAO fork block and the nine after it carry `dao-hard-fork` as extra data, on
+/// a chain that supports the fork; the blocks before and after them are free.
+#[test]
+fn dao_fork_blocks_must_say_so() {
+    const DAO: u64 = 2;
+    let mut store = store_of(ChainConfig {
+        chain_id: 1,
+        homestead_block: Some(0),
+        dao_fork_block: Some(DAO),
+        dao_fork_support: true,
+        ..Default::default()
+    });
+    let say = |h: &mut Header| h.extra_data = Bytes::from_static(b"dao-hard-fork");
+    store
+        .import(&child_of_head(&store, 10, vec![], |_| {}))
+        .expect("block 1 is before the fork");
+    for number in DAO..DAO + 10 {
+        let silent = child_of_head(&store, 10, vec![], |_| {});
+        rejects(
+            &mut store,
+            silent,
+            BlockError::Header(HeaderError::DaoForkExtraData),
+        );
+        let block = child_of_head(&store, 10, vec![], say);
+        assert_eq!(block.header.number, number);
+        store.import(&block).expect("a DAO fork block saying so");
+    }
+    store
+        .import(&child_of_head(&store, 10, vec![], |_| {}))
+        .expect("the eleventh block is free");
 }

@@ -61,6 +61,10 @@ pub enum HeaderError {
     GasUsedOverLimit { used: u64, limit: u64 },
     #[error("extra data is {0} bytes, max 32")]
     ExtraDataTooBig(usize),
+    /// EIP-779: the DAO fork block and the nine after it must say `dao-hard-fork`, so that
+    /// nodes against the fork part ways at once.
+    #[error("extra data of a DAO fork block must be `dao-hard-fork`")]
+    DaoForkExtraData,
     #[error("base fee {got:?}, expected {expected:?}")]
     BaseFee {
         expected: Option<u64>,

@@ -11,7 +11,7 @@ use alloy_eips::{
     eip1559::{BaseFeeParams, INITIAL_BASE_FEE},
     eip4844::DATA_GAS_PER_BLOB,
 };
-use alloy_hardforks::EthereumHardforks;
+use alloy_hardforks::{EthereumHardfork, EthereumHardforks, ForkCondition};
 
 use super::{
     Block, difficulty,
@@ -22,6 +22,10 @@ use crate::chain::ChainSpec;
 /// How fast the gas limit may move per block: less than 1/1024 of the parent's (Frontier on,
 /// kept by EIP-1559).
 const GAS_LIMIT_BOUND_DIVISOR: u64 = 1024;
+/// EIP-779's extra data of the DAO fork block and the blocks after it.
+const DAO_EXTRA_DATA: &[u8] = b"dao-hard-fork";
+/// How many blocks from the DAO fork block on must carry it.
+const DAO_EXTRA_DATA_BLOCKS: u64 = 10;
 /// The smallest gas limit any fork allows.
 const MIN_GAS_LIMIT: u64 = 5000;
 
@@ -55,6 +59,12 @@ pub fn header_against_parent(
     }
     if header.extra_data.len() > MAXIMUM_EXTRA_DATA_SIZE {
         return Err(HeaderError::ExtraDataTooBig(header.extra_data.len()));
+    }
+    if let ForkCondition::Block(dao) = chain.ethereum_fork_activation(EthereumHardfork::Dao)
+        && (dao..dao.saturating_add(DAO_EXTRA_DATA_BLOCKS)).contains(&header.number)
+        && header.extra_data.as_ref() != DAO_EXTRA_DATA
+    {
+        return Err(HeaderError::DaoForkExtraData);
     }
 
     let london = chain.is_london_active_at_block(header.number);
