@@ -104,8 +104,20 @@ fn assert_timeline(svg_text: &str, lines: &[BlockLine]) {
             "legend: {phase:?}"
         );
     }
-    // Tick labels are whole milliseconds.
-    assert!(texts.iter().filter(|t| t.parse::<u64>().is_ok()).count() >= 2 * modes);
+    // Tick labels are milliseconds, each distinct within a panel's axis.
+    let ticks: Vec<f64> = texts.iter().filter_map(|t| t.parse::<f64>().ok()).collect();
+    assert!(ticks.len() >= 2 * modes, "{texts:?}");
+    let x_ticks: Vec<&String> = (texts.iter())
+        .filter(|t| t.contains('.') && t.parse::<f64>().is_ok())
+        .collect();
+    let mut distinct = x_ticks.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len() * modes,
+        x_ticks.len(),
+        "repeated tick labels: {x_ticks:?}"
+    );
 }
 
 /// The block lines of each commitment mode, in import order.

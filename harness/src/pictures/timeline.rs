@@ -179,6 +179,12 @@ fn draw_panel(
         .x_label_area_size(52)
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..end_ms * 1.02, -0.5..top)?;
+    // Enough decimals that ticks over a short run (a few ms) stay distinct.
+    let digits = match end_ms {
+        20.0.. => 0,
+        2.0.. => 1,
+        _ => 2,
+    };
     let numbers: Vec<u64> = panel.lines.iter().map(|l| l.number).collect();
     let y_label = |y: &f64| {
         let row = rows as f64 - 1.0 - y.round();
@@ -192,7 +198,7 @@ fn draw_panel(
         .configure_mesh()
         .x_desc("ms since the start of the run")
         .y_desc("block")
-        .x_label_formatter(&|ms| format!("{ms:.0}"))
+        .x_label_formatter(&|ms| format!("{ms:.digits$}"))
         .y_label_formatter(&y_label)
         .y_labels(rows.min(12))
         .label_style(font(18))
