@@ -10,6 +10,8 @@
 pub mod bal_check;
 pub mod demo;
 pub mod fixtures;
+pub mod phases;
+pub mod pictures;
 pub mod replay;
 pub mod report;
 pub mod root;

@@ -25,7 +25,7 @@ use executor::{WorldState, block::Block, chain::ChainSpec};
 use export::ChainExport;
 pub use source::{BlockSource, DemoGenesis, SealedBlock};
 
-use crate::report::Report;
+use crate::{pictures::SummaryBar, report::Report};
 
 const TOKEN: Address = address!("0x00000000000000000000000000000000000070c0");
 const HASHER: Address = address!("0x0000000000000000000000000000000000000ba5");
@@ -106,8 +106,8 @@ pub fn build(opts: &DemoOptions) -> Result<DemoChain, DemoError> {
 }
 
 /// Builds the chain and replays it in each mode as it is built, a chunk of blocks at a time,
-/// and records one case per block and mode.
-pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
+/// and records one case per block and mode. Returns each mode's wall time.
+pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<Vec<SummaryBar>, DemoError> {
     let (start, mut source) = BlockSource::new(opts);
     println!(
         "demo: {} blocks x {} txs ({:?}), {} extra accounts, genesis root {}",
@@ -117,12 +117,12 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<(), DemoError> {
         Some(dir) => Some(ChainExport::create(dir, &start.spec)?),
         None => None,
     };
-    modes::replay_all(opts, &start, &mut source, export.as_mut(), report)?;
+    let bars = modes::replay_all(opts, &start, &mut source, export.as_mut(), report)?;
     if let Some(export) = export {
         let dir = export.finish()?;
         println!("demo: wrote {}/genesis.json and chain.rlp", dir.display());
     }
-    Ok(())
+    Ok(bars)
 }
 
 /// The demo chain as a geth `genesis.json` would describe it: every fork through Cancun

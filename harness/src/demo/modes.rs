@@ -12,7 +12,7 @@ use executor::chainstore::{BlockInput, ChainStore};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use super::{BlockSource, DemoError, DemoGenesis, DemoOptions, export::ChainExport};
-use crate::report::Report;
+use crate::{phases::Lane, pictures::SummaryBar, report::Report};
 
 /// Blocks sealed and imported at a time: enough for the BAL-driven fold to run ahead within a
 /// batch, few enough that memory does not depend on the chain's length.
@@ -29,15 +29,16 @@ struct ModeRun {
 }
 
 /// Replays the chain `source` seals in each of `opts.modes`, appending it to `export` too.
-/// Every block of every mode is a case; the report's per-block lines, timing and commitment
-/// counters are those of `opts.primary`, its divergences those of all modes.
+/// Every block of every mode is a case with a block line; the report's gas, timing and
+/// commitment counters are those of `opts.primary`, its divergences those of all modes. Returns
+/// each mode's wall time for the summary chart.
 pub(super) fn replay_all(
     opts: &DemoOptions,
     start: &DemoGenesis,
     source: &mut BlockSource,
     mut export: Option<&mut ChainExport>,
     report: &mut Report,
-) -> Result<(), DemoError> {
+) -> Result<Vec<SummaryBar>, DemoError> {
     let mut runs = opts
         .modes
         .iter()
@@ -114,7 +115,13 @@ pub(super) fn replay_all(
         "demo: blocks sealed in {:.1} ms (not in the times above)",
         sealing.as_secs_f64() * 1e3
     );
-    Ok(())
+    // The demo runs contract code on the interpreter only (for now).
+    let bars = runs.iter().map(|run| SummaryBar {
+        mode: run.config.to_string(),
+        tier: "interpret".into(),
+        wall_ms: run.wall.as_secs_f64() * 1e3,
+    });
+    Ok(bars.collect())
 }
 
 impl ModeRun {
@@ -127,6 +134,8 @@ impl ModeRun {
         report: &mut Report,
     ) {
         let started = Instant::now();
+        // This mode's clock resumes where its previous chunk left it.
+        let lane = Lane::resumed(self.config, started, self.wall);
         let results = self.store.import_batch(inputs);
         self.wall += started.elapsed();
         for (input, result) in inputs.iter().zip(results) {
@@ -136,7 +145,9 @@ impl ModeRun {
                     self.exec += done.exec;
                     self.commit += done.verdict.fold;
                     if self.config == primary {
-                        report.record_import(name, &done);
+                        report.record_import(&lane, name, &done);
+                    } else {
+                        report.add_block_line(&lane, name, &done);
                     }
                     report.pass();
                 }

@@ -26,6 +26,7 @@ pub(super) fn run(
                 .with_commitment(opts.commitment)
         })
         .map_err(|e| ReplayError::Usage(e.to_string()))?;
+    let lane = report.lane(opts.commitment);
     for path in chains {
         let blocks = match files::load_chain(path) {
             Ok(blocks) => blocks,
@@ -45,7 +46,7 @@ pub(super) fn run(
             let name = format!("{}#{}", path.display(), block.header.number);
             match imported {
                 Ok(done) => {
-                    report.record_import(name, &done);
+                    report.record_import(&lane, name, &done);
                     report.pass();
                 }
                 Err(e) => {
