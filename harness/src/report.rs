@@ -192,32 +192,13 @@ impl Report {
     /// Records an imported block: its gas, its exec and commit time, and its block line.
     pub fn record_import(&mut self, lane: &Lane, name: impl Into<String>, imported: &Imported) {
         self.add_gas(imported.gas_used);
-        let exec = exec_span(imported);
-        let receipts = imported.outcome.receipts_check;
-        self.record_fold(
-            lane,
-            name,
-            imported.number,
-            exec,
-            &imported.verdict,
-            receipts,
-        );
+        self.push_timed(imported_line(lane, name, imported));
     }
 
     /// Adds an imported block's line only, not its gas or time: a block the demo also
     /// imported in a mode other than the one its totals are of.
     pub fn add_block_line(&mut self, lane: &Lane, name: impl Into<String>, imported: &Imported) {
-        let exec = exec_span(imported);
-        let receipts = imported.outcome.receipts_check;
-        let line = block_line(
-            lane,
-            name,
-            imported.number,
-            exec,
-            &imported.verdict,
-            receipts,
-        );
-        self.blocks.push(line);
+        self.blocks.push(imported_line(lane, name, imported));
     }
 
     /// Records a block's execution and the calculator's verdict on it.
@@ -230,7 +211,11 @@ impl Report {
         verdict: &Verdict,
         receipts: ReceiptsCheck,
     ) {
-        let line = block_line(lane, name, number, exec, verdict, receipts);
+        self.push_timed(block_line(lane, name, number, exec, verdict, receipts));
+    }
+
+    /// Adds `line`, counting its exec and commit time into the totals.
+    fn push_timed(&mut self, line: BlockLine) {
         self.timing.exec_ms += line.exec_ms;
         self.timing.commit_ms += line.commit_ms;
         self.blocks.push(line);
@@ -346,4 +331,16 @@ fn block_line(
         receipts: receipts.to_string(),
         times: lane.phases(exec, verdict),
     }
+}
+
+/// The block line of an imported block.
+fn imported_line(lane: &Lane, name: impl Into<String>, imported: &Imported) -> BlockLine {
+    block_line(
+        lane,
+        name,
+        imported.number,
+        exec_span(imported),
+        &imported.verdict,
+        imported.outcome.receipts_check,
+    )
 }
