@@ -144,7 +144,7 @@ impl Case {
             world: &self.world,
             hashes: &NoHashes,
         };
-        let done = transact::transact(view, self.env.clone(), self.tx.clone(), tier)
+        let done = transact::transact(&view, self.env.clone(), self.tx.clone(), tier)
             .expect("benchmark transaction is valid");
         black_box(done);
     }

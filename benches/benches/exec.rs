@@ -9,9 +9,8 @@ use alloy_primitives::B256;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use executor::{
     StateView, WorldState,
-    block::{self, Block, parallel::execute_parallel},
+    block::{self, Block, ExecMode, ExecOptions},
     chain::ChainSpec,
-    submodule::Tier,
 };
 use harness::{
     demo::{self, Mix},
@@ -38,7 +37,7 @@ impl Case {
             world: &world,
             hashes: &hashes,
         };
-        let bal = block::execute_recording(&chain, &block, view)
+        let bal = block::execute(&chain, &block, &view, ExecOptions::default().recording())
             .expect("block executes")
             .access_list
             .unwrap();
@@ -97,7 +96,15 @@ fn block_exec(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("sequential", name), &cases, |b, cases| {
             b.iter(|| {
                 for case in cases {
-                    black_box(block::execute(&case.chain, &case.block, case.view()).unwrap());
+                    black_box(
+                        block::execute(
+                            &case.chain,
+                            &case.block,
+                            &case.view(),
+                            ExecOptions::default(),
+                        )
+                        .unwrap(),
+                    );
                 }
             })
         });
@@ -108,12 +115,13 @@ fn block_exec(c: &mut Criterion) {
                 b.iter(|| {
                     for case in cases {
                         black_box(
-                            execute_parallel(
+                            block::execute(
                                 &case.chain,
                                 &case.block,
-                                case.view(),
-                                &case.bal,
-                                Tier::Interpret,
+                                &case.view(),
+                                ExecOptions::default()
+                                    .with_mode(ExecMode::Parallel)
+                                    .with_access_list(Some(&case.bal)),
                             )
                             .unwrap(),
                         );

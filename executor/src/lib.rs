@@ -15,10 +15,12 @@ pub mod block;
 pub mod chain;
 pub mod chainstore;
 pub mod genesis;
+pub mod provider;
 pub mod submodule;
 pub mod transact;
 pub mod world;
 
+pub use provider::StateProvider;
 pub use revm;
 pub use world::{
     AccountWrite, BlockHashes, BlockWrites, InfoChange, StateView, WorldAccount, WorldState,

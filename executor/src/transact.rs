@@ -14,8 +14,9 @@ use revm::{
 
 use crate::{
     chain::ChainSpec,
+    provider::StateProvider,
     submodule::{Tier, TieredEvmFactory},
-    world::{BlockWrites, StateView},
+    world::BlockWrites,
 };
 
 /// The transaction could not be included: revm rejected it before execution.
@@ -48,16 +49,16 @@ pub fn env(chain: &ChainSpec, block: BlockEnv) -> EvmEnv {
     EvmEnv::new(cfg, block)
 }
 
-/// Executes `tx` against `view` with contract code on `tier`, and returns its result and
-/// writes; `view` is not modified.
-pub fn transact(
-    view: StateView<'_>,
+/// Executes `tx` against `state` with contract code on `tier`, and returns its result and
+/// writes; `state` is not modified.
+pub fn transact<S: StateProvider>(
+    state: &S,
     env: EvmEnv,
     tx: TxEnv,
     tier: Tier,
 ) -> Result<Transacted, TransactError> {
     let state = State::builder()
-        .with_database_ref(view)
+        .with_database_ref(state)
         .with_bundle_update()
         .build();
     let mut evm = TieredEvmFactory::new(tier).create_evm(state, env);

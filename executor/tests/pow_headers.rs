@@ -123,7 +123,8 @@ fn seal_on(
         world: parent,
         hashes: &hashes,
     };
-    let outcome = block::execute(chain, &block, view).expect("an empty block executes");
+    let outcome =
+        block::execute(chain, &block, &view, Default::default()).expect("an empty block executes");
     let mut world = parent.clone();
     world.apply(&outcome.writes);
     block.header.state_root = world.state_root();

@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
             world: &world,
             hashes: &NoHashes,
         };
-        transact::transact(view, transact::env(&chain, block), tx, tier)
+        transact::transact(&view, transact::env(&chain, block), tx, tier)
     };
     let interpreted = run(Tier::Interpret).expect("valid transaction");
     let before = frame_counts().interpreted;

@@ -213,7 +213,8 @@ pub fn record(
                     world: &rec.world,
                     hashes: &rec.block_hashes,
                 };
-                let outcome = executor::block::execute_recording(&chain, &rec.block, view)
+                let options = executor::block::ExecOptions::default().recording();
+                let outcome = executor::block::execute(&chain, &rec.block, &view, options)
                     .map_err(|e| e.to_string())?;
                 let header = &rec.block.header;
                 let list = outcome.access_list.unwrap_or_default();

@@ -11,11 +11,10 @@ use bal::{BalanceChange, BlockAccessIndex, BlockAccessList};
 use executor::{
     StateView, WorldState,
     block::{
-        self, Block, BlockError, decode_block,
-        parallel::{BalField, LyingBal, execute_parallel},
+        self, Block, BlockError, ExecMode, ExecOptions, decode_block,
+        parallel::{BalField, LyingBal},
     },
     chain::ChainSpec,
-    submodule::Tier,
 };
 use harness::fixtures::{self, blockchain_test::BlockchainTest, decode_hex};
 
@@ -66,7 +65,8 @@ fn find_case() -> Case {
                 world: &world,
                 hashes: &hashes,
             };
-            let Ok(seq) = block::execute_recording(&chain, &block, view) else {
+            let Ok(seq) = block::execute(&chain, &block, &view, ExecOptions::default().recording())
+            else {
                 continue;
             };
             let bal = seq.access_list.unwrap();
@@ -100,7 +100,10 @@ impl Case {
             world: &self.world,
             hashes: &self.hashes,
         };
-        execute_parallel(&self.chain, &self.block, view, bal, Tier::Interpret).map(|_| ())
+        let options = ExecOptions::default()
+            .with_mode(ExecMode::Parallel)
+            .with_access_list(Some(bal));
+        block::execute(&self.chain, &self.block, &view, options).map(|_| ())
     }
 
     fn lie(&self, edit: impl FnOnce(&mut BlockAccessList)) -> LyingBal {

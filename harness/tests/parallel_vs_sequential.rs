@@ -9,9 +9,8 @@ use std::collections::HashMap;
 use alloy_primitives::B256;
 use executor::{
     StateView, WorldState,
-    block::{self, decode_block, parallel::execute_parallel},
+    block::{self, ExecMode, ExecOptions, decode_block},
     chain::ChainSpec,
-    submodule::Tier,
 };
 use harness::fixtures::{self, blockchain_test::BlockchainTest, decode_hex};
 use rayon::prelude::*;
@@ -48,21 +47,14 @@ fn parallel_matches_sequential_on_blockchain_tests() {
                     world: &world,
                     hashes: &hashes,
                 };
-                let Ok(seq) = block::execute_recording(&chain, &block, view) else {
+                let Ok(seq) =
+                    block::execute(&chain, &block, &view, ExecOptions::default().recording())
+                else {
                     break;
                 };
                 let bal = seq.access_list.clone().expect("recording is on");
-                let par = execute_parallel(
-                    &chain,
-                    &block,
-                    StateView {
-                        world: &world,
-                        hashes: &hashes,
-                    },
-                    &bal,
-                    Tier::Interpret,
-                )
-                .unwrap_or_else(|e| panic!("{name} block {}: {e}", block.header.number));
+                let par = block::execute(&chain, &block, &view, parallel(&bal))
+                    .unwrap_or_else(|e| panic!("{name} block {}: {e}", block.header.number));
                 let at = format!("{name} block {}", block.header.number);
                 assert_eq!(par.gas_used, seq.gas_used, "{at}: gas");
                 assert_eq!(par.receipts_root(), seq.receipts_root(), "{at}: receipts");
@@ -109,7 +101,7 @@ fn parallel_matches_sequential_on_blockchain_tests() {
             .par_iter()
             .for_each(|(chain, world, hashes, block, bal, expected)| {
                 let view = StateView { world, hashes };
-                let again = execute_parallel(chain, block, view, bal, Tier::Interpret).unwrap();
+                let again = block::execute(chain, block, &view, parallel(bal)).unwrap();
                 assert_eq!(again.receipts_root(), expected.receipts_root());
                 assert_eq!(again.access_list, expected.access_list);
             })
@@ -140,11 +132,18 @@ fn a_transaction_over_the_blocks_remaining_gas_is_rejected_as_sequentially() {
         .collect();
     // Room for the first transaction's limit, and less than the second's after the first.
     block.header.gas_limit = gas[0] + gas[1] - 1;
-    let sequential = block::execute(&chain, &block, view).unwrap_err();
-    let parallel = execute_parallel(&chain, &block, view, &bal, Tier::Interpret).unwrap_err();
+    let sequential = block::execute(&chain, &block, &view, ExecOptions::default()).unwrap_err();
+    let parallel = block::execute(&chain, &block, &view, parallel(&bal)).unwrap_err();
     assert!(
         sequential.to_string().contains("gas limit"),
         "sequential: {sequential}"
     );
     assert_eq!(parallel.to_string(), sequential.to_string());
+}
+
+/// BAL-parallel execution on revm's interpreter.
+fn parallel(bal: &bal::BlockAccessList) -> ExecOptions<'_> {
+    ExecOptions::default()
+        .with_mode(ExecMode::Parallel)
+        .with_access_list(Some(bal))
 }

@@ -17,9 +17,8 @@ use alloy_primitives::U256;
 use commitment::{CancelToken, Config, FoldMode};
 use executor::{
     StateView,
-    block::{self, BlockError, Schedule, Watch},
-    chainstore::{BlockInput, ChainStore, ExecMode},
-    submodule::Tier,
+    block::{self, BlockError, ExecMode, ExecOptions, Watch},
+    chainstore::{BlockInput, ChainStore},
 };
 use harness::demo::{self, DemoChain, DemoOptions, Mix};
 
@@ -149,16 +148,7 @@ fn cancellation_stops_execution_within_one_transaction() {
     let block = &demo.blocks[0];
     let hashes = HashMap::from([(0, demo.genesis.hash_slow())]);
     let list = &demo.access_lists[0];
-    for schedule in [
-        Schedule::Sequential {
-            record_bal: false,
-            tier: Tier::Interpret,
-        },
-        Schedule::Parallel {
-            list,
-            tier: Tier::Interpret,
-        },
-    ] {
+    for mode in [ExecMode::Sequential, ExecMode::Parallel] {
         let cancel = CancelToken::new();
         let executed = AtomicUsize::new(0);
         let on_tx = |index: usize| {
@@ -175,9 +165,13 @@ fn cancellation_stops_execution_within_one_transaction() {
             world: &demo.world,
             hashes: &hashes,
         };
-        let result = block::execute_watched(&demo.chain, block, view, schedule, watch);
-        assert!(matches!(result, Err(BlockError::Cancelled)), "{schedule:?}");
-        assert_eq!(executed.load(Ordering::SeqCst), 4, "{schedule:?}");
+        let options = ExecOptions::default()
+            .with_mode(mode)
+            .with_access_list(Some(list))
+            .with_watch(watch);
+        let result = block::execute(&demo.chain, block, &view, options);
+        assert!(matches!(result, Err(BlockError::Cancelled)), "{mode:?}");
+        assert_eq!(executed.load(Ordering::SeqCst), 4, "{mode:?}");
     }
 }
 

@@ -18,8 +18,13 @@ pub enum BlockError {
     Body(#[from] BodyError),
     #[error("transaction {index}: cannot recover sender: {reason}")]
     Sender { index: usize, reason: String },
+    #[error("transactions: {transactions}, senders given: {senders}")]
+    SenderCount { transactions: usize, senders: usize },
     #[error("execution failed: {0}")]
     Execution(String),
+    /// Not a verdict on the block: reading the state failed, or the EVM hit a fatal error.
+    #[error("could not execute (not a verdict on the block): {0}")]
+    Internal(String),
     #[error("header mismatch after execution: {0}")]
     Outcome(#[from] OutcomeError),
     #[error("lying block access list: {0}")]

@@ -1,8 +1,9 @@
 //! Whole-block execution on revm with alloy-evm's block rules (system calls, rewards,
 //! withdrawals, requests), followed by the checks of the header's execution commitments.
 //!
-//! [`execute`] is pure with respect to the world: it reads through a [`StateView`] and returns
-//! the block's [`BlockWrites`]; committing them is the caller's decision.
+//! [`execute`] is the one entry point, with [`ExecOptions`]. It is pure with respect to the
+//! state: it reads through a [`StateProvider`] (revm's `DatabaseRef`, so a node plugs in its
+//! own store) and returns the block's [`BlockWrites`]; committing them is the caller's decision.
 
 pub mod difficulty;
 mod error;
@@ -26,8 +27,9 @@ use alloy_evm::{
     eth::{EthBlockExecutionCtx, EthBlockExecutor},
 };
 use alloy_hardforks::EthereumHardforks;
-use alloy_primitives::{B256, Bloom};
+use alloy_primitives::{Address, B256, Bloom};
 use alloy_rlp::Decodable;
+use bal::BlockAccessList;
 use revm::database::{
     OriginalValuesKnown, State, WrapDatabaseRef, states::bundle_state::BundleRetention,
 };
@@ -40,10 +42,7 @@ use receipts::BloomedReceipts;
 pub use watch::Watch;
 
 use crate::submodule::{Tier, TieredEvm, TieredEvmFactory};
-use crate::{
-    chain::ChainSpec,
-    world::{BlockWrites, StateView},
-};
+use crate::{chain::ChainSpec, provider::StateProvider, world::BlockWrites};
 
 /// A block as it travels the chain: header plus body with signed transactions.
 pub type Block = alloy_consensus::Block<TxEnvelope>;
@@ -148,139 +147,189 @@ pub fn receipts_have_status(chain: &ChainSpec, number: u64) -> bool {
     chain.is_byzantium_active_at_block(number)
 }
 
-/// Executes every transaction of `block` and the block-level state changes against `view`,
-/// recording the block access list when the header commits to one (Amsterdam on).
-pub fn execute(
-    chain: &ChainSpec,
-    block: &Block,
-    view: StateView<'_>,
-) -> Result<BlockOutcome, BlockError> {
-    let schedule = Schedule::Sequential {
-        record_bal: false,
-        tier: Tier::Interpret,
-    };
-    execute_watched(chain, block, view, schedule, Watch::NONE)
-}
-
-/// [`execute`], recording the block access list whatever the fork: BAL sidecars for blocks
-/// from before Amsterdam, and the reference for BAL-parallel execution.
-pub fn execute_recording(
-    chain: &ChainSpec,
-    block: &Block,
-    view: StateView<'_>,
-) -> Result<BlockOutcome, BlockError> {
-    let schedule = Schedule::Sequential {
-        record_bal: true,
-        tier: Tier::Interpret,
-    };
-    execute_watched(chain, block, view, schedule, Watch::NONE)
-}
-
-/// How a block's transactions run when the block comes with an access list.
+/// How a block's transactions are scheduled when the block comes with an access list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExecMode {
     /// One after another; a given access list is compared with the one recorded.
     #[default]
     Sequential,
-    /// All at once against the access list (verified while committing).
+    /// All at once against the access list (verified while committing). A block without a
+    /// list runs sequentially.
     Parallel,
 }
 
-/// Executes `block` with the access list that travels with it (if any) as `exec` says, and
-/// checks everything its header commits to except the state root. The list is verified
-/// whichever schedule ran: parallel execution checks it while committing, and sequential
-/// execution records its own and compares. A list that goes on to drive a BAL-driven fold
-/// has therefore always been checked against execution.
-pub fn execute_verified(
+/// Everything a caller decides about one block's execution; [`Default`] is plain sequential
+/// execution on revm's interpreter with nothing checked against the header.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExecOptions<'a> {
+    /// The schedule for a block that comes with an access list.
+    pub mode: ExecMode,
+    /// Where contract code runs.
+    pub tier: Tier,
+    /// The access list travelling with the block (its own, a fixture's or a sidecar). It is
+    /// verified whichever schedule runs, never trusted.
+    pub access_list: Option<&'a BlockAccessList>,
+    /// Record the block's access list even before Amsterdam (BAL sidecars, BAL-driven
+    /// commitment of an older chain). Amsterdam blocks and blocks with a list always record.
+    pub record_bal: bool,
+    /// Check what the header commits to besides the state root: gas used, receipts root (when
+    /// receipts carry a status), logs bloom, access list hash, requests hash.
+    pub verify: bool,
+    /// Each transaction's sender, when a sender-recovery stage already has them; recovered
+    /// from the signatures otherwise.
+    pub senders: Option<&'a [Address]>,
+    /// Cancellation and per-transaction progress.
+    pub watch: Watch<'a>,
+}
+
+impl<'a> ExecOptions<'a> {
+    /// Execution that checks the header's commitments (except the state root): what importing
+    /// a block needs.
+    pub fn verified() -> Self {
+        Self {
+            verify: true,
+            ..Self::default()
+        }
+    }
+
+    /// With the block's access list.
+    pub fn with_access_list(self, access_list: Option<&'a BlockAccessList>) -> Self {
+        Self {
+            access_list,
+            ..self
+        }
+    }
+
+    /// With transactions scheduled as `mode` says when the block has an access list.
+    pub fn with_mode(self, mode: ExecMode) -> Self {
+        Self { mode, ..self }
+    }
+
+    /// With contract code on `tier`.
+    pub fn with_tier(self, tier: Tier) -> Self {
+        Self { tier, ..self }
+    }
+
+    /// Recording the access list whatever the fork.
+    pub fn recording(self) -> Self {
+        Self {
+            record_bal: true,
+            ..self
+        }
+    }
+
+    /// With senders recovered elsewhere.
+    pub fn with_senders(self, senders: Option<&'a [Address]>) -> Self {
+        Self { senders, ..self }
+    }
+
+    /// Watched by the stage loop.
+    pub fn with_watch(self, watch: Watch<'a>) -> Self {
+        Self { watch, ..self }
+    }
+}
+
+/// Executes every transaction of `block` and the block-level state changes against `state`,
+/// as `options` say. Pure with respect to the state: the writes come back in the outcome.
+///
+/// With [`ExecOptions::verify`], everything the header commits to except the state root is
+/// checked, and a given access list is verified whichever schedule ran (parallel execution
+/// checks it while committing, sequential execution records its own and compares), so a list
+/// that goes on to drive a BAL-driven fold has always been checked against execution.
+pub fn execute<S: StateProvider>(
     chain: &ChainSpec,
     block: &Block,
-    view: StateView<'_>,
-    listed: Option<&bal::BlockAccessList>,
-    exec: ExecMode,
-    tier: Tier,
-    watch: Watch<'_>,
+    state: &S,
+    options: ExecOptions<'_>,
 ) -> Result<BlockOutcome, BlockError> {
-    let schedule = match (exec, listed) {
-        (ExecMode::Parallel, Some(list)) => Schedule::Parallel { list, tier },
-        (_, listed) => Schedule::Sequential {
-            record_bal: listed.is_some(),
-            tier,
-        },
+    let senders = Senders::of(block, options.senders)?;
+    let mut outcome = match (options.mode, options.access_list) {
+        (ExecMode::Parallel, Some(list)) => {
+            parallel::execute_parallel(chain, block, state, list, &senders, options)?
+        }
+        (_, listed) => {
+            let record = options.record_bal
+                || listed.is_some()
+                || chain.is_amsterdam_active_at_timestamp(block.header.timestamp);
+            let outcome = execute_sequential(chain, block, state, record, &senders, options)?;
+            if let Some(list) = listed {
+                parallel::same_as_recorded(outcome.access_list.as_ref(), list)?;
+            }
+            outcome
+        }
     };
-    let mut outcome = execute_watched(chain, block, view, schedule, watch)?;
-    // Receipts before Byzantium carry the state root after each transaction: only a caller
-    // holding the full state can check them ([`verify_post_state_receipts`]).
-    let has_status = receipts_have_status(chain, block.header.number);
-    outcome.verify(chain, &block.header, has_status)?;
-    if !has_status {
-        outcome.receipts_check = ReceiptsCheck::Unchecked;
-    }
-    if let (Schedule::Sequential { .. }, Some(list)) = (schedule, listed) {
-        parallel::same_as_recorded(outcome.access_list.as_ref(), list)?;
+    if options.verify {
+        // Receipts before Byzantium carry the state root after each transaction: only a caller
+        // holding the full state can check them ([`verify_post_state_receipts`]).
+        let has_status = receipts_have_status(chain, block.header.number);
+        outcome.verify(chain, &block.header, has_status)?;
+        if !has_status {
+            outcome.receipts_check = ReceiptsCheck::Unchecked;
+        }
     }
     Ok(outcome)
 }
 
-/// How a block's transactions are scheduled, and where their contract code runs.
-#[derive(Clone, Copy, Debug)]
-pub enum Schedule<'a> {
-    /// One after another, recording the block access list when asked (or from Amsterdam on).
-    Sequential { record_bal: bool, tier: Tier },
-    /// All at once against the given access list, which is verified, not trusted.
-    Parallel {
-        list: &'a bal::BlockAccessList,
-        tier: Tier,
-    },
+/// Each transaction's sender: the ones given (a sender-recovery stage's output) or recovered
+/// lazily, transaction by transaction, where the schedule needs them (so the parallel runners
+/// recover their own in parallel).
+enum Senders<'a> {
+    Given(&'a [Address]),
+    Recover,
 }
 
-/// Executes `block` as `schedule` says, stopping between transactions once `watch` is
-/// cancelled and reporting each executed transaction to it.
-pub fn execute_watched(
-    chain: &ChainSpec,
-    block: &Block,
-    view: StateView<'_>,
-    schedule: Schedule<'_>,
-    watch: Watch<'_>,
-) -> Result<BlockOutcome, BlockError> {
-    match schedule {
-        Schedule::Sequential { record_bal, tier } => {
-            let record =
-                record_bal || chain.is_amsterdam_active_at_timestamp(block.header.timestamp);
-            execute_sequential(chain, block, view, record, tier, watch)
+impl<'a> Senders<'a> {
+    fn of(block: &Block, given: Option<&'a [Address]>) -> Result<Self, BlockError> {
+        match given {
+            None => Ok(Self::Recover),
+            Some(senders) if senders.len() == block.body.transactions.len() => {
+                Ok(Self::Given(senders))
+            }
+            Some(senders) => Err(BlockError::SenderCount {
+                transactions: block.body.transactions.len(),
+                senders: senders.len(),
+            }),
         }
-        Schedule::Parallel { list, tier } => {
-            parallel::execute_parallel_watched(chain, block, view, list, tier, watch)
+    }
+
+    /// The sender of transaction `index` of `block`.
+    fn get(&self, block: &Block, index: usize) -> Result<Address, BlockError> {
+        match self {
+            Self::Given(senders) => Ok(senders[index]),
+            Self::Recover => block.body.transactions[index]
+                .recover_signer()
+                .map_err(|e| BlockError::Sender {
+                    index,
+                    reason: e.to_string(),
+                }),
         }
     }
 }
 
-fn execute_sequential(
+fn execute_sequential<S: StateProvider>(
     chain: &ChainSpec,
     block: &Block,
-    view: StateView<'_>,
+    state: &S,
     record_bal: bool,
-    tier: Tier,
-    watch: Watch<'_>,
+    senders: &Senders<'_>,
+    options: ExecOptions<'_>,
 ) -> Result<BlockOutcome, BlockError> {
     let state = State::builder()
-        .with_database_ref(view)
+        .with_database_ref(state)
         .with_bundle_update()
         .with_bal_builder_if(record_bal)
         .build();
-    let mut executor = block_executor(chain, block, state, tier)?;
+    let mut executor = block_executor(chain, block, state, options.tier)?;
     let mut tx_writes = TxWrites::for_block(chain, block);
     for (index, tx) in block.body.transactions.iter().enumerate() {
-        watch.check()?;
-        let signer = tx.recover_signer().map_err(|e| BlockError::Sender {
-            index,
-            reason: e.to_string(),
-        })?;
+        options.watch.check()?;
+        let signer = senders.get(block, index)?;
         let recovered = alloy_consensus::transaction::Recovered::new_unchecked(tx, signer);
         executor
             .execute_transaction_with_index(recovered, index)
             .map_err(execution_error)?;
         tx_writes.take(&mut executor);
-        watch.executed(index);
+        options.watch.executed(index);
     }
     finish(executor, block, tx_writes)
 }
@@ -296,29 +345,29 @@ impl TxWrites {
     }
 
     /// Takes the writes of the transaction `executor` just committed.
-    fn take(&mut self, executor: &mut Executor<'_, '_>) {
+    fn take<S: StateProvider>(&mut self, executor: &mut Executor<'_, '_, S>) {
         if let Some(writes) = &mut self.0 {
             writes.push(post_state::take_tx_writes(executor.evm_mut().db_mut()));
         }
     }
 }
 
-/// The state a block executes on: the parent world through a [`StateView`], with revm's
-/// bundle (the block's writes) and, when asked, its BAL reader and builder.
-type BlockState<'v> = State<WrapDatabaseRef<StateView<'v>>>;
+/// The state a block executes on: the parent state through its provider, with revm's bundle
+/// (the block's writes) and, when asked, its BAL reader and builder.
+type BlockState<'v, S> = State<WrapDatabaseRef<&'v S>>;
 
 /// alloy-evm's block executor, which both schedules use for everything around the
 /// transactions and for committing them.
-type Executor<'a, 'v> =
-    EthBlockExecutor<'a, TieredEvm<BlockState<'v>>, &'a ChainSpec, BloomedReceipts>;
+type Executor<'a, 'v, S> =
+    EthBlockExecutor<'a, TieredEvm<BlockState<'v, S>>, &'a ChainSpec, BloomedReceipts>;
 
 /// The block executor over `state`, with the block's pre-execution system calls applied.
-fn block_executor<'a, 'v>(
+fn block_executor<'a, 'v, S: StateProvider>(
     chain: &'a ChainSpec,
     block: &'a Block,
-    state: BlockState<'v>,
+    state: BlockState<'v, S>,
     tier: Tier,
-) -> Result<Executor<'a, 'v>, BlockError> {
+) -> Result<Executor<'a, 'v, S>, BlockError> {
     let evm = TieredEvmFactory::new(tier).create_evm(state, evm_env(chain, &block.header));
     let mut executor =
         EthBlockExecutor::new(evm, execution_ctx(block), chain, BloomedReceipts::default());
@@ -330,8 +379,8 @@ fn block_executor<'a, 'v>(
 
 /// Applies the post-transaction changes (withdrawals, requests), recorded in the BAL after
 /// the last transaction, and collects what the block produced.
-fn finish(
-    mut executor: Executor<'_, '_>,
+fn finish<S: StateProvider>(
+    mut executor: Executor<'_, '_, S>,
     block: &Block,
     tx_writes: TxWrites,
 ) -> Result<BlockOutcome, BlockError> {
@@ -385,8 +434,13 @@ fn execution_ctx(block: &Block) -> EthBlockExecutionCtx<'_> {
     }
 }
 
+/// An EVM failure that is no verdict on the block (a state read failed, a fatal EVM error)
+/// stays apart from one that is, so a stage never marks a block invalid for its own I/O.
 fn execution_error(e: BlockExecutionError) -> BlockError {
-    BlockError::Execution(e.to_string())
+    match e {
+        BlockExecutionError::Internal(internal) => BlockError::Internal(internal.to_string()),
+        other => BlockError::Execution(other.to_string()),
+    }
 }
 
 /// Encoded size helper kept next to decoding so both directions live together.

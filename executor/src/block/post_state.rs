@@ -21,7 +21,10 @@ use revm::database::{
 };
 
 use super::{BlockOutcome, BlockState, OutcomeError};
-use crate::world::{BlockWrites, WorldState};
+use crate::{
+    provider::StateProvider,
+    world::{BlockWrites, WorldState},
+};
 
 /// How a block's receipts root was checked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,7 +50,7 @@ impl std::fmt::Display for ReceiptsCheck {
 
 /// The writes of the transaction just committed to `state`, which are then merged into the
 /// block's bundle as usual.
-pub(super) fn take_tx_writes(state: &mut BlockState<'_>) -> BlockWrites {
+pub(super) fn take_tx_writes<S: StateProvider>(state: &mut BlockState<'_, S>) -> BlockWrites {
     let transitions = state
         .transition_state
         .as_mut()

@@ -12,7 +12,8 @@ use commitment::{
 use super::{ChainStore, Imported, StoredBlock};
 use crate::{
     block::{
-        self, Block, BlockError, BlockOutcome, PostStateRoots, ReceiptsCheck, Watch, validate,
+        self, Block, BlockError, BlockOutcome, ExecOptions, PostStateRoots, ReceiptsCheck, Watch,
+        validate,
     },
     chain::ChainSpec,
     world::{StateView, WorldState},
@@ -205,16 +206,12 @@ impl ChainStore {
             cancel: Some(cancel),
             on_tx: Some(&on_tx),
         };
-        let listed = input.access_list.map(Arc::as_ref);
-        let mut outcome = block::execute_verified(
-            &self.chain,
-            block,
-            view,
-            listed,
-            self.exec,
-            self.tier,
-            watch,
-        )?;
+        let options = ExecOptions::verified()
+            .with_access_list(input.access_list.map(Arc::as_ref))
+            .with_mode(self.exec)
+            .with_tier(self.tier)
+            .with_watch(watch);
+        let mut outcome = block::execute(&self.chain, block, &view, options)?;
         if outcome.receipts_check == ReceiptsCheck::Unchecked {
             // This store holds the full state: the receipts' post-state roots are checkable.
             let roots = self

@@ -60,7 +60,7 @@ fn run_at(fork: &str, world: &WorldState, data: &[u8], gas: u64, tier: Tier) -> 
         world,
         hashes: &NoHashes,
     };
-    transact::transact(view, transact::env(&chain, block), tx, tier).expect("valid transaction")
+    transact::transact(&view, transact::env(&chain, block), tx, tier).expect("valid transaction")
 }
 
 /// Runs the transaction on both tiers and requires the same result (down to the halt reason),

@@ -18,7 +18,7 @@ use bal::BlockAccessList;
 use commitment::StateTrie;
 use executor::{
     StateView, WorldState,
-    block::{self, Block},
+    block::{self, Block, ExecOptions},
     chain::ChainSpec,
     revm::context::{BlockEnv, TxEnv},
     submodule::Tier,
@@ -191,13 +191,15 @@ impl BlockBuilder {
             body,
         };
         let hashes: HashMap<u64, B256> = HashMap::from([(parent.number, header.parent_hash)]);
-        let outcome = block::execute_recording(
+        let view = StateView {
+            world: &self.world,
+            hashes: &hashes,
+        };
+        let outcome = block::execute(
             &self.chain,
             &block,
-            StateView {
-                world: &self.world,
-                hashes: &hashes,
-            },
+            &view,
+            ExecOptions::default().recording(),
         )?;
         let mut outcome = outcome;
         if !block::receipts_have_status(&self.chain, number) {
@@ -258,7 +260,7 @@ impl BlockBuilder {
                     hashes,
                 };
                 let done = transact::transact(
-                    view,
+                    &view,
                     env.clone(),
                     TxEnv::from_recovered_tx(tx, signer),
                     Tier::Interpret,

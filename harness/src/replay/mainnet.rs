@@ -15,7 +15,7 @@ use alloy_consensus::proofs::calculate_transaction_root;
 use commitment::{BlockResult, Calculator, ExecEvent, StateTrie, TimeSpan};
 use executor::{
     StateView,
-    block::{self, Watch},
+    block::{self, ExecOptions, Watch},
     chain::ChainSpec,
     chainstore::block_request,
 };
@@ -96,15 +96,12 @@ fn replay_one(
         on_tx: Some(&on_tx),
     };
     let started = Instant::now();
-    let executed = block::execute_verified(
-        chain,
-        &rec.block,
-        view,
-        listed.as_deref(),
-        opts.exec.into(),
-        opts.tier,
-        watch,
-    );
+    let options = ExecOptions::verified()
+        .with_access_list(listed.as_deref())
+        .with_mode(opts.exec.into())
+        .with_tier(opts.tier)
+        .with_watch(watch);
+    let executed = block::execute(chain, &rec.block, &view, options);
     let exec = TimeSpan::since(started);
     let event = match &executed {
         Ok(outcome) => ExecEvent::Block(BlockResult {

@@ -135,7 +135,7 @@ fn run_entry(
         world,
         hashes: &TestBlockHashes,
     };
-    let outcome = transact::transact(view, env, tx, tier);
+    let outcome = transact::transact(&view, env, tx, tier);
     report.timing.exec_ms += started.elapsed().as_secs_f64() * 1e3;
     let done = match (outcome, &entry.expect_exception) {
         (Err(e), _) => {

@@ -14,7 +14,6 @@ use std::sync::{
     atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
-use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{Transaction, TxEnvelope};
 use alloy_evm::{
     Evm, EvmEnv, EvmFactory, FromRecoveredTx,
@@ -32,13 +31,13 @@ use revm::{
 };
 
 use super::{
-    Block, BlockError, BlockOutcome, BlockState, Executor, TxWrites, Watch, block_executor,
-    evm_env, execution_error, finish,
+    Block, BlockError, BlockOutcome, BlockState, ExecOptions, Executor, Senders, TxWrites, Watch,
+    block_executor, evm_env, execution_error, finish,
 };
 use crate::{
     chain::ChainSpec,
+    provider::StateProvider,
     submodule::{Tier, TieredEvm, TieredEvmFactory},
-    world::StateView,
 };
 
 mod lying;
@@ -52,22 +51,12 @@ struct TxRun {
     bloom: Bloom,
 }
 
-/// Executes `block` with its transactions in parallel, trusting `access_list` for nothing.
-pub fn execute_parallel(
-    chain: &ChainSpec,
-    block: &Block,
-    view: StateView<'_>,
-    access_list: &BlockAccessList,
-    tier: Tier,
-) -> Result<BlockOutcome, BlockError> {
-    execute_parallel_watched(chain, block, view, access_list, tier, Watch::NONE)
-}
-
 /// What every transaction run of one block shares, including the counter the runners take
 /// transaction indices from.
-struct RunCtx<'a> {
+struct RunCtx<'a, S> {
     block: &'a Block,
-    view: StateView<'a>,
+    state: &'a S,
+    senders: &'a Senders<'a>,
     /// Set by the committing thread once built; `None` if the block's BAL was rejected.
     bal: OnceLock<Option<Arc<Bal>>>,
     env: EvmEnv,
@@ -78,12 +67,12 @@ struct RunCtx<'a> {
     stop: AtomicBool,
 }
 
-impl<'a> RunCtx<'a> {
-    /// The state transaction `index` reads: the parent world, overlaid by revm with the BAL's
+impl<'a, S: StateProvider> RunCtx<'a, S> {
+    /// The state transaction `index` reads: the parent state, overlaid by revm with the BAL's
     /// changes before the transaction's block access index.
-    fn state_for(&self, bal: &Arc<Bal>, index: usize) -> BlockState<'a> {
+    fn state_for(&self, bal: &Arc<Bal>, index: usize) -> BlockState<'a, S> {
         let mut state = State::builder()
-            .with_database_ref(self.view)
+            .with_database_ref(self.state)
             .with_bal(bal.clone())
             .build();
         state.set_bal_index(BlockAccessIndex::new(index as u64 + 1));
@@ -100,15 +89,17 @@ impl<'a> RunCtx<'a> {
     /// Runs transaction `index` on a runner's EVM, made on its first run and reused with a
     /// fresh state each time; `None` if the block's BAL was rejected before any run. What
     /// the transaction wrote is checked when it commits, not here.
-    fn run(&self, evm: &mut Option<TxEvm<'a>>, index: usize) -> Option<Result<TxRun, BlockError>> {
+    fn run(
+        &self,
+        evm: &mut Option<TxEvm<'a, S>>,
+        index: usize,
+    ) -> Option<Result<TxRun, BlockError>> {
         let tx = &self.block.body.transactions[index];
         // The sender needs no BAL: a runner's first recovery overlaps building it.
-        let signer = self.watch.check().and_then(|()| {
-            tx.recover_signer().map_err(|e| BlockError::Sender {
-                index,
-                reason: e.to_string(),
-            })
-        });
+        let signer = self
+            .watch
+            .check()
+            .and_then(|()| self.senders.get(self.block, index));
         let state = self.state_for(self.bal.wait().as_ref()?, index);
         let evm = match evm {
             Some(evm) => {
@@ -135,7 +126,8 @@ impl<'a> RunCtx<'a> {
     }
 }
 
-/// A failed run: a read the BAL does not declare is a lie, anything else invalidates the block.
+/// A failed run: a read the BAL does not declare is a lie, a failed read of the store is no
+/// verdict on the block, anything else invalidates it.
 fn run_error<E: std::fmt::Display>(
     index: usize,
     error: EVMError<EvmDatabaseError<E>>,
@@ -157,18 +149,23 @@ fn run_error<E: std::fmt::Display>(
             }
             .into()
         }
+        // The store failed, not the block.
+        EVMError::Database(EvmDatabaseError::Database(e)) => {
+            BlockError::Internal(format!("tx {index}: {e}"))
+        }
         other => BlockError::Execution(format!("tx {index}: {other}")),
     }
 }
 
 /// The EVM a runner executes its transactions on.
-type TxEvm<'v> = TieredEvm<BlockState<'v>>;
+type TxEvm<'v, S> = TieredEvm<BlockState<'v, S>>;
 
 /// A finished run, by transaction index.
 type Arrival = (usize, Result<TxRun, BlockError>);
 
-/// [`execute_parallel`], with transactions that have not started skipped once `watch` is
-/// cancelled, and each transaction reported as it commits.
+/// Executes `block` with its transactions in parallel, trusting `access_list` for nothing;
+/// transactions that have not started are skipped once the watch is cancelled, and each is
+/// reported to it as it commits.
 ///
 /// Execution and commitment are pipelined. Runners take the next transaction index from a
 /// shared counter, so runs finish roughly in block order, and this thread commits each run as
@@ -177,18 +174,20 @@ type Arrival = (usize, Result<TxRun, BlockError>);
 /// nothing is ready to commit. (On a pool thread it must, since a runner job may be queued
 /// behind it. Outside the pool it pays too: a thread that only committed slept and woke once
 /// per transaction beside busy runners, and its waits spun on the cores they needed.)
-pub fn execute_parallel_watched(
+pub(super) fn execute_parallel<S: StateProvider>(
     chain: &ChainSpec,
     block: &Block,
-    view: StateView<'_>,
+    state: &S,
     access_list: &BlockAccessList,
-    tier: Tier,
-    watch: Watch<'_>,
+    senders: &Senders<'_>,
+    options: ExecOptions<'_>,
 ) -> Result<BlockOutcome, BlockError> {
+    let ExecOptions { tier, watch, .. } = options;
     let ctx = RunCtx {
         tier,
         block,
-        view,
+        state,
+        senders,
         bal: OnceLock::new(),
         env: evm_env(chain, &block.header),
         watch,
@@ -224,7 +223,7 @@ pub fn execute_parallel_watched(
                     arrived: (0..count).map(|_| None).collect(),
                     evm: None,
                 };
-                commit_in_order(chain, block, view, access_list, &bal, &mut pending)
+                commit_in_order(chain, block, state, access_list, &bal, &mut pending)
             }
             Err(e) => {
                 ctx.bal.get_or_init(|| None);
@@ -238,15 +237,15 @@ pub fn execute_parallel_watched(
 }
 
 /// The runs waiting to be committed, as seen by the committing thread.
-struct Pending<'c, 'a> {
-    ctx: &'c RunCtx<'a>,
+struct Pending<'c, 'a, S: StateProvider> {
+    ctx: &'c RunCtx<'a, S>,
     runs: Receiver<Arrival>,
     arrived: Vec<Option<Result<TxRun, BlockError>>>,
     /// This thread's own EVM, made the first time it runs a transaction.
-    evm: Option<TxEvm<'a>>,
+    evm: Option<TxEvm<'a, S>>,
 }
 
-impl Pending<'_, '_> {
+impl<S: StateProvider> Pending<'_, '_, S> {
     /// The run of transaction `index`, running unstarted transactions while it is not there.
     fn take(&mut self, index: usize) -> Result<TxRun, BlockError> {
         loop {
@@ -276,19 +275,19 @@ const MERGE_EVERY: usize = 64;
 
 /// Commits the block's runs in block order through alloy-evm's block executor, checking each
 /// against the BAL as it commits, then finishes the block.
-fn commit_in_order(
+fn commit_in_order<S: StateProvider>(
     chain: &ChainSpec,
     block: &Block,
-    view: StateView<'_>,
+    state: &S,
     access_list: &BlockAccessList,
     bal: &Arc<Bal>,
-    pending: &mut Pending<'_, '_>,
+    pending: &mut Pending<'_, '_, S>,
 ) -> Result<BlockOutcome, BlockError> {
     let ctx = pending.ctx;
     let count = block.body.transactions.len();
     let listed = lying::ListedWrites::new(access_list, count);
     let state = State::builder()
-        .with_database_ref(view)
+        .with_database_ref(state)
         .with_bundle_update()
         .with_bal(bal.clone())
         .with_bal_builder()
@@ -339,7 +338,10 @@ pub(super) fn same_as_recorded(
 /// has left, counted in regular gas from Amsterdam (EIP-8037) on, where the uncapped limit
 /// must also fit the block's state-gas budget. The error is alloy-evm's own, so a block
 /// rejected here reads exactly as it does when executed sequentially.
-fn check_block_gas(executor: &Executor<'_, '_>, tx: &TxEnvelope) -> Result<(), BlockError> {
+fn check_block_gas<S: StateProvider>(
+    executor: &Executor<'_, '_, S>,
+    tx: &TxEnvelope,
+) -> Result<(), BlockError> {
     let cfg = executor.evm().cfg_env();
     let block_gas_limit = executor.evm().block().gas_limit();
     let used = if cfg.enable_amsterdam_eip8037 {
