@@ -238,6 +238,47 @@ impl WorldState {
         writes.updates_with(|address| self.accounts.get(address).map(WorldAccount::trie_account))
     }
 
+    /// The writes that take the state after `writes` back to this one: every account's
+    /// previous header (or its removal, for one that did not exist), the previous value of
+    /// every written slot, and the whole previous storage of an account the writes wipe or
+    /// remove. Contract code stays: it is addressed by its hash.
+    pub fn change_set(&self, writes: &BlockWrites) -> BlockWrites {
+        let accounts = writes
+            .accounts
+            .iter()
+            .map(|w| {
+                let before = self.accounts.get(&w.address);
+                let dropped = w.wipe_storage || w.info == InfoChange::Removed;
+                let storage = match before {
+                    Some(account) if dropped => {
+                        let mut all: Vec<_> =
+                            account.storage.iter().map(|(k, v)| (*k, *v)).collect();
+                        all.sort_unstable_by_key(|(slot, _)| *slot);
+                        all
+                    }
+                    _ => w
+                        .storage
+                        .iter()
+                        .map(|(slot, _)| {
+                            let old = before.and_then(|a| a.storage.get(slot)).copied();
+                            (*slot, old.unwrap_or_default())
+                        })
+                        .collect(),
+                };
+                AccountWrite {
+                    address: w.address,
+                    info: before.map_or(InfoChange::Removed, |a| InfoChange::Set(a.trie_account())),
+                    wipe_storage: dropped,
+                    storage,
+                }
+            })
+            .collect();
+        BlockWrites {
+            accounts,
+            codes: Vec::new(),
+        }
+    }
+
     /// Applies a block's writes.
     pub fn apply(&mut self, writes: &BlockWrites) {
         if !writes.codes.is_empty() {
@@ -300,18 +341,40 @@ impl BlockHashes for HashMap<u64, B256> {
     }
 }
 
-/// A read-only view of the world for revm: state plus the block hashes visible to the block.
+/// A read-only view for revm: plain state from `world` (any [`DatabaseRef`]: the in-memory
+/// [`WorldState`] by default, a database snapshot otherwise) and BLOCKHASH from `hashes`, the
+/// block's own ancestry, so a block on a side chain sees its own past.
 #[derive(Clone, Copy)]
-pub struct StateView<'a> {
-    pub world: &'a WorldState,
+pub struct StateView<'a, S = &'a WorldState> {
+    pub world: S,
     pub hashes: &'a dyn BlockHashes,
 }
 
-impl std::fmt::Debug for StateView<'_> {
+impl<S: std::fmt::Debug> std::fmt::Debug for StateView<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StateView")
-            .field("accounts", &self.world.accounts.len())
-            .finish()
+            .field("world", &self.world)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: DatabaseRef> DatabaseRef for StateView<'_, S> {
+    type Error = S::Error;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        self.world.basic_ref(address)
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        self.world.code_by_hash_ref(code_hash)
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        self.world.storage_ref(address, index)
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        Ok(self.hashes.block_hash(number).unwrap_or_default())
     }
 }
 
@@ -322,39 +385,34 @@ pub struct StateReadError(Infallible);
 
 impl DBErrorMarker for StateReadError {}
 
-impl DatabaseRef for StateView<'_> {
+/// A bare world knows no blocks: BLOCKHASH reads zero unless a [`StateView`] supplies them.
+impl DatabaseRef for WorldState {
     type Error = StateReadError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        Ok(self.world.accounts.get(&address).map(|a| AccountInfo {
+        Ok(self.accounts.get(&address).map(|a| AccountInfo {
             balance: a.balance,
             nonce: a.nonce,
             code_hash: a.code_hash,
-            code: self.world.codes.get(&a.code_hash).cloned(),
+            code: self.codes.get(&a.code_hash).cloned(),
             ..Default::default()
         }))
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        Ok(self
-            .world
-            .codes
-            .get(&code_hash)
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.codes.get(&code_hash).cloned().unwrap_or_default())
     }
 
     fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
         Ok(self
-            .world
             .accounts
             .get(&address)
             .and_then(|a| a.storage.get(&index).copied())
             .unwrap_or_default())
     }
 
-    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
-        Ok(self.hashes.block_hash(number).unwrap_or_default())
+    fn block_hash_ref(&self, _number: u64) -> Result<B256, Self::Error> {
+        Ok(B256::ZERO)
     }
 }
 

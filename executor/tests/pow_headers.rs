@@ -95,14 +95,15 @@ fn child(chain: &ChainSpec, parent: &Header, elapsed: u64, tag: u8) -> Header {
 
 /// `header` as an empty block with `ommers`, its state root that of executing it (the block
 /// and ommer rewards) on its parent's state, so that only what a test breaks is wrong.
-fn seal(store: &ChainStore, header: Header, ommers: Vec<Header>) -> Block {
-    seal_on(store.chain(), store, header, ommers)
+fn seal(store: &mut ChainStore, header: Header, ommers: Vec<Header>) -> Block {
+    let chain = store.chain().clone();
+    seal_on(&chain, store, header, ommers)
 }
 
 /// [`seal`], executing under `chain` (which may know more of the chain than `store` yet).
 fn seal_on(
     chain: &ChainSpec,
-    store: &ChainStore,
+    store: &mut ChainStore,
     mut header: Header,
     ommers: Vec<Header>,
 ) -> Block {
@@ -115,8 +116,8 @@ fn seal_on(
             withdrawals: None,
         },
     };
-    let parent = store
-        .world(&block.header.parent_hash)
+    let parent = &store
+        .state_at(block.header.parent_hash)
         .expect("parent state");
     let hashes: HashMap<u64, B256> = HashMap::new();
     let view = StateView {
@@ -158,7 +159,7 @@ fn rejects(store: &mut ChainStore, block: Block, expected: BlockError) {
 
 /// A child of the head `elapsed` seconds later, changed by `edit`, with `ommers`, sealed.
 fn child_of_head(
-    store: &ChainStore,
+    store: &mut ChainStore,
     elapsed: u64,
     ommers: Vec<Header>,
     edit: impl FnOnce(&mut Header),
@@ -261,7 +262,7 @@ fn each_header_rule_rejects_a_block_breaking_it() {
     build(&mut store);
     let expected = child(store.chain(), &head(&store), 9, 0).difficulty;
     for wrong in [expected + U256::from(1), expected - U256::from(1)] {
-        let block = child_of_head(&store, 9, vec![], |h| h.difficulty = wrong);
+        let block = child_of_head(&mut store, 9, vec![], |h| h.difficulty = wrong);
         let error = HeaderError::Difficulty {
             expected,
             got: wrong,
@@ -269,26 +270,26 @@ fn each_header_rule_rejects_a_block_breaking_it() {
         rejects(&mut store, block, error.into());
     }
     // 5000 / 1024 = 4: the limit may move by 3 at most.
-    let too_far = child_of_head(&store, 9, vec![], |h| h.gas_limit = GAS_LIMIT + 4);
+    let too_far = child_of_head(&mut store, 9, vec![], |h| h.gas_limit = GAS_LIMIT + 4);
     let error = HeaderError::GasLimit {
         parent: GAS_LIMIT,
         got: GAS_LIMIT + 4,
     };
     rejects(&mut store, too_far, error.into());
-    let too_small = child_of_head(&store, 9, vec![], |h| h.gas_limit = GAS_LIMIT - 1);
+    let too_small = child_of_head(&mut store, 9, vec![], |h| h.gas_limit = GAS_LIMIT - 1);
     rejects(
         &mut store,
         too_small,
         HeaderError::GasLimitBelowMinimum(GAS_LIMIT - 1).into(),
     );
-    let within = child_of_head(&store, 9, vec![], |h| h.gas_limit = GAS_LIMIT + 3);
+    let within = child_of_head(&mut store, 9, vec![], |h| h.gas_limit = GAS_LIMIT + 3);
     store.import(&within).expect("within the bound");
     // London's first block: the parent's limit counts double.
     for _ in 10..12 {
         extend(&mut store, 13, vec![]);
     }
     let parent_limit = head(&store).gas_limit;
-    let undoubled = child_of_head(&store, 9, vec![], |h| h.gas_limit = parent_limit);
+    let undoubled = child_of_head(&mut store, 9, vec![], |h| h.gas_limit = parent_limit);
     let error = HeaderError::GasLimit {
         parent: 2 * parent_limit,
         got: parent_limit,
@@ -344,7 +345,7 @@ fn each_ommer_rule_rejects_a_block_breaking_it() {
         ),
     ];
     for (ommers, error) in cases {
-        let block = child_of_head(&store, 9, ommers, |_| {});
+        let block = child_of_head(&mut store, 9, ommers, |_| {});
         rejects(&mut store, block, error.into());
     }
 
@@ -371,7 +372,7 @@ fn each_ommer_rule_rejects_a_block_breaking_it() {
     ];
     for (ommer, error) in cases {
         let hash = ommer.hash_slow();
-        let block = child_of_head(&store, 9, vec![ommer], |_| {});
+        let block = child_of_head(&mut store, 9, vec![ommer], |_| {});
         rejects(
             &mut store,
             block,
@@ -380,7 +381,7 @@ fn each_ommer_rule_rejects_a_block_breaking_it() {
     }
     // The same block with valid ommers is accepted.
     let block = child_of_head(
-        &store,
+        &mut store,
         9,
         vec![side["8a"].clone(), side["8b"].clone()],
         |_| {},
@@ -419,7 +420,7 @@ fn the_merge_comes_where_the_total_difficulty_reaches_the_terminal() {
         h.difficulty = U256::ZERO;
         h.mix_hash = B256::repeat_byte(7);
     };
-    let early = child_of_head(&store, 1, vec![], stake);
+    let early = child_of_head(&mut store, 1, vec![], stake);
     let expected = child(store.chain(), &head(&store), 1, 0).difficulty;
     rejects(
         &mut store,
@@ -432,7 +433,7 @@ fn the_merge_comes_where_the_total_difficulty_reaches_the_terminal() {
     extend(&mut store, 1, vec![]);
     assert!(!store.chain().is_paris_active_at_block(2));
 
-    let work = child_of_head(&store, 1, vec![], |_| {});
+    let work = child_of_head(&mut store, 1, vec![], |_| {});
     let difficulty = work.header.difficulty;
     rejects(
         &mut store,
@@ -443,7 +444,7 @@ fn the_merge_comes_where_the_total_difficulty_reaches_the_terminal() {
     merged.merge_at(3);
     let mut header = child(&merged, &head(&store), 1, 0);
     stake(&mut header);
-    let first_pos = seal_on(&merged, &store, header, vec![]);
+    let first_pos = seal_on(&merged, &mut store, header, vec![]);
     store
         .import(&first_pos)
         .expect("the first proof-of-stake block");
@@ -464,21 +465,19 @@ fn dao_fork_blocks_must_say_so() {
         ..Default::default()
     });
     let say = |h: &mut Header| h.extra_data = Bytes::from_static(b"dao-hard-fork");
-    store
-        .import(&child_of_head(&store, 10, vec![], |_| {}))
-        .expect("block 1 is before the fork");
+    let first = child_of_head(&mut store, 10, vec![], |_| {});
+    store.import(&first).expect("block 1 is before the fork");
     for number in DAO..DAO + 10 {
-        let silent = child_of_head(&store, 10, vec![], |_| {});
+        let silent = child_of_head(&mut store, 10, vec![], |_| {});
         rejects(
             &mut store,
             silent,
             BlockError::Header(HeaderError::DaoForkExtraData),
         );
-        let block = child_of_head(&store, 10, vec![], say);
+        let block = child_of_head(&mut store, 10, vec![], say);
         assert_eq!(block.header.number, number);
         store.import(&block).expect("a DAO fork block saying so");
     }
-    store
-        .import(&child_of_head(&store, 10, vec![], |_| {}))
-        .expect("the eleventh block is free");
+    let eleventh = child_of_head(&mut store, 10, vec![], |_| {});
+    store.import(&eleventh).expect("the eleventh block is free");
 }

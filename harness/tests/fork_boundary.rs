@@ -289,7 +289,7 @@ fn the_chains_exercise_eip161_on_both_sides() {
             result.expect("imports");
         }
         let world = store
-            .world(&store.head())
+            .state_at(store.head())
             .expect("the head keeps its state");
         for b in 1..=TOUCHING {
             let exists = |address| world.account(&address).is_some();

@@ -30,7 +30,7 @@ fn example() -> (ChainStore, Vec<u8>) {
 fn wrong_state_root_is_rejected_without_side_effects() {
     let (mut store, rlp) = example();
     let head = store.head();
-    let root_before = store.world(&head).unwrap().state_root();
+    let root_before = store.state_at(head).unwrap().state_root();
 
     let honest = decode_block(&rlp).unwrap();
     let mut forged = honest.clone();
@@ -40,8 +40,12 @@ fn wrong_state_root_is_rejected_without_side_effects() {
         other => panic!("expected a state-root rejection, got {other:?}"),
     }
     assert_eq!(store.head(), head);
-    assert_eq!(store.world(&head).unwrap().state_root(), root_before);
-    assert!(store.world(&forged.header.hash_slow()).is_none());
+    assert_eq!(store.state_at(head).unwrap().state_root(), root_before);
+    assert!(store.header(&forged.header.hash_slow()).is_none());
+    assert!(matches!(
+        store.state_at(forged.header.hash_slow()),
+        Err(BlockError::ParentStatePruned(_))
+    ));
 
     let imported = store
         .import(&honest)

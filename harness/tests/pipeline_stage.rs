@@ -126,7 +126,7 @@ fn a_lying_sidecar_fails_its_block_and_commits_nothing_of_it() {
             // Block 2 is the head, with exactly its own state.
             let head = demo.blocks[1].header.hash_slow();
             assert_eq!(store.head(), head);
-            let root = store.world(&head).unwrap().state_root();
+            let root = store.state_at(head).unwrap().state_root();
             assert_eq!(root, demo.blocks[1].header.state_root);
             assert_eq!(store.metrics().divergences, 0);
             // The honest block 3 still imports on top.

@@ -75,6 +75,13 @@ impl Calculator {
         self.send_request(Request::Rebase { at, accounts })
     }
 
+    /// Moves the committed state to block `at` by `updates` (the unwinds and re-applies of a
+    /// reorg, in order): proportional to what the blocks changed, where [`Self::rebase`]
+    /// rebuilds the whole trie.
+    pub fn move_to(&self, at: B256, updates: Vec<AccountUpdate>) -> Result<(), CalculatorGone> {
+        self.send_request(Request::Move { at, updates })
+    }
+
     /// Reports execution progress or a block's result.
     pub fn report(&self, event: ExecEvent) -> Result<(), CalculatorGone> {
         let results = self.results.as_ref().ok_or(CalculatorGone)?;
@@ -162,6 +169,12 @@ impl Worker {
             Request::Rebase { at, accounts } => {
                 self.gate.withdraw(&mut self.trie);
                 self.trie = StateTrie::from_accounts(&accounts);
+                self.head = at;
+                self.metrics.update(|m| m.rebases += 1);
+            }
+            Request::Move { at, updates } => {
+                self.gate.withdraw(&mut self.trie);
+                self.trie.apply(&updates);
                 self.head = at;
                 self.metrics.update(|m| m.rebases += 1);
             }

@@ -40,6 +40,11 @@ pub(crate) enum Request {
         at: B256,
         accounts: Vec<AccountUpdate>,
     },
+    /// Move the committed trie to block `at`'s post-state by `updates`, applied in order.
+    Move {
+        at: B256,
+        updates: Vec<AccountUpdate>,
+    },
 }
 
 /// The executor's side of the results channel, in execution order.

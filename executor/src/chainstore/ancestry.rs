@@ -3,13 +3,13 @@
 
 use alloy_primitives::B256;
 
-use super::{ChainStore, StoredBlock};
+use super::{ChainStore, StateStore, StoredBlock};
 use crate::block::{
     Block, BodyError,
     ommers::{self, Ancestor, OMMER_ANCESTRY},
 };
 
-impl ChainStore {
+impl<S: StateStore> ChainStore<S> {
     /// `parent_hash` and its ancestors, newest first, down to genesis or the first block the
     /// store does not hold.
     pub(super) fn ancestors(

@@ -4,16 +4,20 @@
 //! ```text
 //! import_batch ─► announce every block (BlockRequest) ─► calculator folds BALs as the gate opens
 //!      │
-//!      └─► per block: execute (cancellable) ─► BlockResult ─► verdict ─► commit the world state
+//!      └─► per block: move the store to its parent ─► execute (cancellable) ─► BlockResult
+//!                       ─► verdict ─► store.advance(block's writes)
 //! ```
 //!
-//! The state root comes from a [`Calculator`] on its own thread ([`stage`]). Every imported
-//! block keeps the world state it produced (for a bounded window), so a block may extend any
-//! recent block, not only the head; the calculator is rebased onto the parent's state when a
-//! block does not extend the last committed one.
+//! The state root comes from a [`Calculator`] on its own thread ([`stage`]). The plain state
+//! lives in a [`StateStore`] that holds one block's post-state; a block on a side chain is
+//! reached by walking the store back by change sets and forward by the writes kept of recent
+//! blocks ([`reorg`]), and the calculator's trie walks with it, so no block keeps a copy of the
+//! world.
 
 mod ancestry;
+mod reorg;
 mod stage;
+mod store;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -28,12 +32,13 @@ use commitment::{Calculator, CancelToken, Config, StateTrie, Verdict, pipeline::
 pub use crate::block::ExecMode;
 use crate::submodule::Tier;
 use crate::{
-    block::{BlockOutcome, PostStateRoots},
+    block::{BlockError, BlockOutcome, PostStateRoots},
     chain::ChainSpec,
-    world::WorldState,
+    world::{BlockWrites, WorldState},
 };
 
 pub use stage::{BlockInput, block_request};
+pub use store::{MemoryStore, NoChangeSet, StateStore};
 
 /// How many ancestors BLOCKHASH can see.
 const BLOCKHASH_WINDOW: u64 = 256;
@@ -69,27 +74,29 @@ struct StoredBlock {
     /// The sum of the difficulties up to this block: the merge comes after the block that
     /// reaches the terminal total difficulty.
     total_difficulty: U256,
-    /// `None` once pruned.
-    world: Option<Arc<WorldState>>,
+    /// What the block wrote, kept for recent blocks so the store can be walked forward onto
+    /// the block's line again after a reorg; `None` once pruned (and for genesis).
+    writes: Option<Arc<BlockWrites>>,
 }
 
-/// A block tree rooted at genesis with the post-state of each recent block.
-pub struct ChainStore {
+/// A block tree rooted at genesis over a [`StateStore`] holding one block's post-state.
+pub struct ChainStore<S: StateStore = MemoryStore> {
     chain: ChainSpec,
     blocks: HashMap<B256, StoredBlock>,
     head: B256,
-    /// Blocks still holding a post-state, oldest first, so pruning never scans the tree.
+    /// Blocks still holding their writes, oldest first, so pruning never scans the tree.
     held: VecDeque<(u64, B256)>,
-    /// Post-states older than this many blocks below the newest are dropped.
+    /// Writes (and, in the store, change sets) older than this many blocks below the newest
+    /// are dropped.
     retain: u64,
     exec: ExecMode,
     tier: Tier,
     config: Config,
     /// Spawned at the first import, from `genesis_trie`.
     calculator: Option<Calculator>,
+    /// The trie of the store's head until the calculator takes it.
     genesis_trie: Option<StateTrie>,
-    /// The block whose state the calculator holds once the awaited verdict is in.
-    committed: B256,
+    store: S,
     /// Blocks announced and not yet imported, with their cancellation tokens.
     announced: HashMap<B256, CancelToken>,
     /// Verdicts that overtook the one awaited (a block failed from its BAL before it ran).
@@ -100,43 +107,72 @@ pub struct ChainStore {
 }
 
 impl ChainStore {
-    /// Starts a chain from its genesis header and state; the state must hash to the header's root.
+    /// Starts a chain from its genesis header and state, held in memory; the state must hash
+    /// to the header's root.
     pub fn new(
         chain: ChainSpec,
         genesis: Header,
         world: WorldState,
     ) -> Result<Self, GenesisMismatch> {
-        let mut trie = StateTrie::from_accounts(&world.trie_updates());
+        let hash = genesis.hash_slow();
+        let trie = StateTrie::from_accounts(&world.trie_updates());
+        let store = MemoryStore::new(hash, world, DEFAULT_RETAIN as usize);
+        Self::with_store(chain, genesis, store, trie)
+    }
+
+    /// Keeps the writes and change sets of the `n` blocks below the newest (128 by default),
+    /// so blocks may build on any of them (side chains, reorgs). With 0 nothing is kept and
+    /// only the head can be extended: the cheap setting for replaying a canonical chain.
+    pub fn with_retained_states(mut self, n: u64) -> Self {
+        self.retain = n;
+        self.store.set_retain(n as usize);
+        self
+    }
+}
+
+/// How many blocks below the newest keep what a reorg onto them needs, by default.
+const DEFAULT_RETAIN: u64 = 128;
+
+impl<S: StateStore> ChainStore<S> {
+    /// Starts a chain over `store`, which holds the post-state of `head` (genesis, or the
+    /// block a database was left at) and whose trie is `trie`; the trie must hash to the
+    /// header's root.
+    pub fn with_store(
+        chain: ChainSpec,
+        head: Header,
+        store: S,
+        mut trie: StateTrie,
+    ) -> Result<Self, GenesisMismatch> {
         let computed = trie.root();
-        if computed != genesis.state_root {
+        if computed != head.state_root {
             return Err(GenesisMismatch {
-                expected: genesis.state_root,
+                expected: head.state_root,
                 computed,
             });
         }
-        let hash = genesis.hash_slow();
+        let hash = head.hash_slow();
         let mut blocks = HashMap::new();
         blocks.insert(
             hash,
             StoredBlock {
-                total_difficulty: genesis.difficulty,
-                header: genesis,
+                total_difficulty: head.difficulty,
+                header: head,
                 ommers: Vec::new(),
-                world: Some(Arc::new(world)),
+                writes: None,
             },
         );
         Ok(Self {
             chain,
             blocks,
             head: hash,
-            held: VecDeque::from([(0, hash)]),
-            retain: 128,
+            held: VecDeque::new(),
+            retain: DEFAULT_RETAIN,
             exec: ExecMode::default(),
             tier: Tier::default(),
             config: Config::default(),
             calculator: None,
             genesis_trie: Some(trie),
-            committed: hash,
+            store,
             announced: HashMap::new(),
             early: HashMap::new(),
             post_state: None,
@@ -170,14 +206,6 @@ impl ChainStore {
             .unwrap_or_default()
     }
 
-    /// Keeps the post-states of the `n` blocks below the newest (128 by default), so blocks
-    /// may build on any of them (side chains, reorgs). With 0 only the newest state is kept
-    /// and updated in place: the cheap setting for replaying a canonical chain.
-    pub fn with_retained_states(mut self, n: u64) -> Self {
-        self.retain = n;
-        self
-    }
-
     pub fn chain(&self) -> &ChainSpec {
         &self.chain
     }
@@ -191,29 +219,15 @@ impl ChainStore {
         self.blocks.get(hash).map(|b| &b.header)
     }
 
-    /// The post-state of a block, if still held.
-    pub fn world(&self, hash: &B256) -> Option<&WorldState> {
-        self.blocks.get(hash).and_then(|b| b.world.as_deref())
+    /// The store, at the block its state is at (normally the head).
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
-    /// The post-state of a block: its parent's plus `writes`. Without retained states the
-    /// parent's copy is released and updated in place, so a linear replay costs what the block
-    /// changed rather than a copy of the whole state.
-    fn child_state(
-        &mut self,
-        parent_hash: B256,
-        parent_world: Arc<WorldState>,
-        writes: &crate::world::BlockWrites,
-    ) -> WorldState {
-        if self.retain == 0
-            && let Some(parent) = self.blocks.get_mut(&parent_hash)
-        {
-            parent.world = None;
-        }
-        // Unique unless the parent's state is retained: then it is copied.
-        let mut world = Arc::try_unwrap(parent_world).unwrap_or_else(|shared| (*shared).clone());
-        world.apply(writes);
-        world
+    /// The plain state after block `hash`: the store is walked there (see [`reorg`]).
+    pub fn state_at(&mut self, hash: B256) -> Result<WorldState, BlockError> {
+        self.move_to(hash)?;
+        self.store.plain_state().map_err(internal)
     }
 
     /// Hashes of up to 256 ancestors, walking parent links so side chains see their own past.
@@ -224,6 +238,8 @@ impl ChainStore {
             .collect()
     }
 
+    /// Drops the writes of blocks more than `retain` below `newest`, and whole blocks past
+    /// what BLOCKHASH and reorgs can still reach.
     fn prune(&mut self, newest: u64) {
         let keep_from = newest.saturating_sub(self.retain);
         while let Some(&(number, hash)) = self.held.front() {
@@ -232,8 +248,18 @@ impl ChainStore {
             }
             self.held.pop_front();
             if let Some(b) = self.blocks.get_mut(&hash) {
-                b.world = None;
+                b.writes = None;
             }
         }
+        let reach = newest.saturating_sub(BLOCKHASH_WINDOW + self.retain);
+        if reach > 0 && newest.is_multiple_of(BLOCKHASH_WINDOW) {
+            let keep = |b: &StoredBlock| b.header.number >= reach;
+            self.blocks.retain(|_, b| keep(b));
+        }
     }
+}
+
+/// A store failure: no verdict on the block.
+fn internal(error: impl std::error::Error) -> BlockError {
+    BlockError::Internal(error.to_string())
 }

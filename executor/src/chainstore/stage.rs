@@ -9,14 +9,14 @@ use commitment::{
     BlockRequest, BlockResult, Calculator, CancelToken, CommitError, ExecEvent, Verdict,
 };
 
-use super::{ChainStore, Imported, StoredBlock};
+use super::{ChainStore, Imported, StateStore, StoredBlock, internal};
 use crate::{
     block::{
         self, Block, BlockError, BlockOutcome, ExecOptions, PostStateRoots, ReceiptsCheck, Watch,
         validate,
     },
     chain::ChainSpec,
-    world::{StateView, WorldState},
+    world::StateView,
 };
 
 /// A block as it arrives, with its access list when one travels with it (an Amsterdam block's
@@ -27,7 +27,7 @@ pub struct BlockInput<'a> {
     pub access_list: Option<&'a Arc<BlockAccessList>>,
 }
 
-impl ChainStore {
+impl<S: StateStore> ChainStore<S> {
     /// Validates, executes and commits `block`. On error nothing changes.
     pub fn import(&mut self, block: &Block) -> Result<Imported, BlockError> {
         self.import_with_access_list(block, None)
@@ -63,9 +63,9 @@ impl ChainStore {
     }
 
     /// The calculator, spawned at the first use with the trie `new` built for the genesis.
-    fn calculator(&mut self) -> &Calculator {
+    pub(super) fn calculator(&mut self) -> &Calculator {
         if let Some(trie) = self.genesis_trie.take() {
-            self.calculator = Some(Calculator::spawn(trie, self.committed, self.config));
+            self.calculator = Some(Calculator::spawn(trie, self.store.head(), self.config));
         }
         self.calculator
             .as_ref()
@@ -104,7 +104,7 @@ impl ChainStore {
         let started = Instant::now();
         let executed = self.execute(input, hash, &cancel);
         let exec = started.elapsed();
-        let (outcome, parent_world) = match executed {
+        let (outcome, updates) = match executed {
             Ok(done) => done,
             Err(error) => {
                 let reason = error.to_string();
@@ -114,34 +114,40 @@ impl ChainStore {
                 return Err(failure(verdict, error));
             }
         };
-        let updates = parent_world.updates_for(&outcome.writes);
         let post_state_updates =
             (outcome.receipts_check == ReceiptsCheck::PostState).then(|| updates.clone());
         self.calculator()
             .report(ExecEvent::Block(BlockResult { hash, updates }))?;
         let verdict = self.await_verdict(hash)?;
         let state_root = verdict.outcome.clone()?;
-        self.committed = hash;
+        let block = input.block;
+        if let Err(error) = self.store.advance(&block.header, hash, &outcome.writes) {
+            // The calculator committed the block the store could not: take its trie back to
+            // the store's state.
+            let accounts = self.store.plain_state().map_err(internal)?.trie_updates();
+            let at = self.store.head();
+            self.calculator().rebase(at, accounts)?;
+            return Err(internal(error));
+        }
         match (&mut self.post_state, post_state_updates) {
             (Some(trie), Some(updates)) => trie.advance(hash, &updates),
             // Past Byzantium no receipt needs it.
             _ => self.post_state = None,
         }
 
-        let block = input.block;
         let total_difficulty = self.blocks[&block.header.parent_hash]
             .total_difficulty
             .saturating_add(block.header.difficulty);
-        let world = self.child_state(block.header.parent_hash, parent_world, &outcome.writes);
         self.head = hash;
         let number = block.header.number;
+        let writes = (self.retain > 0).then(|| Arc::new(outcome.writes.clone()));
         self.blocks.insert(
             hash,
             StoredBlock {
                 total_difficulty,
                 header: block.header.clone(),
                 ommers: block.body.ommers.iter().map(|o| o.hash_slow()).collect(),
-                world: Some(Arc::new(world)),
+                writes,
             },
         );
         self.held.push_back((number, hash));
@@ -159,23 +165,20 @@ impl ChainStore {
     }
 
     /// Checks, executes and verifies the block against its parent's state (everything but
-    /// the state root), with the calculator holding the parent's state.
+    /// the state root), with the store and the calculator moved to the parent; returns the
+    /// outcome with its trie updates.
     fn execute(
         &mut self,
         input: &BlockInput<'_>,
         hash: B256,
         cancel: &CancelToken,
-    ) -> Result<(BlockOutcome, Arc<WorldState>), BlockError> {
+    ) -> Result<(BlockOutcome, Vec<commitment::AccountUpdate>), BlockError> {
         let block = input.block;
         let parent_hash = block.header.parent_hash;
         let parent = self
             .blocks
             .get(&parent_hash)
             .ok_or(BlockError::UnknownParent(parent_hash))?;
-        let parent_world = parent
-            .world
-            .clone()
-            .ok_or(BlockError::ParentStatePruned(parent_hash))?;
         if let Some(terminal) = self.chain.pending_merge() {
             // EIP-3675: the first block whose parent's total difficulty reaches the terminal
             // one is proof-of-stake, and so is every block after it.
@@ -186,15 +189,30 @@ impl ChainStore {
         validate::header_against_parent(&self.chain, &block.header, &parent.header)?;
         validate::body_against_header(&self.chain, block)?;
         self.check_ommers(block)?;
-        if parent_hash != self.committed {
-            let accounts = parent_world.trie_updates();
-            self.calculator().rebase(parent_hash, accounts)?;
-            self.committed = parent_hash;
-        }
+        self.move_to(parent_hash)?;
 
-        let hashes = self.ancestor_hashes(parent_hash);
+        let mut outcome = self.execute_on_parent(input, hash, cancel)?;
+        if outcome.receipts_check == ReceiptsCheck::Unchecked {
+            // This store holds the full state: the receipts' post-state roots are checkable.
+            let roots = self
+                .post_state_roots(parent_hash)?
+                .roots(&outcome.tx_writes);
+            block::verify_post_state_receipts(&mut outcome, &block.header, &roots)?;
+        }
+        let updates = self.store.updates_for(&outcome.writes).map_err(internal)?;
+        Ok((outcome, updates))
+    }
+
+    /// Runs the block on the store's state (its parent's), watched by the calculator.
+    fn execute_on_parent(
+        &self,
+        input: &BlockInput<'_>,
+        hash: B256,
+        cancel: &CancelToken,
+    ) -> Result<BlockOutcome, BlockError> {
+        let hashes = self.ancestor_hashes(input.block.header.parent_hash);
         let view = StateView {
-            world: &parent_world,
+            world: self.store.reader(),
             hashes: &hashes,
         };
         let calculator = self.calculator.as_ref().expect("spawned at announce");
@@ -211,25 +229,17 @@ impl ChainStore {
             .with_mode(self.exec)
             .with_tier(self.tier)
             .with_watch(watch);
-        let mut outcome = block::execute(&self.chain, block, &view, options)?;
-        if outcome.receipts_check == ReceiptsCheck::Unchecked {
-            // This store holds the full state: the receipts' post-state roots are checkable.
-            let roots = self
-                .post_state_roots(parent_hash, &parent_world)
-                .roots(&outcome.tx_writes);
-            block::verify_post_state_receipts(&mut outcome, &block.header, &roots)?;
-        }
-        Ok((outcome, parent_world))
+        block::execute(&self.chain, input.block, &view, options)
     }
 
-    /// The trie for post-state roots, at `parent`'s post-state (rebuilt from its world when
+    /// The trie for post-state roots, at `parent`'s post-state (rebuilt from the store when
     /// the last block that used it was another).
-    fn post_state_roots(&mut self, parent: B256, world: &WorldState) -> &mut PostStateRoots {
+    fn post_state_roots(&mut self, parent: B256) -> Result<&mut PostStateRoots, BlockError> {
         let trie = match self.post_state.take() {
             Some(trie) if trie.at() == parent => trie,
-            _ => PostStateRoots::new(parent, world),
+            _ => PostStateRoots::new(parent, &self.store.plain_state().map_err(internal)?),
         };
-        self.post_state.insert(trie)
+        Ok(self.post_state.insert(trie))
     }
 
     /// The verdict for `hash`, keeping any that overtake it for their own blocks.

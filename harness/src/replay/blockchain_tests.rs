@@ -104,7 +104,7 @@ fn run_test(
     opts: &ReplayOptions,
     report: &mut Report,
 ) -> Result<(), String> {
-    let (store, results) = import_test(test, opts)?;
+    let (mut store, results) = import_test(test, opts)?;
     let lane = report.lane(opts.commitment);
     let checked = test
         .blocks
@@ -123,9 +123,15 @@ fn run_test(
     report.add_commitment(opts.commitment, &store.metrics());
     checked?;
 
-    let last = store
-        .world(&test.lastblockhash)
-        .ok_or_else(|| format!("lastblockhash {} was not imported", test.lastblockhash))?;
+    if store.header(&test.lastblockhash).is_none() {
+        return Err(format!(
+            "lastblockhash {} was not imported",
+            test.lastblockhash
+        ));
+    }
+    let last = &store
+        .state_at(test.lastblockhash)
+        .map_err(|e| format!("state of lastblockhash {}: {e}", test.lastblockhash))?;
     if let Some(post) = &test.post_state {
         let expected = WorldState::from_alloc(post);
         if let Some(diff) = first_difference(&expected, last) {

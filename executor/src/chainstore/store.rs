@@ -1,0 +1,164 @@
+//! Where the chain's plain state lives between blocks: the seam between the stage and a store.
+//!
+//! A store holds the post-state of ONE block (its head) and moves one block at a time: forward
+//! by a block's writes, back by that block's change set. Side chains and reorgs are that walk
+//! (back to the common ancestor, forward along the other branch), so no store ever keeps a
+//! copy of the world per block.
+//!
+//! ```text
+//!   advance(block, writes) ──► head = block      (the change set is kept for unwinding)
+//!   change_set() + unwind() ──► head = parent    (the parent's state, exactly)
+//! ```
+
+use std::collections::VecDeque;
+
+use alloy_consensus::Header;
+use alloy_primitives::B256;
+use commitment::AccountUpdate;
+
+use crate::{
+    provider::StateProvider,
+    world::{BlockWrites, WorldState},
+};
+
+/// The stage's view of a state store: the in-memory [`MemoryStore`] or a database.
+pub trait StateStore {
+    /// A failure of the store itself (I/O, corruption), never a verdict on a block.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Reads at the head.
+    type Reader<'a>: StateProvider
+    where
+        Self: 'a;
+
+    /// The block whose post-state the store holds.
+    fn head(&self) -> B256;
+
+    /// The plain state at the head, for execution.
+    fn reader(&self) -> Self::Reader<'_>;
+
+    /// The trie updates `writes` amount to on top of the head state (account headers filled
+    /// in for storage-only changes). Pure: nothing is applied.
+    fn updates_for(&self, writes: &BlockWrites) -> Result<Vec<AccountUpdate>, Self::Error>;
+
+    /// Applies the writes of `header`'s block (hash `hash`), whose parent must be the head,
+    /// and keeps its change set. Atomic: on error nothing changed.
+    fn advance(
+        &mut self,
+        header: &Header,
+        hash: B256,
+        writes: &BlockWrites,
+    ) -> Result<(), Self::Error>;
+
+    /// The writes that take the head back to its parent's state; `None` once the head's
+    /// change set is no longer kept.
+    fn change_set(&self) -> Result<Option<BlockWrites>, Self::Error>;
+
+    /// Moves the head back to its parent by its change set.
+    fn unwind(&mut self) -> Result<(), Self::Error>;
+
+    /// The whole plain state at the head, for building a trie from scratch and for checks.
+    fn plain_state(&self) -> Result<WorldState, Self::Error>;
+}
+
+/// A head that has no change set to unwind by.
+#[derive(Debug, thiserror::Error)]
+#[error("the change set of {0} is no longer kept")]
+pub struct NoChangeSet(pub B256);
+
+/// The chain's state in memory: the head's world plus the change sets of the newest blocks.
+#[derive(Debug)]
+pub struct MemoryStore {
+    world: WorldState,
+    head: B256,
+    /// (block, its parent, its change set), newest last.
+    undo: VecDeque<(B256, B256, BlockWrites)>,
+    /// How many change sets are kept.
+    retain: usize,
+}
+
+impl MemoryStore {
+    /// The store at block `head`, whose post-state is `world`, keeping the change sets of the
+    /// newest `retain` blocks.
+    pub fn new(head: B256, world: WorldState, retain: usize) -> Self {
+        Self {
+            world,
+            head,
+            undo: VecDeque::new(),
+            retain,
+        }
+    }
+
+    /// The head's state.
+    pub fn world(&self) -> &WorldState {
+        &self.world
+    }
+
+    /// Keeps the change sets of the newest `n` blocks.
+    pub fn set_retain(&mut self, n: usize) {
+        self.retain = n;
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        while self.undo.len() > self.retain {
+            self.undo.pop_front();
+        }
+    }
+}
+
+impl StateStore for MemoryStore {
+    type Error = NoChangeSet;
+    type Reader<'a> = &'a WorldState;
+
+    fn head(&self) -> B256 {
+        self.head
+    }
+
+    fn reader(&self) -> &WorldState {
+        &self.world
+    }
+
+    fn updates_for(&self, writes: &BlockWrites) -> Result<Vec<AccountUpdate>, NoChangeSet> {
+        Ok(self.world.updates_for(writes))
+    }
+
+    fn advance(
+        &mut self,
+        header: &Header,
+        hash: B256,
+        writes: &BlockWrites,
+    ) -> Result<(), NoChangeSet> {
+        debug_assert_eq!(header.parent_hash, self.head, "a block extends the head");
+        if self.retain > 0 {
+            let change_set = self.world.change_set(writes);
+            self.undo.push_back((hash, header.parent_hash, change_set));
+            self.trim();
+        }
+        self.world.apply(writes);
+        self.head = hash;
+        Ok(())
+    }
+
+    fn change_set(&self) -> Result<Option<BlockWrites>, NoChangeSet> {
+        Ok(self
+            .undo
+            .back()
+            .filter(|(block, ..)| *block == self.head)
+            .map(|(.., change_set)| change_set.clone()))
+    }
+
+    fn unwind(&mut self) -> Result<(), NoChangeSet> {
+        match self.undo.pop_back() {
+            Some((block, parent, change_set)) if block == self.head => {
+                self.world.apply(&change_set);
+                self.head = parent;
+                Ok(())
+            }
+            _ => Err(NoChangeSet(self.head)),
+        }
+    }
+
+    fn plain_state(&self) -> Result<WorldState, NoChangeSet> {
+        Ok(self.world.clone())
+    }
+}
