@@ -10,6 +10,7 @@
 pub mod bal_check;
 pub mod demo;
 pub mod fixtures;
+pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod root;

@@ -4,7 +4,7 @@
 //! Exit codes: 0 all cases passed, 1 some failed, 2 bad usage or unreadable input. The last
 //! stdout line is always `N passed, N failed, N skipped` for case-running subcommands.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use harness::{
@@ -128,6 +128,7 @@ enum DemoModes {
 }
 
 fn main() -> ExitCode {
+    init_logs();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -142,6 +143,18 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `RUST_LOG` (e.g. `harness=debug`) selects log lines on stderr; none without it.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing_subscriber::filter::LevelFilter::OFF.into())
+        .from_env_lossy();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| harness::progress::LogWriter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {

@@ -200,6 +200,14 @@ impl Report {
         receipts: ReceiptsCheck,
     ) {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        tracing::debug!(
+            number,
+            mode = %verdict.mode,
+            exec_ms = ms(exec),
+            commit_ms = ms(verdict.fold),
+            fold_ahead_ms = ms(verdict.fold_ahead),
+            "block imported"
+        );
         self.timing.exec_ms += ms(exec);
         self.timing.commit_ms += ms(verdict.fold);
         self.blocks.push(BlockLine {

@@ -3,16 +3,12 @@
 //! [`BlockSource`]; every mode imports the chunk before it is dropped, and only the imports are
 //! timed, not the sealing.
 
-use std::{
-    io::IsTerminal,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use executor::chainstore::{BlockInput, ChainStore};
-use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use super::{BlockSource, DemoError, DemoGenesis, DemoOptions, export::ChainExport};
-use crate::report::Report;
+use crate::{progress::Progress, report::Report};
 
 /// Blocks sealed and imported at a time: enough for the BAL-driven fold to run ahead within a
 /// batch, few enough that memory does not depend on the chain's length.
@@ -59,7 +55,7 @@ pub(super) fn replay_all(
             })
         })
         .collect::<Result<Vec<_>, DemoError>>()?;
-    let progress = progress_bar(source.remaining());
+    let progress = Progress::new(source.remaining(), "blocks");
     let mut sealing = Duration::ZERO;
     loop {
         let started = Instant::now();
@@ -83,7 +79,7 @@ pub(super) fn replay_all(
         }
         progress.inc(chunk.len() as u64);
     }
-    progress.finish_and_clear();
+    drop(progress);
 
     println!(
         "{:<28} {:>9} {:>9} {:>9} {:>10} {:>9} {:>6} {:>9}",
@@ -144,22 +140,4 @@ impl ModeRun {
             }
         }
     }
-}
-
-/// Blocks done of `total`, rate and ETA on stderr, drawn only on a terminal so reports and CI
-/// logs stay clean.
-fn progress_bar(total: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let style =
-        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} blocks  {rate}  ETA {eta}")
-            .expect("the template is valid")
-            .with_key(
-                "rate",
-                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.1} blocks/s", state.per_sec());
-                },
-            );
-    ProgressBar::new(total).with_style(style)
 }
