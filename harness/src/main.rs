@@ -87,7 +87,8 @@ enum Command {
     },
     /// Print the state root (0x...) of a genesis.json or an alloc / pre JSON object.
     Root { file: PathBuf },
-    /// Build a synthetic chain in memory (transfers, an ERC20 token), replay it, and report.
+    /// Build a synthetic chain in memory (transfers, an ERC20 token, hashing loops), replay it
+    /// in every commitment mode on every tier, and report.
     Demo {
         /// Blocks in the synthetic chain (built and replayed in chunks, so any number fits in
         /// memory).
@@ -107,10 +108,14 @@ enum Command {
         /// (BAL_DRIVEN_COMMITMENT, BAL_SHADOW_COMPUTE). The report's timing is the latter's.
         #[arg(long, value_enum, default_value_t = DemoModes::All)]
         modes: DemoModes,
-        /// What the transactions do: `mixed` (transfers, token transfers, hashing loops) or
-        /// `storage` (half transfers, half calls writing 20 fresh slots: commitment-heavy).
+        /// What the transactions do: `mixed` (transfers, token transfers, hashing loops),
+        /// `storage` (half transfers, half calls writing 20 fresh slots: commitment-heavy) or
+        /// `compute` (mostly calls hashing 2000 times: execution-heavy).
         #[arg(long, value_enum, default_value_t = demo::Mix::Mixed)]
         mix: demo::Mix,
+        /// Where contract code runs, each a set of rows beside the others (comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [replay::TierArg::Interpret, replay::TierArg::Compile])]
+        tiers: Vec<replay::TierArg>,
         /// Also write the chain as DIR/genesis.json + DIR/chain.rlp (replayable with
         /// `replay --format geth --genesis DIR/genesis.json DIR/chain.rlp`).
         #[arg(long, value_name = "DIR")]
@@ -214,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             exec,
             modes,
             mix,
+            tiers,
             export,
             json,
         } => {
@@ -232,6 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         DemoModes::Env => vec![primary],
                     },
                     primary,
+                    tiers: tiers.into_iter().map(Into::into).collect(),
                 },
                 &mut report,
             )?;

@@ -111,6 +111,9 @@ pub struct Report {
     pub blocks: Vec<BlockLine>,
     /// The commitment pipeline's settings and counters (replay and demo).
     pub commitment: Option<CommitmentSummary>,
+    /// The demo's runs, one per commitment mode and tier (absent from other reports).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<crate::demo::DemoRun>,
     #[serde(skip)]
     started: Option<Instant>,
 }
@@ -132,6 +135,7 @@ impl Report {
             notes: Vec::new(),
             blocks: Vec::new(),
             commitment: None,
+            runs: Vec::new(),
             started: Some(Instant::now()),
         }
     }
