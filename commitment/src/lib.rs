@@ -36,7 +36,7 @@ pub use alloy_primitives::{Address, B256, U256};
 pub use bal_fold::{FoldRules, Inexpressible, bal_updates, fold_bal};
 pub use pipeline::{
     BlockRequest, BlockResult, Calculator, CancelToken, CommitError, Config, Divergence, ExecEvent,
-    FoldMode, Verdict,
+    FoldMode, FoldTimes, TimeSpan, Verdict,
 };
 pub use state::{AccountUpdate, MemoryFigure, StateTrie, TrieAccount, Undo};
 pub use trie::{

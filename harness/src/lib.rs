@@ -10,6 +10,8 @@
 pub mod bal_check;
 pub mod demo;
 pub mod fixtures;
+pub mod phases;
+pub mod pictures;
 pub mod progress;
 pub mod replay;
 pub mod report;
@@ -17,3 +19,4 @@ pub mod root;
 pub mod skips;
 pub mod state_diff;
 pub mod statetest;
+pub mod tier;

@@ -4,11 +4,15 @@
 //! Exit codes: 0 all cases passed, 1 some failed, 2 bad usage or unreadable input. The last
 //! stdout line is always `N passed, N failed, N skipped` for case-running subcommands.
 
-use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
+use std::{
+    io::IsTerminal,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use clap::{Parser, Subcommand};
 use harness::{
-    bal_check, demo,
+    bal_check, demo, pictures,
     replay::{self, Exec, Format},
     report::Report,
     root, statetest,
@@ -122,6 +126,19 @@ enum Command {
         export: Option<PathBuf>,
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Draw the timeline of every block's phases per mode to FILE (SVG), and the wall
+        /// time per mode and tier beside it (FILE with `-summary` before the extension).
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
+    /// Draw the timeline of a replay's or demo's JSON report (`--json`): per commitment mode,
+    /// when each block executed, folded and got its verdict.
+    Report {
+        /// The JSON report.
+        report: PathBuf,
+        /// Where to write the timeline (SVG).
+        #[arg(long, value_name = "FILE")]
+        svg: PathBuf,
     },
 }
 
@@ -212,6 +229,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("{}", root::state_root(&file)?);
             return Ok(0);
         }
+        Command::Report { report, svg } => {
+            let lines = pictures::read_block_lines(&report)?;
+            write_timeline(&svg, &lines)?;
+            return Ok(0);
+        }
         Command::Demo {
             blocks,
             txs,
@@ -222,10 +244,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             tiers,
             export,
             json,
+            svg,
         } => {
             let mut report = Report::new("demo");
             let primary = commitment::Config::from_env();
-            demo::run(
+            let runs = demo::run(
                 &demo::DemoOptions {
                     blocks,
                     txs_per_block: txs,
@@ -242,6 +265,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 },
                 &mut report,
             )?;
+            if let Some(svg) = svg {
+                write_timeline(&svg, &report.blocks)?;
+                let summary = pictures::summary_path(&svg);
+                let bars: Vec<_> = runs.iter().map(demo::DemoRun::summary_bar).collect();
+                pictures::write(&summary, &pictures::summary_svg(&bars)?)?;
+                println!("demo: wrote {}", summary.display());
+            }
             (report, json, Vec::new())
         }
     };
@@ -251,4 +281,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
     report.finish(json.as_deref())?;
     Ok(report.exit_code() as u8)
+}
+
+/// Draws `lines` as a timeline into `path`.
+fn write_timeline(path: &Path, lines: &[harness::report::BlockLine]) -> anyhow::Result<()> {
+    pictures::write(path, &pictures::timeline_svg(lines)?)?;
+    println!("wrote {} ({} block lines)", path.display(), lines.len());
+    Ok(())
 }

@@ -7,9 +7,11 @@ use std::{
 };
 
 use alloy_primitives::B256;
-use commitment::{Config, Verdict, pipeline::Metrics};
-use executor::{block::ReceiptsCheck, chainstore::Imported};
-use serde::Serialize;
+use commitment::{Config, TimeSpan, Verdict, pipeline::Metrics};
+use executor::{block::ReceiptsCheck, chainstore::Imported, submodule::Tier};
+use serde::{Deserialize, Serialize};
+
+use crate::phases::{Lane, PhaseTimes};
 
 /// One failed case: its name and a one-line reason.
 #[derive(Clone, Debug, Serialize)]
@@ -60,10 +62,16 @@ pub struct Timing {
 }
 
 /// One imported block as the commitment pipeline handled it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BlockLine {
     pub name: String,
     pub number: u64,
+    /// The commitment configuration it was imported with (a demo runs all four).
+    pub commitment: Config,
+    /// Where contract code ran (a demo runs both tiers; reports written before this field
+    /// existed ran on the interpreter).
+    #[serde(with = "crate::tier", default)]
+    pub tier: Tier,
     /// The root the calculator committed (of the partial state, for mainnet recordings).
     pub state_root: B256,
     /// `bal-driven` or `incremental`.
@@ -77,6 +85,8 @@ pub struct BlockLine {
     /// How the receipts root was checked: `status`, `post-state roots` (before Byzantium, on
     /// the full state) or unchecked (before Byzantium, on a partial state).
     pub receipts: String,
+    /// When execution, each fold and the verdict happened, in ms since the run's start.
+    pub times: PhaseTimes,
 }
 
 /// The calculator's configuration and counters, summed over the run.
@@ -182,49 +192,49 @@ impl Report {
         self.gas = self.gas.saturating_add(gas);
     }
 
-    /// Records an imported block: its gas, its exec and commit time, and its fold.
-    pub fn record_import(&mut self, name: impl Into<String>, imported: &Imported) {
-        self.add_gas(imported.gas_used);
-        self.record_fold(
-            name,
-            imported.number,
-            imported.exec,
-            &imported.verdict,
-            imported.outcome.receipts_check,
-        );
+    /// The lane of a run imported with `config` on `tier`: its clock starts with the report.
+    pub fn lane(&self, config: Config, tier: Tier) -> Lane {
+        Lane::starting(config, tier, self.started.unwrap_or_else(Instant::now))
     }
 
-    /// Records a block's exec time and the calculator's verdict on it.
+    /// Records an imported block: its gas, its exec and commit time, and its block line.
+    pub fn record_import(&mut self, lane: &Lane, name: impl Into<String>, imported: &Imported) {
+        self.add_gas(imported.gas_used);
+        self.push_timed(imported_line(lane, name, imported));
+    }
+
+    /// Adds an imported block's line only, not its gas or time: a block the demo also
+    /// imported in a mode or on a tier other than the run its totals are of.
+    pub fn add_block_line(&mut self, lane: &Lane, name: impl Into<String>, imported: &Imported) {
+        self.blocks.push(imported_line(lane, name, imported));
+    }
+
+    /// Records a block's execution and the calculator's verdict on it.
     pub fn record_fold(
         &mut self,
+        lane: &Lane,
         name: impl Into<String>,
         number: u64,
-        exec: Duration,
+        exec: TimeSpan,
         verdict: &Verdict,
         receipts: ReceiptsCheck,
     ) {
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        self.push_timed(block_line(lane, name, number, exec, verdict, receipts));
+    }
+
+    /// Adds `line`, counting its exec and commit time into the totals.
+    fn push_timed(&mut self, line: BlockLine) {
         tracing::debug!(
-            number,
-            mode = %verdict.mode,
-            exec_ms = ms(exec),
-            commit_ms = ms(verdict.fold),
-            fold_ahead_ms = ms(verdict.fold_ahead),
+            number = line.number,
+            mode = %line.mode,
+            exec_ms = line.exec_ms,
+            commit_ms = line.commit_ms,
+            fold_ahead_ms = line.fold_ahead_ms,
             "block imported"
         );
-        self.timing.exec_ms += ms(exec);
-        self.timing.commit_ms += ms(verdict.fold);
-        self.blocks.push(BlockLine {
-            name: name.into(),
-            number,
-            state_root: verdict.outcome.clone().unwrap_or_default(),
-            mode: verdict.mode.to_string(),
-            exec_ms: ms(exec),
-            commit_ms: ms(verdict.fold),
-            fold_ahead_ms: ms(verdict.fold_ahead),
-            fallback: verdict.fallback.as_ref().map(ToString::to_string),
-            receipts: receipts.to_string(),
-        });
+        self.timing.exec_ms += line.exec_ms;
+        self.timing.commit_ms += line.commit_ms;
+        self.blocks.push(line);
     }
 
     /// Adds one calculator's counters (a replay may run one per test case).
@@ -305,4 +315,49 @@ impl Report {
     pub fn found_nothing(&self) -> bool {
         self.total == 0 && self.unreadable.is_empty()
     }
+}
+
+/// When an import's execution ran.
+fn exec_span(imported: &Imported) -> TimeSpan {
+    TimeSpan {
+        start: imported.exec_started,
+        end: imported.exec_started + imported.exec,
+    }
+}
+
+fn block_line(
+    lane: &Lane,
+    name: impl Into<String>,
+    number: u64,
+    exec: TimeSpan,
+    verdict: &Verdict,
+    receipts: ReceiptsCheck,
+) -> BlockLine {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    BlockLine {
+        name: name.into(),
+        number,
+        commitment: lane.config,
+        tier: lane.tier,
+        state_root: verdict.outcome.clone().unwrap_or_default(),
+        mode: verdict.mode.to_string(),
+        exec_ms: ms(exec.duration()),
+        commit_ms: ms(verdict.fold),
+        fold_ahead_ms: ms(verdict.fold_ahead),
+        fallback: verdict.fallback.as_ref().map(ToString::to_string),
+        receipts: receipts.to_string(),
+        times: lane.phases(exec, verdict),
+    }
+}
+
+/// The block line of an imported block.
+fn imported_line(lane: &Lane, name: impl Into<String>, imported: &Imported) -> BlockLine {
+    block_line(
+        lane,
+        name,
+        imported.number,
+        exec_span(imported),
+        &imported.verdict,
+        imported.outcome.receipts_check,
+    )
 }

@@ -200,6 +200,7 @@ fn transactions(b: u64, touch: Touch, wallets: &mut [Wallet]) -> Vec<TxEnvelope>
 }
 
 struct Chain {
+    spec: Genesis,
     chain: ChainSpec,
     genesis: Header,
     world: WorldState,
@@ -227,6 +228,7 @@ fn build(touch: Touch) -> Chain {
         lists.push(Arc::new(list));
     }
     Chain {
+        spec,
         chain,
         genesis,
         world,
@@ -334,4 +336,43 @@ fn pre_byzantium_receipts_roots_are_checked() {
     // The untouched block still imports on the same store: the failure left nothing behind.
     let done = store.import(block).expect("the real block imports");
     assert_eq!(done.outcome.receipts_check, ReceiptsCheck::PostState);
+}
+
+/// The same chains as a geth export (`genesis.json` + `chain.rlp`) through the CLI: every block
+/// passes, and the report says each receipts root was checked with post-state roots.
+#[test]
+fn a_geth_export_before_byzantium_verifies_its_receipts() {
+    let dir = std::env::temp_dir().join(format!("fork-boundary-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = build(Touch::SelfDestructRevived);
+    let genesis = dir.join("genesis.json");
+    std::fs::write(&genesis, serde_json::to_vec(&c.spec).unwrap()).unwrap();
+    let mut rlp = Vec::new();
+    for block in &c.blocks {
+        alloy_rlp::Encodable::encode(block, &mut rlp);
+    }
+    let chain = dir.join("chain.rlp");
+    std::fs::write(&chain, rlp).unwrap();
+    let report = dir.join("report.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["replay", "--format", "geth", "--genesis"])
+        .args([&genesis, &chain])
+        .arg("--json")
+        .arg(&report)
+        .output()
+        .expect("harness runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let blocks = report["blocks"].as_array().expect("per-block lines");
+    assert_eq!(blocks.len(), c.blocks.len());
+    for line in blocks {
+        assert_eq!(line["receipts"], "post-state roots", "{line}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -11,7 +11,8 @@ use alloy_primitives::B256;
 use crossbeam_channel::{Receiver, Sender, select, unbounded};
 
 use super::{
-    BlockRequest, BlockResult, CommitError, Config, ExecEvent, FoldMode, Metrics, Verdict,
+    BlockRequest, BlockResult, CommitError, Config, ExecEvent, FoldMode, FoldTimes, Metrics,
+    TimeSpan, Verdict,
     gate::{Ahead, FoldGate, Pending},
     messages::Request,
     metrics::SharedMetrics,
@@ -178,15 +179,15 @@ impl Worker {
                 let Some(pending) = self.gate.take(&hash) else {
                     return; // already failed early
                 };
-                let mode = match self.gate.take_ahead(&hash) {
+                let (mode, folds) = match self.gate.take_ahead(&hash) {
                     Some(ahead) => {
                         self.trie.revert(ahead.fold.undo);
-                        FoldMode::BalDriven
+                        (FoldMode::BalDriven, Folds::bal(ahead.folded))
                     }
-                    None => FoldMode::Incremental,
+                    None => (FoldMode::Incremental, Folds::default()),
                 };
                 let outcome = Err(CommitError::Execution(reason));
-                self.publish(pending, mode, outcome, Duration::ZERO, Duration::ZERO);
+                self.publish(pending, mode, outcome, folds, Duration::ZERO);
             }
             ExecEvent::Block(result) => self.on_result(result),
         }
@@ -219,8 +220,8 @@ impl Worker {
                     let pending = self.gate.take(&hash).expect("looked up above");
                     self.metrics.update(|m| m.early_failures += 1);
                     let outcome = Err(CommitError::RootMismatch { expected, got });
-                    let took = ahead.took;
-                    self.publish(pending, FoldMode::BalDriven, outcome, took, Duration::ZERO);
+                    let folds = Folds::bal(ahead.folded);
+                    self.publish(pending, FoldMode::BalDriven, outcome, folds, Duration::ZERO);
                 }
                 _ => return self.gate.hold(ahead),
             }
@@ -236,7 +237,7 @@ impl Worker {
         if self.head != request.parent_hash {
             let outcome = Err(CommitError::MissingParent(request.parent_hash));
             let mode = FoldMode::Incremental;
-            return self.publish(pending, mode, outcome, Duration::ZERO, Duration::ZERO);
+            return self.publish(pending, mode, outcome, Folds::default(), Duration::ZERO);
         }
         let mut ahead = self.gate.take_ahead(&result.hash);
         if ahead.is_none() {
@@ -252,31 +253,33 @@ impl Worker {
             }
         }
         let expected = pending.request.expected_root;
-        let (mode, outcome, fold, fold_ahead) = match ahead {
+        let (mode, outcome, folds, fold_ahead) = match ahead {
             Some(ahead) => {
-                let fold_ahead = arrived.saturating_duration_since(ahead.ready);
+                let fold_ahead = arrived.saturating_duration_since(ahead.folded.end);
+                let mut folds = Folds::bal(ahead.folded);
                 let started = Instant::now();
                 let outcome = self.commit_bal_fold(ahead.fold, &result.updates, expected);
-                let fold = ahead.took + started.elapsed();
-                (FoldMode::BalDriven, outcome, fold, fold_ahead)
+                if self.config.shadow {
+                    folds.shadow = Some(TimeSpan::since(started));
+                }
+                (FoldMode::BalDriven, outcome, folds, fold_ahead)
             }
             None => {
                 let started = Instant::now();
                 let undo = self.trie.apply_reversible(&result.updates);
                 let root = self.trie.root();
                 let outcome = self.keep_if_expected(undo, root, expected);
-                (
-                    FoldMode::Incremental,
-                    outcome,
-                    started.elapsed(),
-                    Duration::ZERO,
-                )
+                let folds = Folds {
+                    writes: Some(TimeSpan::since(started)),
+                    ..Folds::default()
+                };
+                (FoldMode::Incremental, outcome, folds, Duration::ZERO)
             }
         };
         if outcome.is_ok() {
             self.head = result.hash;
         }
-        self.publish(pending, mode, outcome, fold, fold_ahead);
+        self.publish(pending, mode, outcome, folds, fold_ahead);
     }
 
     /// Commits a BAL-driven fold, through the shadow check when it is on.
@@ -320,9 +323,15 @@ impl Worker {
         pending: Pending,
         mode: FoldMode,
         outcome: Result<B256, CommitError>,
-        fold: Duration,
+        folds: Folds,
         fold_ahead: Duration,
     ) {
+        let times = FoldTimes {
+            bal: folds.bal,
+            writes: folds.writes,
+            shadow: folds.shadow,
+            decided: Instant::now(),
+        };
         let committed = outcome.is_ok();
         self.metrics.update(|m| {
             m.fallbacks += u64::from(pending.fallback.is_some());
@@ -340,12 +349,30 @@ impl Worker {
             mode,
             outcome,
             fallback: pending.fallback,
-            fold,
+            fold: times.folding(),
+            times,
             fold_ahead,
             txs_executed: pending.txs_executed,
         };
         // The stage loop may already be gone (shutting down); nobody is left to tell.
         let _ = self.verdicts.send(verdict);
+    }
+}
+
+/// The folds a block went through before its verdict ([`FoldTimes`] less the verdict).
+#[derive(Clone, Copy, Default)]
+struct Folds {
+    bal: Option<TimeSpan>,
+    writes: Option<TimeSpan>,
+    shadow: Option<TimeSpan>,
+}
+
+impl Folds {
+    fn bal(folded: TimeSpan) -> Self {
+        Self {
+            bal: Some(folded),
+            ..Self::default()
+        }
     }
 }
 
@@ -366,8 +393,7 @@ fn fold_request(
                 updates,
                 undo,
             },
-            ready: Instant::now(),
-            took: started.elapsed(),
+            folded: TimeSpan::since(started),
         }
     }))
 }

@@ -9,7 +9,7 @@ pub const BAL_SHADOW_COMPUTE: &str = "BAL_SHADOW_COMPUTE";
 /// The calculator's switches. The default (both off) is the serial path: every block is
 /// folded from its executed writes once execution ends.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Config {
     /// Fold a block's root from its BAL as soon as its parent is committed, while it executes.
     pub bal_driven: bool,

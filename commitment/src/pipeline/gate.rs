@@ -5,14 +5,11 @@
 //! the trie (reversibly) until its execution result commits or withdraws them. With a linear
 //! chain that means block N folds while N executes, the moment N-1's verdict is out.
 
-use std::{
-    collections::HashMap,
-    time::{Duration, Instant},
-};
+use std::collections::HashMap;
 
 use alloy_primitives::B256;
 
-use super::{BlockRequest, shadow::BalFold};
+use super::{BlockRequest, TimeSpan, shadow::BalFold};
 use crate::{Inexpressible, StateTrie};
 
 /// An announced block not yet given a verdict.
@@ -31,9 +28,8 @@ pub(crate) struct Pending {
 pub(crate) struct Ahead {
     pub hash: B256,
     pub fold: BalFold,
-    /// When the root was ready.
-    pub ready: Instant,
-    pub took: Duration,
+    /// When it was folded: the root was ready at its end.
+    pub folded: TimeSpan,
 }
 
 #[derive(Debug, Default)]

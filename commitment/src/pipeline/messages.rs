@@ -1,7 +1,10 @@
 //! What crosses the calculator's three channels: requests in at block arrival, execution
 //! events in as blocks run, verdicts out.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use alloy_primitives::B256;
 use bal::BlockAccessList;
@@ -99,8 +102,10 @@ pub struct Verdict {
     pub outcome: Result<B256, CommitError>,
     /// Why a block carrying a BAL was folded incrementally instead.
     pub fallback: Option<Inexpressible>,
-    /// Time spent hashing this block (the BAL fold plus, in shadow mode, the writes fold).
+    /// Time spent hashing this block: the sum of the folds in [`Self::times`].
     pub fold: Duration,
+    /// When each fold ran and when the verdict was sent.
+    pub times: FoldTimes,
     /// How long the BAL-driven root was ready before the block's execution result arrived.
     pub fold_ahead: Duration,
     /// Transactions the executor reported before the verdict.
@@ -110,5 +115,52 @@ pub struct Verdict {
 impl Verdict {
     pub fn is_ok(&self) -> bool {
         self.outcome.is_ok()
+    }
+}
+
+/// A stretch of work on one thread: its first and last instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeSpan {
+    pub start: Instant,
+    pub end: Instant,
+}
+
+impl TimeSpan {
+    /// From `start` to now.
+    pub fn since(start: Instant) -> Self {
+        Self {
+            start,
+            end: Instant::now(),
+        }
+    }
+
+    pub fn duration(&self) -> Duration {
+        self.end.saturating_duration_since(self.start)
+    }
+}
+
+/// When the calculator worked on one block, so a timeline can show the folds against
+/// execution. Read at the folds' boundaries only (two clock reads per fold), never inside one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FoldTimes {
+    /// The fold from the BAL: ahead of the block's result when the gate opened in time,
+    /// after it otherwise. `None` without a BAL, with the flag off, or when it could not fold.
+    pub bal: Option<TimeSpan>,
+    /// The fold from the executed writes that commits the block (the incremental path).
+    pub writes: Option<TimeSpan>,
+    /// The fold from the executed writes that checks a BAL-driven root (shadow mode).
+    pub shadow: Option<TimeSpan>,
+    /// When the verdict was sent.
+    pub decided: Instant,
+}
+
+impl FoldTimes {
+    /// Time spent hashing: every fold that ran.
+    pub fn folding(&self) -> Duration {
+        [self.bal, self.writes, self.shadow]
+            .iter()
+            .flatten()
+            .map(TimeSpan::duration)
+            .sum()
     }
 }

@@ -35,6 +35,8 @@ mod shadow;
 pub use calculator::{Calculator, CalculatorGone};
 pub use cancel::CancelToken;
 pub use config::{BAL_DRIVEN_COMMITMENT, BAL_SHADOW_COMPUTE, Config};
-pub use messages::{BlockRequest, BlockResult, CommitError, ExecEvent, FoldMode, Verdict};
+pub use messages::{
+    BlockRequest, BlockResult, CommitError, ExecEvent, FoldMode, FoldTimes, TimeSpan, Verdict,
+};
 pub use metrics::Metrics;
 pub use shadow::{AccountField, Divergence};

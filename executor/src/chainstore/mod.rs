@@ -18,7 +18,7 @@ mod stage;
 use std::{
     collections::{HashMap, VecDeque},
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use alloy_consensus::Header;
@@ -53,8 +53,9 @@ pub struct Imported {
     pub number: u64,
     pub gas_used: u64,
     pub state_root: B256,
-    /// Execution and its checks, on the stage thread.
+    /// Execution and its checks, on the stage thread: `exec` from `exec_started`.
     pub exec: Duration,
+    pub exec_started: Instant,
     /// The calculator's verdict: fold mode, fold time (overlapping `exec` when BAL-driven),
     /// how far the fold ran ahead, and any fallback.
     pub verdict: Verdict,

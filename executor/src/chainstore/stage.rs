@@ -151,6 +151,7 @@ impl ChainStore {
             gas_used: outcome.gas_used,
             state_root,
             exec,
+            exec_started: started,
             verdict,
             outcome,
         })

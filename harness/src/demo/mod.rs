@@ -24,7 +24,7 @@ use alloy_primitives::{Address, B256, Bytes, U256, address};
 use builder::{BlockBuilder, Wallet};
 use executor::{WorldState, block::Block, chain::ChainSpec};
 use export::ChainExport;
-pub use runs::{DemoRun, tier_name};
+pub use runs::DemoRun;
 pub use source::{BlockSource, DemoGenesis, SealedBlock};
 
 use crate::report::Report;

@@ -13,7 +13,7 @@ use executor::{
 use serde::Serialize;
 
 use super::{BlockSource, DemoError, DemoGenesis, DemoOptions, export::ChainExport};
-use crate::{progress::Progress, report::Report};
+use crate::{phases::Lane, pictures::SummaryBar, progress::Progress, report::Report, tier};
 
 /// Blocks sealed and imported at a time: enough for the BAL-driven fold to run ahead within a
 /// batch, few enough that memory does not depend on the chain's length.
@@ -27,7 +27,7 @@ pub struct DemoRun {
     #[serde(flatten)]
     pub config: commitment::Config,
     /// Where contract code ran (`interpret` or `compile` in JSON).
-    #[serde(serialize_with = "serialize_tier")]
+    #[serde(with = "tier")]
     pub tier: Tier,
     /// Blocks imported, and those of them rejected (0 on a sound run).
     pub blocks: u64,
@@ -53,32 +53,32 @@ impl DemoRun {
     pub fn wall_over_max(&self) -> f64 {
         self.wall_ms / self.exec_ms.max(self.commit_ms).max(1e-6)
     }
-}
 
-/// The tier as the CLI spells it.
-pub fn tier_name(tier: &Tier) -> &'static str {
-    match tier {
-        Tier::Interpret => "interpret",
-        Tier::Compile => "compile",
+    /// This row's bar in the summary chart: its wall time, under its mode and tier.
+    pub fn summary_bar(&self) -> SummaryBar {
+        SummaryBar {
+            mode: self.config.to_string(),
+            tier: tier::name(self.tier).into(),
+            wall_ms: self.wall_ms,
+        }
     }
-}
-
-fn serialize_tier<S: serde::Serializer>(tier: &Tier, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(tier_name(tier))
 }
 
 /// One run in progress: its chain store and what its imports cost so far.
 struct Run {
     row: DemoRun,
     store: ChainStore,
-    /// Whether this run's blocks are the report's per-block lines and timing.
+    /// Time spent importing so far: the run's clock, which resumes with each chunk.
+    wall: Duration,
+    /// Whether this run's blocks are the report's gas, timing and commitment counters (every
+    /// run's blocks get block lines).
     primary: bool,
 }
 
 /// Replays the chain `source` seals in every mode of `opts.modes` on every tier of
-/// `opts.tiers`, appending it to `export` too. Every block of every run is a case; the
-/// report's per-block lines, timing and commitment counters are those of `opts.primary` on
-/// the first tier, its divergences those of all runs.
+/// `opts.tiers`, appending it to `export` too. Every block of every run is a case with a block
+/// line; the report's gas, timing and commitment counters are those of `opts.primary` on the
+/// first tier, its divergences those of all runs.
 pub(super) fn replay_all(
     opts: &DemoOptions,
     start: &DemoGenesis,
@@ -101,6 +101,7 @@ pub(super) fn replay_all(
             runs.push(Run {
                 row: DemoRun::new(config, tier, start.genesis.state_root),
                 store,
+                wall: Duration::ZERO,
                 primary: t == 0 && config == opts.primary,
             });
         }
@@ -161,14 +162,16 @@ impl DemoRun {
 }
 
 impl Run {
-    /// Imports one chunk, recording every block as a case (and, for the primary run, its
-    /// block line).
+    /// Imports one chunk, recording every block as a case with its block line (and, for the
+    /// primary run, its gas and time in the report's totals).
     fn import(&mut self, inputs: &[BlockInput<'_>], report: &mut Report) {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let started = Instant::now();
+        // This run's clock resumes where its previous chunk left it.
+        let lane = Lane::resumed(self.row.config, self.row.tier, started, self.wall);
         let results = self.store.import_batch(inputs);
-        self.row.wall_ms += ms(started.elapsed());
-        let tier = tier_name(&self.row.tier);
+        self.wall += started.elapsed();
+        let tier = tier::name(self.row.tier);
         for (input, result) in inputs.iter().zip(results) {
             let name = format!(
                 "demo[{}, {tier}] block {}",
@@ -183,7 +186,9 @@ impl Run {
                         self.row.state_root = *root;
                     }
                     if self.primary {
-                        report.record_import(name, &done);
+                        report.record_import(&lane, name, &done);
+                    } else {
+                        report.add_block_line(&lane, name, &done);
                     }
                     report.pass();
                 }
@@ -199,6 +204,7 @@ impl Run {
     fn finish(self, report: &mut Report) -> DemoRun {
         let metrics = self.store.metrics();
         let mut row = self.row;
+        row.wall_ms = self.wall.as_secs_f64() * 1e3;
         row.fold_ahead_ms = metrics.fold_ahead.as_secs_f64() * 1e3;
         row.bal_folds = metrics.bal_folds;
         row.fallbacks = metrics.fallbacks;
@@ -209,7 +215,7 @@ impl Run {
         } else {
             report.divergences += metrics.divergences;
         }
-        let tier = tier_name(&row.tier);
+        let tier = tier::name(row.tier);
         tracing::info!(mode = %row.config, tier, wall_ms = row.wall_ms, "demo run done");
         row
     }
@@ -233,7 +239,7 @@ fn print_table(rows: &[DemoRun]) {
         println!(
             "{:<28} {:<9} {:>9.1} {:>9.1} {:>9.1} {:>10.1} {:>9.2} {:>6} {:>9}",
             row.config.to_string(),
-            tier_name(&row.tier),
+            tier::name(row.tier),
             row.exec_ms,
             row.commit_ms,
             row.wall_ms,

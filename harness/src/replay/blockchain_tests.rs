@@ -105,6 +105,7 @@ fn run_test(
     report: &mut Report,
 ) -> Result<(), String> {
     let (store, results) = import_test(test, opts)?;
+    let lane = report.lane(opts.commitment, opts.tier);
     let checked = test
         .blocks
         .iter()
@@ -112,7 +113,7 @@ fn run_test(
         .enumerate()
         .try_for_each(|(i, (tb, result))| match (result, &tb.expect_exception) {
             (Ok(done), None) => {
-                report.record_import(format!("{case}#{i}"), &done);
+                report.record_import(&lane, format!("{case}#{i}"), &done);
                 Ok(())
             }
             (Err(_), Some(_)) => Ok(()),

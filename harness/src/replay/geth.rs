@@ -26,6 +26,7 @@ pub(super) fn run(
                 .with_commitment(opts.commitment)
         })
         .map_err(|e| ReplayError::Usage(e.to_string()))?;
+    let lane = report.lane(opts.commitment, opts.tier);
     let total = chains.iter().map(|path| files::count_blocks(path)).sum();
     let progress = Progress::new(total, "blocks");
     for path in chains {
@@ -49,7 +50,7 @@ pub(super) fn run(
             let name = format!("{}#{}", path.display(), block.header.number);
             match imported {
                 Ok(done) => {
-                    report.record_import(name, &done);
+                    report.record_import(&lane, name, &done);
                     report.pass();
                 }
                 Err(e) => {

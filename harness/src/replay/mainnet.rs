@@ -12,7 +12,7 @@
 use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use alloy_consensus::proofs::calculate_transaction_root;
-use commitment::{BlockResult, Calculator, ExecEvent, StateTrie};
+use commitment::{BlockResult, Calculator, ExecEvent, StateTrie, TimeSpan};
 use executor::{
     StateView,
     block::{self, Watch},
@@ -109,7 +109,7 @@ fn replay_one(
         opts.tier,
         watch,
     );
-    let exec = started.elapsed();
+    let exec = TimeSpan::since(started);
     let event = match &executed {
         Ok(outcome) => ExecEvent::Block(BlockResult {
             hash,
@@ -125,7 +125,9 @@ fn replay_one(
     let outcome = executed.map_err(|e| e.to_string())?;
     verdict.outcome.as_ref().map_err(|e| e.to_string())?;
     report.add_gas(outcome.gas_used);
+    let lane = report.lane(opts.commitment, opts.tier);
     report.record_fold(
+        &lane,
         format!("mainnet/{}", header.number),
         header.number,
         exec,
