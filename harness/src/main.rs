@@ -126,13 +126,15 @@ enum Command {
         export: Option<PathBuf>,
         #[arg(long)]
         json: Option<PathBuf>,
-        /// Draw the timeline of every block's phases per mode to FILE (SVG), and the wall
-        /// time per mode and tier beside it (FILE with `-summary` before the extension).
+        /// Draw the timeline of every block's phases per mode on the first tier to FILE (SVG),
+        /// and the wall time per mode and tier beside it (FILE with `-summary` before the
+        /// extension).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
     },
-    /// Draw the timeline of a replay's or demo's JSON report (`--json`): per commitment mode,
-    /// when each block executed, folded and got its verdict.
+    /// Draw the timeline of a replay's or demo's JSON report (`--json`): per run (commitment
+    /// mode and tier; a demo's report holds every tier), when each block executed, folded and
+    /// got its verdict.
     Report {
         /// The JSON report.
         report: PathBuf,
@@ -266,11 +268,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 &mut report,
             )?;
             if let Some(svg) = svg {
-                write_timeline(&svg, &report.blocks)?;
-                let summary = pictures::summary_path(&svg);
-                let bars: Vec<_> = runs.iter().map(demo::DemoRun::summary_bar).collect();
-                pictures::write(&summary, &pictures::summary_svg(&bars)?)?;
-                println!("demo: wrote {}", summary.display());
+                write_demo_pictures(&svg, &report, &runs)?;
             }
             (report, json, Vec::new())
         }
@@ -281,6 +279,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
     report.finish(json.as_deref())?;
     Ok(report.exit_code() as u8)
+}
+
+/// The demo's pictures: the timeline of every mode on the first tier at `svg`, and the wall
+/// time of every run (mode and tier) beside it. The timeline leaves the other tiers out (the
+/// JSON report keeps them, for `harness report`): eight panels of 20 blocks stood 3300 px tall
+/// and repeated the same pipeline; the tiers differ in wall time, which the summary shows.
+fn write_demo_pictures(svg: &Path, report: &Report, runs: &[demo::DemoRun]) -> anyhow::Result<()> {
+    let first_tier = runs.first().map(|run| run.tier);
+    let lines: Vec<_> = (report.blocks.iter())
+        .filter(|line| Some(line.tier) == first_tier)
+        .cloned()
+        .collect();
+    write_timeline(svg, &lines)?;
+    let summary = pictures::summary_path(svg);
+    let bars: Vec<_> = runs.iter().map(demo::DemoRun::summary_bar).collect();
+    pictures::write(&summary, &pictures::summary_svg(&bars)?)?;
+    println!("demo: wrote {} ({} bars)", summary.display(), bars.len());
+    Ok(())
 }
 
 /// Draws `lines` as a timeline into `path`.
