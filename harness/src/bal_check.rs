@@ -204,7 +204,9 @@ pub fn record(
     report: &mut Report,
 ) -> Result<(), ReplayError> {
     let chain = executor::chain::ChainSpec::mainnet();
-    for dir in crate::replay::mainnet::block_dirs(paths)? {
+    let dirs = crate::replay::mainnet::block_dirs(paths)?;
+    let progress = crate::progress::Progress::new(dirs.len() as u64, "blocks");
+    for dir in dirs {
         let name = format!("record/{}", dir.display());
         let recorded = fixtures::mainnet::load(&dir)
             .map_err(CaseError::from)
@@ -222,6 +224,7 @@ pub fn record(
                     .map_err(|e| CaseError::Failed(e.to_string()))
             });
         report.record(name, recorded);
+        progress.inc(1);
     }
     Ok(())
 }

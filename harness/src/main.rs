@@ -5,6 +5,7 @@
 //! stdout line is always `N passed, N failed, N skipped` for case-running subcommands.
 
 use std::{
+    io::IsTerminal,
     path::{Path, PathBuf},
     process::ExitCode,
 };
@@ -90,7 +91,8 @@ enum Command {
     },
     /// Print the state root (0x...) of a genesis.json or an alloc / pre JSON object.
     Root { file: PathBuf },
-    /// Build a synthetic chain in memory (transfers, an ERC20 token), replay it, and report.
+    /// Build a synthetic chain in memory (transfers, an ERC20 token, hashing loops), replay it
+    /// in every commitment mode on every tier, and report.
     Demo {
         /// Blocks in the synthetic chain (built and replayed in chunks, so any number fits in
         /// memory).
@@ -110,23 +112,29 @@ enum Command {
         /// (BAL_DRIVEN_COMMITMENT, BAL_SHADOW_COMPUTE). The report's timing is the latter's.
         #[arg(long, value_enum, default_value_t = DemoModes::All)]
         modes: DemoModes,
-        /// What the transactions do: `mixed` (transfers, token transfers, hashing loops) or
-        /// `storage` (half transfers, half calls writing 20 fresh slots: commitment-heavy).
+        /// What the transactions do: `mixed` (transfers, token transfers, hashing loops),
+        /// `storage` (half transfers, half calls writing 20 fresh slots: commitment-heavy) or
+        /// `compute` (mostly calls hashing 2000 times: execution-heavy).
         #[arg(long, value_enum, default_value_t = demo::Mix::Mixed)]
         mix: demo::Mix,
+        /// Where contract code runs, each a set of rows beside the others (comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [replay::TierArg::Interpret, replay::TierArg::Compile])]
+        tiers: Vec<replay::TierArg>,
         /// Also write the chain as DIR/genesis.json + DIR/chain.rlp (replayable with
         /// `replay --format geth --genesis DIR/genesis.json DIR/chain.rlp`).
         #[arg(long, value_name = "DIR")]
         export: Option<PathBuf>,
         #[arg(long)]
         json: Option<PathBuf>,
-        /// Draw the timeline of every block's phases per mode to FILE (SVG), and the wall
-        /// time per mode and tier beside it (FILE with `-summary` before the extension).
+        /// Draw the timeline of every block's phases per mode on the first tier to FILE (SVG),
+        /// and the wall time per mode and tier beside it (FILE with `-summary` before the
+        /// extension).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
     },
-    /// Draw the timeline of a replay's or demo's JSON report (`--json`): per commitment mode,
-    /// when each block executed, folded and got its verdict.
+    /// Draw the timeline of a replay's or demo's JSON report (`--json`): per run (commitment
+    /// mode and tier; a demo's report holds every tier), when each block executed, folded and
+    /// got its verdict.
     Report {
         /// The JSON report.
         report: PathBuf,
@@ -144,6 +152,7 @@ enum DemoModes {
 }
 
 fn main() -> ExitCode {
+    init_logs();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -158,6 +167,18 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `RUST_LOG` (e.g. `harness=debug`) selects log lines on stderr; none without it.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing_subscriber::filter::LevelFilter::OFF.into())
+        .from_env_lossy();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| harness::progress::LogWriter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -222,13 +243,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             exec,
             modes,
             mix,
+            tiers,
             export,
             json,
             svg,
         } => {
             let mut report = Report::new("demo");
             let primary = commitment::Config::from_env();
-            let bars = demo::run(
+            let runs = demo::run(
                 &demo::DemoOptions {
                     blocks,
                     txs_per_block: txs,
@@ -241,14 +263,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         DemoModes::Env => vec![primary],
                     },
                     primary,
+                    tiers: tiers.into_iter().map(Into::into).collect(),
                 },
                 &mut report,
             )?;
             if let Some(svg) = svg {
-                write_timeline(&svg, &report.blocks)?;
-                let summary = pictures::summary_path(&svg);
-                pictures::write(&summary, &pictures::summary_svg(&bars)?)?;
-                println!("demo: wrote {}", summary.display());
+                write_demo_pictures(&svg, &report, &runs)?;
             }
             (report, json, Vec::new())
         }
@@ -259,6 +279,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
     report.finish(json.as_deref())?;
     Ok(report.exit_code() as u8)
+}
+
+/// The demo's pictures: the timeline of every mode on the first tier at `svg`, and the wall
+/// time of every run (mode and tier) beside it. The timeline leaves the other tiers out (the
+/// JSON report keeps them, for `harness report`): eight panels of 20 blocks stood 3300 px tall
+/// and repeated the same pipeline; the tiers differ in wall time, which the summary shows.
+fn write_demo_pictures(svg: &Path, report: &Report, runs: &[demo::DemoRun]) -> anyhow::Result<()> {
+    let first_tier = runs.first().map(|run| run.tier);
+    let lines: Vec<_> = (report.blocks.iter())
+        .filter(|line| Some(line.tier) == first_tier)
+        .cloned()
+        .collect();
+    write_timeline(svg, &lines)?;
+    let summary = pictures::summary_path(svg);
+    let bars: Vec<_> = runs.iter().map(demo::DemoRun::summary_bar).collect();
+    pictures::write(&summary, &pictures::summary_svg(&bars)?)?;
+    println!("demo: wrote {} ({} bars)", summary.display(), bars.len());
+    Ok(())
 }
 
 /// Draws `lines` as a timeline into `path`.

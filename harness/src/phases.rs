@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use commitment::{Config, TimeSpan, Verdict};
+use executor::submodule::Tier;
 use serde::{Deserialize, Serialize};
 
 /// A phase's start and end, in milliseconds on its lane's clock.
@@ -32,13 +33,14 @@ pub struct PhaseTimes {
     pub verdict_ms: f64,
 }
 
-/// One commitment mode's run: the configuration its blocks were imported with, and the clock
-/// their times are read on. A replay's clock starts with the run; a demo mode's clock runs
-/// only while that mode imports (the modes take turns), so each mode's timeline starts at 0
-/// and the modes compare side by side.
+/// One run of a chain: the commitment configuration and tier its blocks were imported with,
+/// and the clock their times are read on. A replay's clock starts with the run; a demo run's
+/// clock runs only while that run imports (the demo's runs take turns), so each run's
+/// timeline starts at 0 and the runs compare side by side.
 #[derive(Clone, Copy, Debug)]
 pub struct Lane {
     pub config: Config,
+    pub tier: Tier,
     /// The instant that reads as `offset` on this clock.
     origin: Instant,
     offset: Duration,
@@ -46,14 +48,15 @@ pub struct Lane {
 
 impl Lane {
     /// A clock reading 0 at `origin`.
-    pub fn starting(config: Config, origin: Instant) -> Self {
-        Self::resumed(config, origin, Duration::ZERO)
+    pub fn starting(config: Config, tier: Tier, origin: Instant) -> Self {
+        Self::resumed(config, tier, origin, Duration::ZERO)
     }
 
     /// A clock that already ran for `ran` and resumes at `at`.
-    pub fn resumed(config: Config, at: Instant, ran: Duration) -> Self {
+    pub fn resumed(config: Config, tier: Tier, at: Instant, ran: Duration) -> Self {
         Self {
             config,
+            tier,
             origin: at,
             offset: ran,
         }
@@ -91,7 +94,12 @@ mod tests {
     #[test]
     fn a_resumed_clock_continues_where_it_stopped() {
         let at = Instant::now();
-        let lane = Lane::resumed(Config::default(), at, Duration::from_millis(40));
+        let lane = Lane::resumed(
+            Config::default(),
+            Tier::Interpret,
+            at,
+            Duration::from_millis(40),
+        );
         assert_eq!(lane.ms(at), 40.0);
         assert_eq!(lane.ms(at + Duration::from_millis(5)), 45.0);
         // Before the origin: clamped, never negative or before the time already run.

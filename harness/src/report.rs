@@ -8,7 +8,7 @@ use std::{
 
 use alloy_primitives::B256;
 use commitment::{Config, TimeSpan, Verdict, pipeline::Metrics};
-use executor::{block::ReceiptsCheck, chainstore::Imported};
+use executor::{block::ReceiptsCheck, chainstore::Imported, submodule::Tier};
 use serde::{Deserialize, Serialize};
 
 use crate::phases::{Lane, PhaseTimes};
@@ -68,6 +68,10 @@ pub struct BlockLine {
     pub number: u64,
     /// The commitment configuration it was imported with (a demo runs all four).
     pub commitment: Config,
+    /// Where contract code ran (a demo runs both tiers; reports written before this field
+    /// existed ran on the interpreter).
+    #[serde(with = "crate::tier", default)]
+    pub tier: Tier,
     /// The root the calculator committed (of the partial state, for mainnet recordings).
     pub state_root: B256,
     /// `bal-driven` or `incremental`.
@@ -117,6 +121,9 @@ pub struct Report {
     pub blocks: Vec<BlockLine>,
     /// The commitment pipeline's settings and counters (replay and demo).
     pub commitment: Option<CommitmentSummary>,
+    /// The demo's runs, one per commitment mode and tier (absent from other reports).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<crate::demo::DemoRun>,
     #[serde(skip)]
     started: Option<Instant>,
 }
@@ -138,6 +145,7 @@ impl Report {
             notes: Vec::new(),
             blocks: Vec::new(),
             commitment: None,
+            runs: Vec::new(),
             started: Some(Instant::now()),
         }
     }
@@ -184,9 +192,9 @@ impl Report {
         self.gas = self.gas.saturating_add(gas);
     }
 
-    /// The lane of a run imported with `config`: its clock starts with the report.
-    pub fn lane(&self, config: Config) -> Lane {
-        Lane::starting(config, self.started.unwrap_or_else(Instant::now))
+    /// The lane of a run imported with `config` on `tier`: its clock starts with the report.
+    pub fn lane(&self, config: Config, tier: Tier) -> Lane {
+        Lane::starting(config, tier, self.started.unwrap_or_else(Instant::now))
     }
 
     /// Records an imported block: its gas, its exec and commit time, and its block line.
@@ -196,7 +204,7 @@ impl Report {
     }
 
     /// Adds an imported block's line only, not its gas or time: a block the demo also
-    /// imported in a mode other than the one its totals are of.
+    /// imported in a mode or on a tier other than the run its totals are of.
     pub fn add_block_line(&mut self, lane: &Lane, name: impl Into<String>, imported: &Imported) {
         self.blocks.push(imported_line(lane, name, imported));
     }
@@ -216,6 +224,14 @@ impl Report {
 
     /// Adds `line`, counting its exec and commit time into the totals.
     fn push_timed(&mut self, line: BlockLine) {
+        tracing::debug!(
+            number = line.number,
+            mode = %line.mode,
+            exec_ms = line.exec_ms,
+            commit_ms = line.commit_ms,
+            fold_ahead_ms = line.fold_ahead_ms,
+            "block imported"
+        );
         self.timing.exec_ms += line.exec_ms;
         self.timing.commit_ms += line.commit_ms;
         self.blocks.push(line);
@@ -322,6 +338,7 @@ fn block_line(
         name: name.into(),
         number,
         commitment: lane.config,
+        tier: lane.tier,
         state_root: verdict.outcome.clone().unwrap_or_default(),
         mode: verdict.mode.to_string(),
         exec_ms: ms(exec.duration()),

@@ -286,8 +286,8 @@ fn demo_export_replays_as_a_geth_chain() {
         "--export",
         dir.to_str().unwrap(),
     ]);
-    // Forty blocks, replayed in each of the four commitment modes.
-    assert_passed(&out, "160 passed, 0 failed, 0 skipped");
+    // Forty blocks, replayed in each of the four commitment modes on both tiers.
+    assert_passed(&out, "320 passed, 0 failed, 0 skipped");
     // No progress bar off a terminal: stderr stays clean for logs.
     assert!(out.stderr.is_empty(), "{:?}", stderr_lines(&out));
 

@@ -1,8 +1,9 @@
 //! The pictures the CLI draws: `harness demo --svg` and `harness report REPORT.json --svg`
-//! write SVG documents that parse, with one mark per block per phase per commitment mode (the
-//! phases each block's JSON line says it went through), a panel titled per mode, axes in
-//! milliseconds; and the report's times are those of the pipeline (execution before the folds
-//! from its writes, every fold before its verdict, blocks one after another).
+//! write SVG documents that parse, with one mark per block per phase per run (the phases each
+//! block's JSON line says it went through), a panel titled per run (commitment mode and tier),
+//! axes in milliseconds; the demo's summary has one bar per mode and tier it ran, labelled with
+//! that run's wall time; and the report's times are those of the pipeline (execution before the
+//! folds from its writes, every fold before its verdict, blocks one after another).
 
 use std::{
     path::{Path, PathBuf},
@@ -10,12 +11,16 @@ use std::{
 };
 
 use commitment::Config;
+use executor::submodule::Tier;
 use harness::{
     fixtures::fixtures_dir,
     phases::Interval,
-    pictures::{Phase, hex, summary::tier_color, summary_path},
+    pictures::{Phase, hex, summary::tier_color, summary_path, timeline::panel_label},
     report::BlockLine,
 };
+
+/// The demo's default tiers, in the order it runs them.
+const TIERS: [Tier; 2] = [Tier::Interpret, Tier::Compile];
 
 fn harness(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_harness"))
@@ -89,10 +94,10 @@ fn assert_timeline(svg_text: &str, lines: &[BlockLine]) {
     let texts = texts(&svg);
     let lanes = lanes(lines);
     let modes = lanes.len();
-    for mode in lanes.iter().map(|l| l[0].commitment) {
-        let caption = format!("{mode}: ");
+    for label in lanes.iter().map(|l| panel_label(l[0])) {
+        let caption = format!("{label}: ");
         let n = texts.iter().filter(|t| t.starts_with(&caption)).count();
-        assert_eq!(n, 1, "one panel titled {mode}: {texts:?}");
+        assert_eq!(n, 1, "one panel titled {label}: {texts:?}");
     }
     let axes = texts
         .iter()
@@ -120,13 +125,14 @@ fn assert_timeline(svg_text: &str, lines: &[BlockLine]) {
     );
 }
 
-/// The block lines of each commitment mode, in import order.
+/// The block lines of each run (commitment mode and tier), in import order.
 fn lanes(lines: &[BlockLine]) -> Vec<Vec<&BlockLine>> {
     let mut lanes: Vec<Vec<&BlockLine>> = Vec::new();
     for line in lines {
+        let run = (line.commitment, line.tier);
         match lanes
             .iter_mut()
-            .find(|l| l[0].commitment == line.commitment)
+            .find(|l| (l[0].commitment, l[0].tier) == run)
         {
             Some(lane) => lane.push(line),
             None => lanes.push(vec![line]),
@@ -163,10 +169,11 @@ fn assert_times_ordered(lines: &[BlockLine]) {
 }
 
 #[test]
-fn demo_draws_every_block_of_every_mode_and_the_wall_times() {
+fn demo_draws_every_mode_and_the_wall_time_of_every_mode_and_tier() {
     let dir = scratch("demo");
     let (svg, json) = (dir.join("timeline.svg"), dir.join("report.json"));
-    // More blocks than the demo imports at a time: the second chunk continues each mode's clock.
+    // More blocks than the demo imports at a time: the second chunk continues each run's clock.
+    // The default tiers: interpret, then compile.
     let out = harness(&[
         "demo",
         "--blocks",
@@ -180,26 +187,43 @@ fn demo_draws_every_block_of_every_mode_and_the_wall_times() {
     ]);
     assert_ok(&out);
     let lines = block_lines(&json);
-    assert_eq!(lines.len(), 4 * 40, "a line per block per mode");
-    for mode in Config::ALL {
-        let lane: Vec<_> = lines.iter().filter(|l| l.commitment == mode).collect();
-        assert_eq!(lane.len(), 40, "{mode}");
-        // The demo's blocks all carry a BAL the fold can express.
-        for line in lane {
-            let t = &line.times;
-            assert_eq!(t.bal_fold.is_some(), mode.bal_driven, "{}", line.name);
-            assert_eq!(t.writes_fold.is_some(), !mode.bal_driven, "{}", line.name);
-            let shadow = mode.bal_driven && mode.shadow;
-            assert_eq!(t.shadow_fold.is_some(), shadow, "{}", line.name);
+    assert_eq!(
+        lines.len(),
+        2 * 4 * 40,
+        "a line per block per mode and tier"
+    );
+    for tier in TIERS {
+        for mode in Config::ALL {
+            let lane: Vec<_> = (lines.iter())
+                .filter(|l| l.commitment == mode && l.tier == tier)
+                .collect();
+            assert_eq!(lane.len(), 40, "{mode}, {tier:?}");
+            // The demo's blocks all carry a BAL the fold can express.
+            for line in lane {
+                let t = &line.times;
+                assert_eq!(t.bal_fold.is_some(), mode.bal_driven, "{}", line.name);
+                assert_eq!(t.writes_fold.is_some(), !mode.bal_driven, "{}", line.name);
+                let shadow = mode.bal_driven && mode.shadow;
+                assert_eq!(t.shadow_fold.is_some(), shadow, "{}", line.name);
+            }
         }
     }
     assert_times_ordered(&lines);
-    // Each mode's clock starts with its own run, not with the modes before it.
+    // Each run's clock starts with its own imports, not with the runs before it.
     for lane in lanes(&lines) {
         let first = lane[0].times.exec.start_ms;
         assert!(first < 50.0, "{}: starts at {first} ms", lane[0].name);
     }
-    assert_timeline(&std::fs::read_to_string(&svg).unwrap(), &lines);
+    // The demo's timeline: every mode on the first tier.
+    let first_tier: Vec<BlockLine> = (lines.iter())
+        .filter(|l| l.tier == TIERS[0])
+        .cloned()
+        .collect();
+    assert_timeline(&std::fs::read_to_string(&svg).unwrap(), &first_tier);
+    // The report's: every run the JSON holds.
+    let all = dir.join("all.svg");
+    assert_ok(&harness(&["report", arg(&json), "--svg", arg(&all)]));
+    assert_timeline(&std::fs::read_to_string(&all).unwrap(), &lines);
 
     let summary = std::fs::read_to_string(summary_path(&svg)).expect("the summary is written");
     let summary = roxmltree::Document::parse(&summary).expect("the summary is XML");
@@ -208,14 +232,22 @@ fn demo_draws_every_block_of_every_mode_and_the_wall_times() {
         assert!(texts.contains(&mode.to_string()), "{mode}: {texts:?}");
     }
     assert!(texts.contains(&"wall time (ms)".to_string()));
-    assert!(
-        texts.contains(&"interpret".to_string()),
-        "the tier's legend entry"
-    );
-    // One bar per mode on the one tier today, and its legend swatch.
-    assert_eq!(count(&summary, "rect", "fill", &hex(tier_color(0))), 4 + 1);
-    let values = texts.iter().filter(|t| t.ends_with(" ms")).count();
-    assert_eq!(values, 4, "each bar's wall time: {texts:?}");
+    // One bar per mode in each tier's colour, and that tier's legend swatch and entry.
+    for (t, tier) in ["interpret", "compile"].into_iter().enumerate() {
+        assert!(texts.contains(&tier.to_string()), "{tier}'s legend entry");
+        let bars = count(&summary, "rect", "fill", &hex(tier_color(t)));
+        assert_eq!(bars, 4 + 1, "{tier}: a bar per mode + legend");
+    }
+    // Each bar is labelled with its run's wall time, as the JSON report's `runs` give it.
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let mut expected: Vec<String> = (report["runs"].as_array().expect("runs").iter())
+        .map(|run| format!("{:.1} ms", run["wall_ms"].as_f64().unwrap()))
+        .collect();
+    let mut values: Vec<String> = texts.into_iter().filter(|t| t.ends_with(" ms")).collect();
+    expected.sort();
+    values.sort();
+    assert_eq!(values.len(), 8, "four modes on two tiers: {values:?}");
+    assert_eq!(values, expected, "each bar's wall time");
 }
 
 #[test]

@@ -19,6 +19,7 @@ use executor::{
     StateView,
     block::{self, BlockError, ExecMode, ExecOptions, Watch},
     chainstore::{BlockInput, ChainStore},
+    submodule::Tier,
 };
 use harness::demo::{self, DemoChain, DemoOptions, Mix};
 
@@ -32,6 +33,7 @@ fn demo_chain(blocks: u64, txs: usize) -> DemoChain {
         mix: Mix::Mixed,
         modes: Config::ALL.to_vec(),
         primary: Config::default(),
+        tiers: vec![Tier::Interpret],
     })
     .expect("the demo chain builds")
 }

@@ -21,12 +21,14 @@ pub enum Op {
 
 pub const STOP: u8 = 0x00;
 pub const ADD: u8 = 0x01;
+pub const MUL: u8 = 0x02;
 pub const SUB: u8 = 0x03;
 pub const LT: u8 = 0x10;
 pub const ISZERO: u8 = 0x15;
 pub const KECCAK256: u8 = 0x20;
 pub const CALLER: u8 = 0x33;
 pub const CALLDATALOAD: u8 = 0x35;
+pub const POP: u8 = 0x50;
 pub const MLOAD: u8 = 0x51;
 pub const MSTORE: u8 = 0x52;
 pub const SLOAD: u8 = 0x54;

@@ -1,5 +1,6 @@
 //! `harness demo`: a synthetic Cancun chain built in memory and replayed through the same
-//! import path as recorded chains, once per commitment mode. No downloaded data is needed.
+//! import path as recorded chains, once per commitment mode and tier (interpreted or compiled
+//! contracts). No downloaded data is needed.
 //! The chain is streamed: sealed a chunk of blocks at a time, imported in every mode, then
 //! dropped, so memory does not grow with its length.
 //!
@@ -11,7 +12,7 @@ mod asm;
 pub mod builder;
 mod contracts;
 mod export;
-mod modes;
+mod runs;
 mod source;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
@@ -23,15 +24,24 @@ use alloy_primitives::{Address, B256, Bytes, U256, address};
 use builder::{BlockBuilder, Wallet};
 use executor::{WorldState, block::Block, chain::ChainSpec};
 use export::ChainExport;
+pub use runs::DemoRun;
 pub use source::{BlockSource, DemoGenesis, SealedBlock};
 
-use crate::{pictures::SummaryBar, report::Report};
+use crate::report::Report;
 
 const TOKEN: Address = address!("0x00000000000000000000000000000000000070c0");
 const HASHER: Address = address!("0x0000000000000000000000000000000000000ba5");
 const FILLER: Address = address!("0x00000000000000000000000000000000000f111e");
 /// Fresh slots a storage-heavy call writes.
 const FILLER_SLOTS: u64 = 20;
+/// Hashing rounds of a `compute` call, and multiply-adds mixing each digest: enough that the
+/// contract's own instructions, not the transaction around them, dominate its cost, and a
+/// block of 200 stays within the gas limit.
+const COMPUTE_ROUNDS: u64 = 200;
+const COMPUTE_MIX_STEPS: u64 = 8;
+/// Gas of one round of the hasher without mixing (87) and of one mixing step (59), rounded up.
+const HASH_ROUND_GAS: u64 = 100;
+const MIX_STEP_GAS: u64 = 60;
 const COINBASE: Address = address!("0x000000000000000000000000000000000000c0de");
 
 /// Size of the synthetic chain and how to replay it.
@@ -51,6 +61,8 @@ pub struct DemoOptions {
     /// `primary`.
     pub modes: Vec<commitment::Config>,
     pub primary: commitment::Config,
+    /// Where contract code runs; every mode is replayed on each (the first is the report's).
+    pub tiers: Vec<executor::submodule::Tier>,
 }
 
 /// Why the demo chain could not be built (a bug, not a failed replay).
@@ -105,9 +117,10 @@ pub fn build(opts: &DemoOptions) -> Result<DemoChain, DemoError> {
     })
 }
 
-/// Builds the chain and replays it in each mode as it is built, a chunk of blocks at a time,
-/// and records one case per block and mode. Returns each mode's wall time.
-pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<Vec<SummaryBar>, DemoError> {
+/// Builds the chain and replays it in each mode on each tier as it is built, a chunk of
+/// blocks at a time, and records one case per block and run. Returns one row per run, also
+/// kept in the report (`runs`).
+pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<Vec<DemoRun>, DemoError> {
     let (start, mut source) = BlockSource::new(opts);
     println!(
         "demo: {} blocks x {} txs ({:?}), {} extra accounts, genesis root {}",
@@ -117,12 +130,13 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<Vec<SummaryBar>, D
         Some(dir) => Some(ChainExport::create(dir, &start.spec)?),
         None => None,
     };
-    let bars = modes::replay_all(opts, &start, &mut source, export.as_mut(), report)?;
+    let runs = runs::replay_all(opts, &start, &mut source, export.as_mut(), report)?;
     if let Some(export) = export {
         let dir = export.finish()?;
         println!("demo: wrote {}/genesis.json and chain.rlp", dir.display());
     }
-    Ok(bars)
+    report.runs.clone_from(&runs);
+    Ok(runs)
 }
 
 /// The demo chain as a geth `genesis.json` would describe it: every fork through Cancun
@@ -208,6 +222,9 @@ pub enum Mix {
     /// Half ETH transfers between the wallets, half calls writing 20 fresh storage slots
     /// each: cheap to execute, costly to commit.
     Storage,
+    /// 90% calls hashing a word 200 times, each digest mixed by 8 multiply-adds before the
+    /// next hash, 10% ETH transfers: execution-heavy, where compiled contracts pay off.
+    Compute,
 }
 
 /// One sealed block of `txs` transactions of `mix` on top of the demo genesis (for benchmarks
@@ -244,7 +261,7 @@ pub fn single_block(mix: Mix, txs: usize) -> Result<SingleBlock, DemoError> {
     })
 }
 
-/// One block's transactions: 60% ETH transfers, 30% token transfers, 10% hashing loops.
+/// One block's transactions, as `mix` describes them.
 fn workload(
     number: u64,
     count: usize,
@@ -260,7 +277,9 @@ fn workload(
             // Mixed blocks pay other wallets; the benchmark mixes pay a fresh address each, so
             // no transaction depends on another.
             let to = match mix {
-                Mix::Mixed | Mix::Storage => wallets[(i + number as usize * 7 + 1) % n].address,
+                Mix::Mixed | Mix::Storage | Mix::Compute => {
+                    wallets[(i + number as usize * 7 + 1) % n].address
+                }
                 Mix::Transfers | Mix::Erc20 => Address::from_word(alloy_primitives::keccak256(
                     [number.to_be_bytes(), (i as u64).to_be_bytes()].concat(),
                 )),
@@ -272,6 +291,8 @@ fn workload(
                 Mix::Erc20 => 6,
                 Mix::Storage if i % 2 == 0 => 0,
                 Mix::Storage => 10,
+                Mix::Compute if i % 10 == 0 => 0,
+                Mix::Compute => 11,
             };
             match kind {
                 0..=5 => from.call(
@@ -311,14 +332,24 @@ fn workload(
                     )
                 }
                 _ => {
-                    let mut input = [0u8; 32];
-                    input[24..].copy_from_slice(&200u64.to_be_bytes());
+                    let (rounds, steps, gas) = match mix {
+                        Mix::Compute => (
+                            COMPUTE_ROUNDS,
+                            COMPUTE_MIX_STEPS,
+                            COMPUTE_ROUNDS * (HASH_ROUND_GAS + COMPUTE_MIX_STEPS * MIX_STEP_GAS)
+                                + 50_000,
+                        ),
+                        _ => (200, 0, 200_000),
+                    };
+                    let mut input = [0u8; 64];
+                    input[24..32].copy_from_slice(&rounds.to_be_bytes());
+                    input[56..].copy_from_slice(&steps.to_be_bytes());
                     from.call(
                         chain_id,
                         HASHER,
                         U256::ZERO,
                         Bytes::copy_from_slice(&input),
-                        200_000,
+                        gas,
                         max_fee,
                     )
                 }

@@ -1,6 +1,6 @@
-//! Pictures of a run, as SVG: the timeline of every block's phases per commitment mode
-//! ([`timeline`]), drawn from a report's block lines, and the demo's wall time per mode and
-//! tier ([`summary`]).
+//! Pictures of a run, as SVG: the timeline of every block's phases per run (commitment mode
+//! and tier, [`timeline`]), drawn from a report's block lines, and the demo's wall time per
+//! mode and tier ([`summary`]).
 //!
 //! Both are drawn with plotters' SVG backend alone: text is left to the viewer's fonts, so no
 //! font or bitmap stack is linked. Sizes are set for a page about 1000 px wide (a README):

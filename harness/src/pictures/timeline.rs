@@ -1,11 +1,12 @@
-//! The timeline: one panel per commitment mode, one row per block, time in milliseconds
-//! since the mode's run started. A row's upper bar is the block's execution; below it the
+//! The timeline: one panel per run (commitment mode and tier), one row per block, time in
+//! milliseconds since the run started. A row's upper bar is the block's execution; below it the
 //! folds (from the BAL, from the writes, or the shadow fold from the writes); a vertical tick
 //! marks the verdict. A BAL fold that runs under the execution bar is the pipeline's claim
 //! made visible: the root was ready before execution ended.
 //!
-//! Every panel shares one time axis, so the modes compare by eye.
+//! Every panel shares one time axis, so the runs compare by eye.
 
+use executor::submodule::Tier;
 use plotters::{coord::Shift, prelude::*, style::RGBColor};
 
 use super::{PictureError, font, palette, text_from_left};
@@ -75,7 +76,7 @@ const PANEL_PX: (u32, u32) = (220, 440);
 /// A mark narrower than this many pixels would vanish: short phases are widened to it.
 const MIN_MARK_PX: f64 = 4.0;
 
-/// One commitment mode's block lines, in the order they were imported.
+/// One run's block lines, in the order they were imported.
 struct Panel<'a> {
     label: String,
     lines: Vec<&'a BlockLine>,
@@ -109,22 +110,29 @@ pub fn timeline_svg(lines: &[BlockLine]) -> Result<String, PictureError> {
     Ok(svg)
 }
 
-/// The lines grouped by commitment configuration, in order of first appearance.
+/// The lines grouped by run (commitment configuration and tier), in order of first
+/// appearance: a demo's runs each have a clock of their own, and must not share a panel.
 fn panels(lines: &[BlockLine]) -> Vec<Panel<'_>> {
-    let mut panels: Vec<(commitment::Config, Panel)> = Vec::new();
+    let mut panels: Vec<((commitment::Config, Tier), Panel)> = Vec::new();
     for line in lines {
-        match panels.iter_mut().find(|(c, _)| *c == line.commitment) {
+        let run = (line.commitment, line.tier);
+        match panels.iter_mut().find(|(r, _)| *r == run) {
             Some((_, panel)) => panel.lines.push(line),
             None => panels.push((
-                line.commitment,
+                run,
                 Panel {
-                    label: line.commitment.to_string(),
+                    label: panel_label(line),
                     lines: vec![line],
                 },
             )),
         }
     }
     panels.into_iter().map(|(_, p)| p).collect()
+}
+
+/// A panel's title before its counts: the run's commitment mode and tier.
+pub fn panel_label(line: &BlockLine) -> String {
+    format!("{}, {}", line.commitment, crate::tier::name(line.tier))
 }
 
 fn panel_height(rows: usize) -> u32 {
@@ -152,7 +160,7 @@ fn draw_legend(area: &DrawingArea<SVGBackend, Shift>) -> Result<(), PictureError
     Ok(())
 }
 
-/// One mode's blocks: row `i` (from the top) is the mode's `i`-th block line.
+/// One run's blocks: row `i` (from the top) is the run's `i`-th block line.
 fn draw_panel(
     area: &DrawingArea<SVGBackend, Shift>,
     panel: &Panel,

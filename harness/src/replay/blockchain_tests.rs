@@ -105,7 +105,7 @@ fn run_test(
     report: &mut Report,
 ) -> Result<(), String> {
     let (mut store, results) = import_test(test, opts)?;
-    let lane = report.lane(opts.commitment);
+    let lane = report.lane(opts.commitment, opts.tier);
     let checked = test
         .blocks
         .iter()

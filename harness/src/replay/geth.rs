@@ -9,7 +9,7 @@ use executor::{
 };
 
 use super::{ReplayError, ReplayOptions};
-use crate::{fixtures::geth as files, report::Report};
+use crate::{fixtures::geth as files, progress::Progress, report::Report};
 
 pub(super) fn run(
     genesis_path: &Path,
@@ -26,7 +26,9 @@ pub(super) fn run(
                 .with_commitment(opts.commitment)
         })
         .map_err(|e| ReplayError::Usage(e.to_string()))?;
-    let lane = report.lane(opts.commitment);
+    let lane = report.lane(opts.commitment, opts.tier);
+    let total = chains.iter().map(|path| files::count_blocks(path)).sum();
+    let progress = Progress::new(total, "blocks");
     for path in chains {
         let blocks = match files::load_chain(path) {
             Ok(blocks) => blocks,
@@ -42,7 +44,9 @@ pub(super) fn run(
                 access_list: None,
             })
             .collect();
+        tracing::debug!(chain = %path.display(), blocks = blocks.len(), "chain export");
         for (block, imported) in blocks.iter().zip(store.import_batch(&inputs)) {
+            progress.inc(1);
             let name = format!("{}#{}", path.display(), block.header.number);
             match imported {
                 Ok(done) => {

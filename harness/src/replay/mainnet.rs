@@ -23,6 +23,7 @@ use executor::{
 use super::{Exec, ReplayError, ReplayOptions};
 use crate::{
     fixtures::{mainnet, sidecar},
+    progress::Progress,
     report::{CaseError, Report},
 };
 
@@ -39,7 +40,9 @@ pub(super) fn run(
         ));
     }
     report.note("mainnet: state root not checked (partial pre-state); receipts root checked from Byzantium on (each block's line says)");
-    for dir in block_dirs(paths)? {
+    let dirs = block_dirs(paths)?;
+    let progress = Progress::new(dirs.len() as u64, "blocks");
+    for dir in dirs {
         let name = format!(
             "mainnet/{}",
             dir.file_name()
@@ -48,6 +51,7 @@ pub(super) fn run(
         );
         let result = replay_one(&chain, &dir, opts, report);
         report.record(name, result);
+        progress.inc(1);
     }
     Ok(())
 }
@@ -118,7 +122,7 @@ fn replay_one(
     let outcome = executed.map_err(|e| e.to_string())?;
     verdict.outcome.as_ref().map_err(|e| e.to_string())?;
     report.add_gas(outcome.gas_used);
-    let lane = report.lane(opts.commitment);
+    let lane = report.lane(opts.commitment, opts.tier);
     report.record_fold(
         &lane,
         format!("mainnet/{}", header.number),
