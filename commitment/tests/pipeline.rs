@@ -141,6 +141,7 @@ fn execute(calc: &Calculator, block: &TestBlock) -> Verdict {
     calc.report(ExecEvent::Block(BlockResult {
         hash: block.request.hash,
         updates: block.updates.clone(),
+        recorded: None,
     }))
     .unwrap();
     calc.verdict().unwrap()

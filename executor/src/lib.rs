@@ -13,6 +13,7 @@
 
 pub mod block;
 pub mod chain;
+pub mod chainfile;
 pub mod chainstore;
 pub mod genesis;
 pub mod provider;
@@ -25,3 +26,6 @@ pub use revm;
 pub use world::{
     AccountWrite, BlockHashes, BlockWrites, InfoChange, StateView, WorldAccount, WorldState,
 };
+/// The alloy and workspace crates this API speaks in, so a caller needs no version pins of its
+/// own.
+pub use {alloy_consensus, alloy_genesis, alloy_primitives, alloy_rlp, bal, commitment};

@@ -278,6 +278,20 @@ impl Report {
                 m.early_failures,
                 m.fold_ahead.as_secs_f64() * 1e3
             );
+            if m.recorded_bals > 0 {
+                println!(
+                    "commitment: {} blocks came without a BAL (before Amsterdam, or no sidecar): \
+                     their BAL folds used the list recorded while executing, so they ran after \
+                     execution, not beside it",
+                    m.recorded_bals
+                );
+            }
+            if m.without_bal > 0 {
+                println!(
+                    "commitment: {} blocks had no BAL to fold from and were folded from their writes",
+                    m.without_bal
+                );
+            }
         }
         println!(
             "gas {}  exec {:.1} ms  commit {:.1} ms  wall {:.1} ms  divergences {}",

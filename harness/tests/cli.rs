@@ -335,7 +335,8 @@ fn demo_export_replays_as_a_geth_chain() {
     assert_eq!(out.status.code(), Some(0));
     assert!(last_line(&out).starts_with("0x") && last_line(&out).len() == 66);
 
-    // A truncated export is unreadable input, reported in one line.
+    // A truncated export is unreadable input, reported in one line; the blocks before the
+    // cut are read as they stream and import (as `geth import` does), the cut one is not.
     let bytes = std::fs::read(&chain).unwrap();
     std::fs::write(&chain, &bytes[..bytes.len() - 5]).unwrap();
     let out = harness(&[
@@ -344,7 +345,7 @@ fn demo_export_replays_as_a_geth_chain() {
         genesis.to_str().unwrap(),
         chain.to_str().unwrap(),
     ]);
-    assert_unreadable(&out, &["chain.rlp"], "0 passed, 0 failed, 0 skipped");
+    assert_unreadable(&out, &["chain.rlp"], "39 passed, 0 failed, 0 skipped");
     // An empty export holds no blocks: nothing to replay.
     std::fs::write(&chain, b"").unwrap();
     let out = harness(&[

@@ -209,3 +209,34 @@ fn a_failing_stage_releases_the_calculator() {
         });
     }
 }
+
+/// A chain without access lists (every chain before Amsterdam) under the BAL-driven fold: each
+/// block's list is recorded while it executes and its root folded from it, checked against the
+/// writes by the shadow fold, and the counters say so; before, the flag silently did nothing.
+#[test]
+fn bal_driven_commitment_folds_recorded_lists_when_blocks_come_without_one() {
+    let demo = demo_chain(4, 20);
+    for config in [Config::new(true, false), Config::new(true, true)] {
+        let mut store = store(&demo, config, ExecMode::Sequential);
+        for block in &demo.blocks {
+            let imported = store.import(block).expect("imports");
+            assert_eq!(imported.state_root, block.header.state_root);
+            assert_eq!(imported.verdict.mode, FoldMode::BalDriven, "{config}");
+        }
+        let m = store.metrics();
+        assert_eq!((m.bal_folds, m.recorded_bals), (4, 4), "{config}: {m:?}");
+        assert_eq!(
+            (m.incremental_folds, m.without_bal, m.divergences),
+            (0, 0, 0)
+        );
+    }
+    let mut serial = store(&demo, Config::default(), ExecMode::Sequential);
+    for block in &demo.blocks {
+        serial.import(block).expect("imports");
+    }
+    assert_eq!(
+        serial.metrics().recorded_bals,
+        0,
+        "nothing recorded with the flag off"
+    );
+}

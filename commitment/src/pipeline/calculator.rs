@@ -257,6 +257,16 @@ impl Worker {
             // A sibling was folded ahead instead; this block is the one that ran.
             self.gate.withdraw(&mut self.trie);
         }
+        if self.config.bal_driven && pending.request.access_list.is_none() {
+            match result.recorded {
+                Some(list) => {
+                    pending.request.access_list = Some(list);
+                    self.metrics.update(|m| m.recorded_bals += 1);
+                }
+                None => self.metrics.update(|m| m.without_bal += 1),
+            }
+        }
+        let request = &pending.request;
         // Not folded ahead (its gate opened only now): fold now, unless it already fell back.
         if ahead.is_none() && self.config.bal_driven && pending.fallback.is_none() {
             match fold_request(&mut self.trie, request) {

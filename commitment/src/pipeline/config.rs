@@ -27,8 +27,23 @@ impl Config {
         Config::new(true, true),
     ];
 
+    /// Both flags, positionally: `Config::default().with_bal_driven(..).with_shadow(..)` reads
+    /// better outside tables of combinations.
     pub const fn new(bal_driven: bool, shadow: bool) -> Self {
         Self { bal_driven, shadow }
+    }
+
+    /// With the BAL-driven fold on or off.
+    pub const fn with_bal_driven(self, on: bool) -> Self {
+        Self {
+            bal_driven: on,
+            ..self
+        }
+    }
+
+    /// With the shadow check on or off.
+    pub const fn with_shadow(self, on: bool) -> Self {
+        Self { shadow: on, ..self }
     }
 
     /// Reads [`BAL_DRIVEN_COMMITMENT`] and [`BAL_SHADOW_COMPUTE`] (`1`, `true` or `on`, any

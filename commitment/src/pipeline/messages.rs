@@ -65,6 +65,10 @@ pub enum ExecEvent {
 pub struct BlockResult {
     pub hash: B256,
     pub updates: Vec<AccountUpdate>,
+    /// The access list recorded while executing a block that was announced without one: with
+    /// the BAL-driven fold on, the root is then folded from it (after execution, so without
+    /// the overlap, but through the same executionless path, checked by the shadow fold).
+    pub recorded: Option<Arc<BlockAccessList>>,
 }
 
 /// How a block's root was folded.

@@ -10,6 +10,12 @@ pub struct Metrics {
     pub bal_folds: u64,
     /// Blocks committed from their executed writes.
     pub incremental_folds: u64,
+    /// Of the BAL folds, those from a list recorded while executing (the block came without
+    /// one, as every block before Amsterdam does).
+    pub recorded_bals: u64,
+    /// Blocks that, with the BAL-driven fold on, had no list to fold from: none came with the
+    /// block and none was recorded.
+    pub without_bal: u64,
     /// Blocks with a BAL that fell back to the incremental fold (the BAL could not express
     /// their post-state).
     pub fallbacks: u64,
@@ -32,6 +38,8 @@ impl std::ops::AddAssign for Metrics {
     fn add_assign(&mut self, other: Metrics) {
         self.bal_folds += other.bal_folds;
         self.incremental_folds += other.incremental_folds;
+        self.recorded_bals += other.recorded_bals;
+        self.without_bal += other.without_bal;
         self.fallbacks += other.fallbacks;
         self.divergences += other.divergences;
         self.early_failures += other.early_failures;

@@ -13,6 +13,9 @@
 //! reached by walking the store back by change sets and forward by the writes kept of recent
 //! blocks ([`reorg`]), and the calculator's trie walks with it, so no block keeps a copy of the
 //! world.
+//!
+//! Proof-of-work seals (ethash `mixHash` and `nonce`) are not verified: every other header rule
+//! before the merge is. Import pre-merge history only from a source you trust.
 
 mod ancestry;
 mod reorg;
@@ -104,6 +107,8 @@ pub struct ChainStore<S: StateStore = MemoryStore> {
     /// Before Byzantium: the trie that folds each transaction's writes for the state roots
     /// receipts carry, at the last block that needed it.
     post_state: Option<PostStateRoots>,
+    /// Whether the log has said that BAL-driven folds use recorded lists.
+    said_recording: bool,
 }
 
 impl ChainStore {
@@ -118,6 +123,17 @@ impl ChainStore {
         let trie = StateTrie::from_accounts(&world.trie_updates());
         let store = MemoryStore::new(hash, world, DEFAULT_RETAIN as usize);
         Self::with_store(chain, genesis, store, trie)
+    }
+
+    /// Starts a chain from a geth `genesis.json`, held in memory. The genesis trie is built
+    /// once: its root goes into the genesis header and the trie into the calculator.
+    pub fn from_genesis(genesis: &alloy_genesis::Genesis) -> Self {
+        let chain = ChainSpec::from_genesis_config(&genesis.config);
+        let world = WorldState::from_alloc(&genesis.alloc);
+        let mut trie = StateTrie::from_accounts(&world.trie_updates());
+        let header = crate::genesis::genesis_header(&chain, genesis, trie.root());
+        let store = MemoryStore::new(header.hash_slow(), world, DEFAULT_RETAIN as usize);
+        Self::assemble(chain, header, store, trie)
     }
 
     /// Keeps the writes and change sets of the `n` blocks below the newest (128 by default),
@@ -150,6 +166,11 @@ impl<S: StateStore> ChainStore<S> {
                 computed,
             });
         }
+        Ok(Self::assemble(chain, head, store, trie))
+    }
+
+    /// [`Self::with_store`] for a trie known to hash to `head`'s root.
+    fn assemble(chain: ChainSpec, head: Header, store: S, trie: StateTrie) -> Self {
         let hash = head.hash_slow();
         let mut blocks = HashMap::new();
         blocks.insert(
@@ -161,7 +182,7 @@ impl<S: StateStore> ChainStore<S> {
                 writes: None,
             },
         );
-        Ok(Self {
+        Self {
             chain,
             blocks,
             head: hash,
@@ -176,7 +197,8 @@ impl<S: StateStore> ChainStore<S> {
             announced: HashMap::new(),
             early: HashMap::new(),
             post_state: None,
-        })
+            said_recording: false,
+        }
     }
 
     /// Which commitment paths the calculator runs (default: the serial path). Takes effect

@@ -101,6 +101,15 @@ impl<S: StateStore> ChainStore<S> {
             // Failed from its BAL before it ran: no need to run it.
             return Err(failure(verdict, BlockError::Cancelled));
         }
+        if self.config.bal_driven && input.access_list.is_none() && !self.said_recording {
+            self.said_recording = true;
+            tracing::info!(
+                block = input.block.header.number,
+                "BAL-driven commitment: the block came without an access list, so it is recorded \
+                 while executing and the root folded from it after execution (counted as \
+                 recorded_bals)"
+            );
+        }
         let started = Instant::now();
         let executed = self.execute(input, hash, &cancel);
         let exec = started.elapsed();
@@ -116,8 +125,15 @@ impl<S: StateStore> ChainStore<S> {
         };
         let post_state_updates =
             (outcome.receipts_check == ReceiptsCheck::PostState).then(|| updates.clone());
-        self.calculator()
-            .report(ExecEvent::Block(BlockResult { hash, updates }))?;
+        let recorded = match input.access_list {
+            None if self.config.bal_driven => outcome.access_list.clone().map(Arc::new),
+            _ => None,
+        };
+        self.calculator().report(ExecEvent::Block(BlockResult {
+            hash,
+            updates,
+            recorded,
+        }))?;
         let verdict = self.await_verdict(hash)?;
         let state_root = verdict.outcome.clone()?;
         let block = input.block;
@@ -224,11 +240,15 @@ impl<S: StateStore> ChainStore<S> {
             cancel: Some(cancel),
             on_tx: Some(&on_tx),
         };
-        let options = ExecOptions::verified()
-            .with_access_list(input.access_list.map(Arc::as_ref))
-            .with_mode(self.exec)
-            .with_tier(self.tier)
-            .with_watch(watch);
+        let options = ExecOptions {
+            // The BAL-driven fold of a block that came without a list folds the one recorded.
+            record_bal: self.config.bal_driven,
+            ..ExecOptions::verified()
+        }
+        .with_access_list(input.access_list.map(Arc::as_ref))
+        .with_mode(self.exec)
+        .with_tier(self.tier)
+        .with_watch(watch);
         block::execute(&self.chain, input.block, &view, options)
     }
 

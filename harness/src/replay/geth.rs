@@ -1,15 +1,20 @@
 //! Replays a `geth export` chain on top of its `genesis.json`, checking every header's
-//! commitments including the state root.
+//! commitments including the state root. Both files are read by the library's readers
+//! ([`executor::chainfile`]); blocks stream from the file in batches, each announced to the
+//! calculator before it executes so BAL folds can run ahead.
 
 use std::path::{Path, PathBuf};
 
 use executor::{
+    chainfile::{ChainFile, read_genesis},
     chainstore::{BlockInput, ChainStore},
-    genesis,
 };
 
 use super::{ReplayError, ReplayOptions};
-use crate::{fixtures::geth as files, progress::Progress, report::Report};
+use crate::{fixtures::FixtureError, progress::Progress, report::Report};
+
+/// Blocks announced to the calculator at once.
+const BATCH: usize = 64;
 
 pub(super) fn run(
     genesis_path: &Path,
@@ -17,47 +22,74 @@ pub(super) fn run(
     opts: &ReplayOptions,
     report: &mut Report,
 ) -> Result<(), ReplayError> {
-    let genesis = files::load_genesis(genesis_path)?;
-    let (chain, world, header) = genesis::from_genesis(&genesis);
-    let mut store = ChainStore::new(chain, header, world)
-        .map(|s| {
-            s.with_retained_states(0)
-                .with_tier(opts.tier)
-                .with_commitment(opts.commitment)
-        })
-        .map_err(|e| ReplayError::Usage(e.to_string()))?;
+    let genesis = read_genesis(genesis_path).map_err(FixtureError::from)?;
+    let mut store = ChainStore::from_genesis(&genesis)
+        .with_retained_states(0)
+        .with_tier(opts.tier)
+        .with_commitment(opts.commitment);
     let lane = report.lane(opts.commitment, opts.tier);
-    let total = chains.iter().map(|path| files::count_blocks(path)).sum();
+    let total = chains
+        .iter()
+        .map(|path| ChainFile::count(path).unwrap_or(0))
+        .sum();
     let progress = Progress::new(total, "blocks");
     for path in chains {
-        let blocks = match files::load_chain(path) {
-            Ok(blocks) => blocks,
+        let mut file = match ChainFile::open(path) {
+            Ok(file) => file,
             Err(e) => {
-                report.record(path.display().to_string(), Err(e.into()));
+                report.record(
+                    path.display().to_string(),
+                    Err(FixtureError::from(e).into()),
+                );
                 continue;
             }
         };
-        let inputs: Vec<BlockInput> = blocks
-            .iter()
-            .map(|block| BlockInput {
-                block,
-                access_list: None,
-            })
-            .collect();
-        tracing::debug!(chain = %path.display(), blocks = blocks.len(), "chain export");
-        for (block, imported) in blocks.iter().zip(store.import_batch(&inputs)) {
-            progress.inc(1);
-            let name = format!("{}#{}", path.display(), block.header.number);
-            match imported {
-                Ok(done) => {
-                    report.record_import(&lane, name, &done);
-                    report.pass();
+        tracing::debug!(chain = %path.display(), "chain export");
+        loop {
+            let mut blocks = Vec::with_capacity(BATCH);
+            let mut unreadable = None;
+            for block in file.by_ref().take(BATCH) {
+                match block {
+                    Ok(block) => blocks.push(block),
+                    Err(e) => unreadable = Some(e),
                 }
-                Err(e) => {
-                    // Every later block builds on this one: stop this chain here.
-                    report.fail(name, e.to_string());
-                    break;
+            }
+            if blocks.is_empty() && unreadable.is_none() {
+                break;
+            }
+            let inputs: Vec<BlockInput> = blocks
+                .iter()
+                .map(|block| BlockInput {
+                    block,
+                    access_list: None,
+                })
+                .collect();
+            let mut failed = false;
+            for (block, imported) in blocks.iter().zip(store.import_batch(&inputs)) {
+                progress.inc(1);
+                let name = format!("{}#{}", path.display(), block.header.number);
+                match imported {
+                    Ok(done) => {
+                        report.record_import(&lane, name, &done);
+                        report.pass();
+                    }
+                    Err(e) => {
+                        // Every later block builds on this one: stop this chain here.
+                        report.fail(name, e.to_string());
+                        failed = true;
+                        break;
+                    }
                 }
+            }
+            if let Some(e) = unreadable {
+                report.record(
+                    path.display().to_string(),
+                    Err(FixtureError::from(e).into()),
+                );
+                break;
+            }
+            if failed {
+                break;
             }
         }
     }

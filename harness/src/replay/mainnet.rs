@@ -100,17 +100,24 @@ fn replay_one(
         on_tx: Some(&on_tx),
     };
     let started = Instant::now();
-    let options = ExecOptions::verified()
-        .with_access_list(listed.as_deref())
-        .with_mode(opts.exec.into())
-        .with_tier(opts.tier)
-        .with_watch(watch);
+    let options = ExecOptions {
+        record_bal: opts.commitment.bal_driven,
+        ..ExecOptions::verified()
+    }
+    .with_access_list(listed.as_deref())
+    .with_mode(opts.exec.into())
+    .with_tier(opts.tier)
+    .with_watch(watch);
     let executed = block::execute(chain, &rec.block, &view, options);
     let exec = TimeSpan::since(started);
     let event = match &executed {
         Ok(outcome) => ExecEvent::Block(BlockResult {
             hash,
             updates: rec.world.updates_for(&outcome.writes),
+            recorded: match listed {
+                None => outcome.access_list.clone().map(Arc::new),
+                Some(_) => None,
+            },
         }),
         Err(e) => ExecEvent::Failed {
             hash,
