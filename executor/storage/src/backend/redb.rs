@@ -29,14 +29,16 @@ pub struct RedbBackend {
 }
 
 impl RedbBackend {
-    /// Creates the file or opens it, runs redb's integrity check over every page checksum
-    /// (so a damaged file is refused here rather than when a damaged page is first read
-    /// mid-import), and creates any missing table so snapshots find them all.
+    /// Creates the file or opens it with redb's integrity check on open: every page checksum
+    /// of the committed trees is verified, so a damaged file is refused here (redb's own
+    /// warning: a plain open of an altered file may panic) rather than when a damaged page is
+    /// first read mid-import. A file left by a crash is rolled back to its last commit, which
+    /// is the crash contract. Missing tables are created so snapshots find them all.
     pub fn open(path: &Path) -> Result<Self, BackendError> {
-        let mut db = Database::create(path).map_err(backend_error)?;
-        // Ok(false): redb found an interrupted commit and rolled back to the last complete
-        // one, which is the crash contract; only a file it cannot repair is an error.
-        db.check_integrity().map_err(backend_error)?;
+        let db = Database::builder()
+            .set_check_integrity_on_open(true)
+            .create(path)
+            .map_err(backend_error)?;
         let txn = db.begin_write().map_err(backend_error)?;
         for table in Table::ALL {
             txn.open_table(definition(table)).map_err(backend_error)?;
