@@ -43,7 +43,8 @@ struct Bytes;
 impl Weighter<Key, Entry> for Bytes {
     fn weight(&self, _: &Key, entry: &Entry) -> u64 {
         let heap = match entry {
-            Entry::Code(code) => code.original_byte_slice().len() + code.len(),
+            // The padded code and its jump table (a bit per byte).
+            Entry::Code(code) => code.bytes_slice().len() + code.len() / 8,
             _ => 0,
         };
         (size_of::<Key>() + size_of::<Entry>() + heap) as u64 + ENTRY_OVERHEAD

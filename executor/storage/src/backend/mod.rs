@@ -149,7 +149,15 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::prefix_end;
+    use super::{Table, prefix_end};
+
+    /// Backends index per-table handles by discriminant.
+    #[test]
+    fn all_is_in_discriminant_order() {
+        for (index, table) in Table::ALL.into_iter().enumerate() {
+            assert_eq!(table as usize, index);
+        }
+    }
 
     #[test]
     fn prefix_end_carries_past_ff() {
