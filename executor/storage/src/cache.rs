@@ -128,18 +128,25 @@ impl StateCache {
     }
 
     /// Runs `commit` (the database transaction) and writes the values it settled through.
-    /// Snapshots of the old head stop using the cache from the moment this starts.
+    /// Snapshots of the old head stop using the cache from the moment this starts; a commit
+    /// that fails changed nothing, so the old version stands.
     pub(crate) fn publish<T, E>(
         &self,
-        commit: impl FnOnce() -> Result<(T, BlockWrites), E>,
+        commit: impl FnOnce() -> Result<T, E>,
+        settled: impl FnOnce(&T) -> &BlockWrites,
     ) -> Result<T, E> {
         let old = self.version.swap(BUSY, SeqCst);
         let result = commit();
-        if let (Ok((_, settled)), Some(entries)) = (&result, &self.entries) {
-            write_through(entries, settled);
-        }
-        self.version.store(old.wrapping_add(1) % BUSY, SeqCst);
-        result.map(|(value, _)| value)
+        let next = match (&result, &self.entries) {
+            (Ok(done), Some(entries)) => {
+                write_through(entries, settled(done));
+                old + 1
+            }
+            (Ok(_), None) => old + 1,
+            (Err(_), _) => old,
+        };
+        self.version.store(next % BUSY, SeqCst);
+        result
     }
 
     pub(crate) fn stats(&self) -> CacheStats {

@@ -1,7 +1,7 @@
 //! [`ChainDb`]: the chain database's API. Every change is one backend write transaction, so
 //! a crash leaves the database at the last committed block, never between two.
 
-use std::{collections::BTreeMap, path::Path, sync::Arc};
+use std::{path::Path, sync::Arc};
 
 use alloy_consensus::Header;
 use alloy_primitives::B256;
@@ -10,11 +10,16 @@ use crate::{
     backend::{KvBackend, KvWrite, RedbBackend, Table},
     cache::{CacheStats, StateCache},
     chain_rows,
-    change_set::{apply_block, revert_block, settled_writes},
+    change_set::{Settled, apply_block, revert_block, settled_writes},
     error::{StorageError, corrupt},
     rows::{BlockMeta, Checkpoint, Stage},
     snapshot::StateSnapshot,
     writes::BlockWrites,
+};
+
+static NOTHING: BlockWrites = BlockWrites {
+    accounts: Vec::new(),
+    codes: Vec::new(),
 };
 
 /// Plain state, canonical headers, change sets and stage checkpoints of one chain.
@@ -51,28 +56,32 @@ impl<B: KvBackend> ChainDb<B> {
         header: &Header,
         alloc: &BlockWrites,
     ) -> Result<Checkpoint, StorageError> {
-        let given = header.hash_slow();
-        if let Some(stored) = self.canonical_hash(0)? {
-            if stored != given {
-                return Err(StorageError::GenesisMismatch { stored, given });
-            }
-            return self
-                .checkpoint(Stage::Execution)?
-                .ok_or_else(|| corrupt(Table::Checkpoints, "a genesis is stored, no checkpoint"));
+        if header.number != 0 {
+            return Err(StorageError::NotGenesis(header.number));
         }
+        let given = header.hash_slow();
         let meta = BlockMeta {
             total_difficulty: header.difficulty,
             ommer_hashes: Vec::new(),
         };
-        self.cache.publish(|| {
+        let commit = || {
             let mut txn = self.backend.write()?;
+            if let Some(stored) = chain_rows::canonical_hash(&txn, 0)? {
+                if stored != given {
+                    return Err(StorageError::GenesisMismatch { stored, given });
+                }
+                // Dropped uncommitted: nothing is written.
+                return chain_rows::head(&txn);
+            }
             // Stored like any block's writes; its change set (every account absent) is never
             // applied, as nothing unwinds below genesis.
             apply_block(&mut txn, 0, alloc)?;
             let head = chain_rows::put_head(&mut txn, header, given, &meta)?;
             txn.commit()?;
-            Ok((head, BlockWrites::default()))
-        })
+            Ok(head)
+        };
+        // Nothing was read before a genesis, so the cache has nothing to learn.
+        self.cache.publish(commit, |_| &NOTHING)
     }
 
     /// How far `stage` got; `None` before a genesis.
@@ -127,7 +136,7 @@ impl<B: KvBackend> ChainDb<B> {
                 header: header.state_root,
             });
         }
-        self.cache.publish(|| {
+        let commit = || {
             let mut txn = self.backend.write()?;
             let head = chain_rows::head(&txn)?;
             if header.parent_hash != head.hash || Some(header.number) != head.number.checked_add(1)
@@ -143,7 +152,9 @@ impl<B: KvBackend> ChainDb<B> {
             let head = chain_rows::put_head(&mut txn, header, hash, meta)?;
             txn.commit()?;
             Ok((head, settled))
-        })
+        };
+        let (head, _) = self.cache.publish(commit, |(_, settled)| settled)?;
+        Ok(head)
     }
 
     /// Unwinds the chain to block `target` in one write transaction: applies the change sets
@@ -152,7 +163,7 @@ impl<B: KvBackend> ChainDb<B> {
     /// unwound blocks touched, which turns a trie of the old head into the target's.
     /// Code stays: it is stored by hash, whichever block brought it.
     pub fn unwind_to(&mut self, target: u64) -> Result<BlockWrites, StorageError> {
-        self.cache.publish(|| {
+        let commit = || {
             let mut txn = self.backend.write()?;
             let head = chain_rows::head(&txn)?;
             if target > head.number {
@@ -169,7 +180,7 @@ impl<B: KvBackend> ChainDb<B> {
                     .ok_or_else(missing)?
                     .state_root,
             };
-            let mut restored = BTreeMap::new();
+            let mut restored = Settled::new();
             for number in (target + 1..=head.number).rev() {
                 revert_block(&mut txn, number, &mut restored)?;
                 chain_rows::delete_block(&mut txn, number)?;
@@ -178,9 +189,9 @@ impl<B: KvBackend> ChainDb<B> {
                 chain_rows::lower_checkpoint(&mut txn, stage, &to)?;
             }
             txn.commit()?;
-            let reverse = settled_writes(restored);
-            Ok((reverse.clone(), reverse))
-        })
+            Ok(settled_writes(restored))
+        };
+        self.cache.publish(commit, |reverse| reverse)
     }
 
     /// A snapshot of the head state for execution (revm's `DatabaseRef`), reading through the

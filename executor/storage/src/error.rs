@@ -24,6 +24,9 @@ pub enum StorageError {
     /// The database has no genesis yet ([`crate::ChainDb::init_genesis`] first).
     #[error("database holds no chain: initialise it with a genesis first")]
     NoGenesis,
+    /// A genesis header must be block 0.
+    #[error("block {0} cannot be a genesis")]
+    NotGenesis(u64),
     /// The database belongs to another chain.
     #[error("database holds genesis {stored}, not {given}")]
     GenesisMismatch {

@@ -102,8 +102,11 @@ pub(crate) fn decode_slot_key(bytes: &[u8]) -> Result<(Address, U256), StorageEr
 /// (number, address) from a change-set key.
 pub(crate) fn decode_change_key(bytes: &[u8]) -> Result<(u64, Address), StorageError> {
     let key: [u8; 28] = fixed(Table::AccountChanges, bytes)?;
-    let number = u64::from_be_bytes(key[..8].try_into().expect("8 of 28 bytes"));
-    Ok((number, Address::from_slice(&key[8..])))
+    let (number, address) = key.split_at(8);
+    Ok((
+        decode_number(Table::AccountChanges, number)?,
+        Address::from_slice(address),
+    ))
 }
 
 /// RLP-decodes a whole value: trailing bytes are corruption too.
@@ -193,10 +196,12 @@ pub(crate) fn encode_checkpoint(checkpoint: &Checkpoint) -> [u8; 72] {
 
 pub(crate) fn decode_checkpoint(bytes: &[u8]) -> Result<Checkpoint, StorageError> {
     let row: [u8; 72] = fixed(Table::Checkpoints, bytes)?;
+    let (number, hashes) = row.split_at(8);
+    let (hash, state_root) = hashes.split_at(32);
     Ok(Checkpoint {
-        number: u64::from_be_bytes(row[..8].try_into().expect("8 of 72 bytes")),
-        hash: B256::from_slice(&row[8..40]),
-        state_root: B256::from_slice(&row[40..]),
+        number: decode_number(Table::Checkpoints, number)?,
+        hash: B256::from_slice(hash),
+        state_root: B256::from_slice(state_root),
     })
 }
 

@@ -245,6 +245,12 @@ fn an_empty_database_refuses_blocks_and_snapshots() {
     );
     assert!(matches!(result, Err(StorageError::NoGenesis)));
     assert!(matches!(db.unwind_to(0), Err(StorageError::NoGenesis)));
+    let result = db.init_genesis(&header, &alloc());
+    assert!(
+        matches!(result, Err(StorageError::NotGenesis(1))),
+        "{result:?}"
+    );
+    assert!(matches!(db.state(), Err(StorageError::NoGenesis)));
 }
 
 #[test]
