@@ -28,4 +28,4 @@ pub use world::{
 };
 /// The alloy and workspace crates this API speaks in, so a caller needs no version pins of its
 /// own.
-pub use {alloy_consensus, alloy_genesis, alloy_primitives, alloy_rlp, bal, commitment};
+pub use {alloy_consensus, alloy_genesis, alloy_primitives, alloy_rlp, bal, commitment, storage};

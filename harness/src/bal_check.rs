@@ -140,6 +140,8 @@ fn execute(json: &serde_json::Value) -> Result<Vec<Result<(), String>>, String> 
         tier: Tier::Interpret,
         bal_dir: None,
         commitment: commitment::Config::default(),
+        db: None,
+        cache_mb: 0,
     };
     let (_, results) = blockchain_tests::import_test(&test, &opts)?;
     Ok(results.into_iter().map(|r| r.map(drop)).collect())

@@ -8,6 +8,7 @@
 //! ```
 
 pub mod bal_check;
+pub mod db;
 pub mod demo;
 pub mod fixtures;
 pub mod phases;

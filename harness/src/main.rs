@@ -37,6 +37,25 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum DbAction {
+    /// Recompute the state root from the plain state and compare it with the checkpoint and
+    /// the stored header.
+    Check {
+        dir: PathBuf,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Unwind to block N by the stored change sets (one transaction).
+    Unwind {
+        dir: PathBuf,
+        #[arg(long)]
+        to: u64,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Replay recorded blocks (BlockchainTests JSON, a geth export, or mainnet recordings).
     Replay {
@@ -58,6 +77,13 @@ enum Command {
         /// BAL sidecars (from `harness bal --record`) for `--exec parallel` on mainnet recordings.
         #[arg(long, value_name = "DIR")]
         bal_dir: Option<PathBuf>,
+        /// Keep the chain's state in a database in DIR (geth format): created, or resumed at
+        /// its checkpoint; one atomic commit per block.
+        #[arg(long, value_name = "DIR")]
+        db: Option<PathBuf>,
+        /// The database's read cache, in MiB.
+        #[arg(long, default_value_t = 256)]
+        cache_mb: u64,
         /// Write the JSON report here.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -91,6 +117,11 @@ enum Command {
     },
     /// Print the state root (0x...) of a genesis.json or an alloc / pre JSON object.
     Root { file: PathBuf },
+    /// Inspect or rewind the chain database of a `replay --db DIR`.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
     /// Build a synthetic chain in memory (transfers, an ERC20 token, hashing loops), replay it
     /// in every commitment mode on every tier, and report.
     Demo {
@@ -191,6 +222,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             exec,
             tier,
             bal_dir,
+            db,
+            cache_mb,
             json,
         } => {
             let mut report = Report::new("replay");
@@ -203,6 +236,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     tier: tier.into(),
                     bal_dir,
                     commitment: commitment::Config::from_env(),
+                    db,
+                    cache_mb,
                 },
                 &mut report,
             )?;
@@ -226,6 +261,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 None => bal_check::run(&paths, &mut report)?,
             }
             (report, json, paths)
+        }
+        Command::Db { action } => {
+            let mut report = Report::new("db");
+            let (dir, json) = match action {
+                DbAction::Check { dir, json } => {
+                    harness::db::check(&dir, &mut report)?;
+                    (dir, json)
+                }
+                DbAction::Unwind { dir, to, json } => {
+                    harness::db::unwind(&dir, to, &mut report)?;
+                    (dir, json)
+                }
+            };
+            (report, json, vec![dir])
         }
         Command::Root { file } => {
             println!("{}", root::state_root(&file)?);

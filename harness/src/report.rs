@@ -179,8 +179,14 @@ impl Report {
     }
 
     pub fn skip(&mut self, name: impl Into<String>, reason: impl Into<String>) {
-        self.total += 1;
-        self.skipped += 1;
+        self.skip_many(1, name, reason);
+    }
+
+    /// `count` cases skipped for one reason, listed once (a resumed import skips a whole
+    /// prefix of its chain).
+    pub fn skip_many(&mut self, count: usize, name: impl Into<String>, reason: impl Into<String>) {
+        self.total += count;
+        self.skipped += count;
         self.skips.push(Skip {
             name: name.into(),
             reason: reason.into(),

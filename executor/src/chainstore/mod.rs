@@ -18,6 +18,7 @@
 //! before the merge is. Import pre-merge history only from a source you trust.
 
 mod ancestry;
+mod db;
 mod reorg;
 mod stage;
 mod store;
@@ -40,8 +41,9 @@ use crate::{
     world::{BlockWrites, WorldState},
 };
 
+pub use db::{DbStore, OpenError};
 pub use stage::{BlockInput, block_request};
-pub use store::{MemoryStore, NoChangeSet, StateStore};
+pub use store::{BlockRecord, MemoryStore, NoChangeSet, StateStore};
 
 /// How many ancestors BLOCKHASH can see.
 const BLOCKHASH_WINDOW: u64 = 256;

@@ -5,7 +5,7 @@
 use alloy_primitives::B256;
 use commitment::AccountUpdate;
 
-use super::{ChainStore, StateStore, internal};
+use super::{BlockRecord, ChainStore, StateStore, internal};
 use crate::block::BlockError;
 
 impl<S: StateStore> ChainStore<S> {
@@ -62,22 +62,21 @@ impl<S: StateStore> ChainStore<S> {
     ) -> Result<(), BlockError> {
         let pruned = || BlockError::ParentStatePruned(target);
         for _ in back {
-            let change_set = self
-                .store
-                .change_set()
-                .map_err(internal)?
-                .ok_or_else(pruned)?;
-            updates.extend(self.store.updates_for(&change_set).map_err(internal)?);
-            self.store.unwind().map_err(internal)?;
+            let restored = self.store.unwind().map_err(internal)?.ok_or_else(pruned)?;
+            // Every account set or removed: the restored values need no current state.
+            updates.extend(restored.updates_with(|_| None));
         }
         for hash in forward {
             let block = &self.blocks[hash];
             let writes = block.writes.clone().ok_or_else(pruned)?;
-            let header = block.header.clone();
             updates.extend(self.store.updates_for(&writes).map_err(internal)?);
-            self.store
-                .advance(&header, *hash, &writes)
-                .map_err(internal)?;
+            let record = BlockRecord {
+                header: &block.header,
+                hash: *hash,
+                total_difficulty: block.total_difficulty,
+                ommers: &block.ommers,
+            };
+            self.store.advance(record, &writes).map_err(internal)?;
         }
         Ok(())
     }

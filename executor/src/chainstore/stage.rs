@@ -9,7 +9,7 @@ use commitment::{
     BlockRequest, BlockResult, Calculator, CancelToken, CommitError, ExecEvent, Verdict,
 };
 
-use super::{ChainStore, Imported, StateStore, StoredBlock, internal};
+use super::{BlockRecord, ChainStore, Imported, StateStore, StoredBlock, internal};
 use crate::{
     block::{
         self, Block, BlockError, BlockOutcome, ExecOptions, PostStateRoots, ReceiptsCheck, Watch,
@@ -137,7 +137,17 @@ impl<S: StateStore> ChainStore<S> {
         let verdict = self.await_verdict(hash)?;
         let state_root = verdict.outcome.clone()?;
         let block = input.block;
-        if let Err(error) = self.store.advance(&block.header, hash, &outcome.writes) {
+        let total_difficulty = self.blocks[&block.header.parent_hash]
+            .total_difficulty
+            .saturating_add(block.header.difficulty);
+        let ommers: Vec<B256> = block.body.ommers.iter().map(|o| o.hash_slow()).collect();
+        let record = BlockRecord {
+            header: &block.header,
+            hash,
+            total_difficulty,
+            ommers: &ommers,
+        };
+        if let Err(error) = self.store.advance(record, &outcome.writes) {
             // The calculator committed the block the store could not: take its trie back to
             // the store's state.
             let accounts = self.store.plain_state().map_err(internal)?.trie_updates();
@@ -151,9 +161,6 @@ impl<S: StateStore> ChainStore<S> {
             _ => self.post_state = None,
         }
 
-        let total_difficulty = self.blocks[&block.header.parent_hash]
-            .total_difficulty
-            .saturating_add(block.header.difficulty);
         self.head = hash;
         let number = block.header.number;
         let writes = (self.retain > 0).then(|| Arc::new(outcome.writes.clone()));
@@ -162,7 +169,7 @@ impl<S: StateStore> ChainStore<S> {
             StoredBlock {
                 total_difficulty,
                 header: block.header.clone(),
-                ommers: block.body.ommers.iter().map(|o| o.hash_slow()).collect(),
+                ommers,
                 writes,
             },
         );

@@ -7,13 +7,13 @@
 //!
 //! ```text
 //!   advance(block, writes) ──► head = block      (the change set is kept for unwinding)
-//!   change_set() + unwind() ──► head = parent    (the parent's state, exactly)
+//!   unwind()               ──► head = parent     (returns the values it restored)
 //! ```
 
 use std::collections::VecDeque;
 
 use alloy_consensus::Header;
-use alloy_primitives::B256;
+use alloy_primitives::{B256, U256};
 use commitment::AccountUpdate;
 
 use crate::{
@@ -21,7 +21,18 @@ use crate::{
     world::{BlockWrites, WorldState},
 };
 
-/// The stage's view of a state store: the in-memory [`MemoryStore`] or a database.
+/// A block as the store records it beside its writes: what the chain rules need of it after
+/// a restart.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockRecord<'a> {
+    pub header: &'a Header,
+    pub hash: B256,
+    pub total_difficulty: U256,
+    pub ommers: &'a [B256],
+}
+
+/// The stage's view of a state store: the in-memory [`MemoryStore`] or a database
+/// ([`super::DbStore`]).
 pub trait StateStore {
     /// A failure of the store itself (I/O, corruption), never a verdict on a block.
     type Error: std::error::Error + Send + Sync + 'static;
@@ -40,29 +51,23 @@ pub trait StateStore {
     /// in for storage-only changes). Pure: nothing is applied.
     fn updates_for(&self, writes: &BlockWrites) -> Result<Vec<AccountUpdate>, Self::Error>;
 
-    /// Applies the writes of `header`'s block (hash `hash`), whose parent must be the head,
-    /// and keeps its change set. Atomic: on error nothing changed.
-    fn advance(
-        &mut self,
-        header: &Header,
-        hash: B256,
-        writes: &BlockWrites,
-    ) -> Result<(), Self::Error>;
+    /// Applies the writes of `block`, whose parent must be the head, and keeps its change set.
+    /// Atomic: on error nothing changed.
+    fn advance(&mut self, block: BlockRecord<'_>, writes: &BlockWrites) -> Result<(), Self::Error>;
 
-    /// The writes that take the head back to its parent's state; `None` once the head's
-    /// change set is no longer kept.
-    fn change_set(&self) -> Result<Option<BlockWrites>, Self::Error>;
-
-    /// Moves the head back to its parent by its change set.
-    fn unwind(&mut self) -> Result<(), Self::Error>;
+    /// Moves the head back to its parent by its change set and returns the values it restored,
+    /// every account as set or removed (never "unchanged"), so they are trie updates as they
+    /// stand; `None`, with nothing changed, once the head's change set is no longer kept.
+    fn unwind(&mut self) -> Result<Option<BlockWrites>, Self::Error>;
 
     /// The whole plain state at the head, for building a trie from scratch and for checks.
     fn plain_state(&self) -> Result<WorldState, Self::Error>;
 }
 
-/// A head that has no change set to unwind by.
+/// The in-memory store cannot fail; a block that does not extend its head is the caller's bug,
+/// refused with this rather than applied to the wrong state.
 #[derive(Debug, thiserror::Error)]
-#[error("the change set of {0} is no longer kept")]
+#[error("block with parent {0} does not extend the store's head")]
 pub struct NoChangeSet(pub B256);
 
 /// The chain's state in memory: the head's world plus the change sets of the newest blocks.
@@ -122,40 +127,30 @@ impl StateStore for MemoryStore {
         Ok(self.world.updates_for(writes))
     }
 
-    fn advance(
-        &mut self,
-        header: &Header,
-        hash: B256,
-        writes: &BlockWrites,
-    ) -> Result<(), NoChangeSet> {
-        debug_assert_eq!(header.parent_hash, self.head, "a block extends the head");
+    fn advance(&mut self, block: BlockRecord<'_>, writes: &BlockWrites) -> Result<(), NoChangeSet> {
+        let parent = block.header.parent_hash;
+        if parent != self.head {
+            return Err(NoChangeSet(parent));
+        }
         if self.retain > 0 {
             let change_set = self.world.change_set(writes);
-            self.undo.push_back((hash, header.parent_hash, change_set));
+            self.undo.push_back((block.hash, parent, change_set));
             self.trim();
         }
         self.world.apply(writes);
-        self.head = hash;
+        self.head = block.hash;
         Ok(())
     }
 
-    fn change_set(&self) -> Result<Option<BlockWrites>, NoChangeSet> {
-        Ok(self
-            .undo
-            .back()
-            .filter(|(block, ..)| *block == self.head)
-            .map(|(.., change_set)| change_set.clone()))
-    }
-
-    fn unwind(&mut self) -> Result<(), NoChangeSet> {
-        match self.undo.pop_back() {
-            Some((block, parent, change_set)) if block == self.head => {
-                self.world.apply(&change_set);
-                self.head = parent;
-                Ok(())
-            }
-            _ => Err(NoChangeSet(self.head)),
+    fn unwind(&mut self) -> Result<Option<BlockWrites>, NoChangeSet> {
+        match self.undo.back() {
+            Some((block, ..)) if *block == self.head => {}
+            _ => return Ok(None),
         }
+        let (_, parent, change_set) = self.undo.pop_back().expect("looked at above");
+        self.world.apply(&change_set);
+        self.head = parent;
+        Ok(Some(change_set))
     }
 
     fn plain_state(&self) -> Result<WorldState, NoChangeSet> {

@@ -25,6 +25,15 @@ pub struct StateSnapshot<B: KvBackend> {
     head: Checkpoint,
 }
 
+impl<B: KvBackend> std::fmt::Debug for StateSnapshot<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateSnapshot")
+            .field("head", &self.head)
+            .field("cached", &self.version.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<B: KvBackend> StateSnapshot<B> {
     pub(crate) fn new(
         read: B::Read,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use executor::{
     chainfile::{ChainFile, read_genesis},
-    chainstore::{BlockInput, ChainStore},
+    chainstore::{BlockInput, ChainStore, StateStore},
 };
 
 use super::{ReplayError, ReplayOptions};
@@ -23,10 +23,33 @@ pub(super) fn run(
     report: &mut Report,
 ) -> Result<(), ReplayError> {
     let genesis = read_genesis(genesis_path).map_err(FixtureError::from)?;
-    let mut store = ChainStore::from_genesis(&genesis)
-        .with_retained_states(0)
-        .with_tier(opts.tier)
-        .with_commitment(opts.commitment);
+    match &opts.db {
+        None => {
+            let store = ChainStore::from_genesis(&genesis).with_retained_states(0);
+            import(store, chains, opts, report)
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ReplayError::Usage(format!("--db {}: {e}", dir.display())))?;
+            let path = super::db_file(dir);
+            let store = ChainStore::open(&genesis, &path, opts.cache_mb << 20)
+                .map_err(|e| ReplayError::Usage(format!("--db {}: {e}", path.display())))?;
+            import(store, chains, opts, report)
+        }
+    }
+}
+
+/// Imports every chain file into `store`, skipping the blocks it already holds (a database
+/// resumed at its checkpoint).
+fn import<S: StateStore>(
+    store: ChainStore<S>,
+    chains: &[PathBuf],
+    opts: &ReplayOptions,
+    report: &mut Report,
+) -> Result<(), ReplayError> {
+    let mut store = store.with_tier(opts.tier).with_commitment(opts.commitment);
+    let resumed_at = store.header(&store.head()).map_or(0, |h| h.number);
+    let mut resumed = 0u64;
     let lane = report.lane(opts.commitment, opts.tier);
     let total = chains
         .iter()
@@ -48,13 +71,20 @@ pub(super) fn run(
         loop {
             let mut blocks = Vec::with_capacity(BATCH);
             let mut unreadable = None;
+            let mut read = 0;
             for block in file.by_ref().take(BATCH) {
+                read += 1;
                 match block {
+                    // Already committed before a restart.
+                    Ok(block) if block.header.number <= resumed_at => {
+                        resumed += 1;
+                        progress.inc(1);
+                    }
                     Ok(block) => blocks.push(block),
                     Err(e) => unreadable = Some(e),
                 }
             }
-            if blocks.is_empty() && unreadable.is_none() {
+            if read == 0 {
                 break;
             }
             let inputs: Vec<BlockInput> = blocks
@@ -92,6 +122,14 @@ pub(super) fn run(
                 break;
             }
         }
+    }
+    if resumed > 0 {
+        let name = format!("blocks up to {resumed_at}");
+        report.skip_many(resumed as usize, name, "already in the database");
+        report.note(format!(
+            "resumed at block {resumed_at}: {resumed} blocks already in the database skipped, \
+             the rest executed"
+        ));
     }
     report.add_commitment(opts.commitment, &store.metrics());
     Ok(())

@@ -78,6 +78,15 @@ pub struct ReplayOptions {
     pub bal_dir: Option<PathBuf>,
     /// The commitment pipeline's flags (`Config::from_env()` in the binary).
     pub commitment: commitment::Config,
+    /// A directory holding the chain database (created, or resumed at its checkpoint).
+    pub db: Option<PathBuf>,
+    /// The database's read cache, in MiB.
+    pub cache_mb: u64,
+}
+
+/// The database file inside a `--db` directory.
+pub fn db_file(dir: &Path) -> PathBuf {
+    dir.join("chain.redb")
 }
 
 /// Why a replay could not start at all (exit code 2), as opposed to a failed case.

@@ -1,0 +1,226 @@
+//! The chain's state in the database ([`storage::ChainDb`] on redb): the same walk as in
+//! memory, each step one write transaction (a block's writes, its change set, its header and
+//! the checkpoints together), so a process killed at any point resumes at the last committed
+//! block with exactly its state.
+
+use std::{collections::HashMap, path::Path};
+
+use alloy_consensus::Header;
+use alloy_genesis::Genesis;
+use alloy_primitives::{B256, KECCAK256_EMPTY};
+use commitment::{AccountUpdate, StateTrie};
+use storage::{BlockMeta, ChainDb, Checkpoint, RedbBackend, StateSnapshot, StorageError};
+
+use super::{BlockRecord, ChainStore, StateStore, StoredBlock};
+use crate::{
+    chain::ChainSpec,
+    genesis::genesis_header,
+    world::{AccountWrite, BlockWrites, InfoChange, WorldAccount, WorldState},
+};
+
+/// A database that cannot carry the chain on.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The plain state does not hash to the root its checkpoint recorded.
+    #[error("state at block {number} hashes to {computed}, its checkpoint says {stored}")]
+    RootMismatch {
+        number: u64,
+        stored: B256,
+        computed: B256,
+    },
+    #[error("the checkpoint names block {0}, which the database does not hold")]
+    MissingBlock(u64),
+}
+
+/// A [`StateStore`] over the chain database, with a read snapshot of its head.
+pub struct DbStore {
+    db: ChainDb,
+    snapshot: StateSnapshot<RedbBackend>,
+}
+
+impl DbStore {
+    /// The store at the database's head.
+    pub fn new(db: ChainDb) -> Result<Self, StorageError> {
+        let snapshot = db.state()?;
+        Ok(Self { db, snapshot })
+    }
+
+    /// The block the database holds the state of.
+    pub fn checkpoint(&self) -> Checkpoint {
+        self.snapshot.head()
+    }
+
+    /// The database.
+    pub fn db(&self) -> &ChainDb {
+        &self.db
+    }
+}
+
+impl std::fmt::Debug for DbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbStore")
+            .field("head", &self.snapshot.head())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StateStore for DbStore {
+    type Error = StorageError;
+    type Reader<'a> = &'a StateSnapshot<RedbBackend>;
+
+    fn head(&self) -> B256 {
+        self.snapshot.head().hash
+    }
+
+    fn reader(&self) -> &StateSnapshot<RedbBackend> {
+        &self.snapshot
+    }
+
+    fn updates_for(&self, writes: &BlockWrites) -> Result<Vec<AccountUpdate>, StorageError> {
+        let mut current = HashMap::new();
+        for w in &writes.accounts {
+            if w.info == InfoChange::Unchanged {
+                current.insert(w.address, self.snapshot.account(w.address)?);
+            }
+        }
+        Ok(writes.updates_with(|address| current.get(address).copied().flatten()))
+    }
+
+    fn advance(
+        &mut self,
+        block: BlockRecord<'_>,
+        writes: &BlockWrites,
+    ) -> Result<(), StorageError> {
+        let meta = BlockMeta {
+            total_difficulty: block.total_difficulty,
+            ommer_hashes: block.ommers.to_vec(),
+        };
+        let header = block.header;
+        self.db
+            .commit_block(header, block.hash, &meta, writes, header.state_root)?;
+        self.snapshot = self.db.state()?;
+        Ok(())
+    }
+
+    fn unwind(&mut self) -> Result<Option<BlockWrites>, StorageError> {
+        let head = self.snapshot.head();
+        if head.number == 0 {
+            return Ok(None);
+        }
+        let restored = self.db.unwind_to(head.number - 1)?;
+        self.snapshot = self.db.state()?;
+        Ok(Some(restored))
+    }
+
+    fn plain_state(&self) -> Result<WorldState, StorageError> {
+        let mut world = WorldState::default();
+        for account in self.snapshot.accounts()? {
+            let account = account?;
+            if account.info.code_hash != KECCAK256_EMPTY {
+                world.insert_code(self.snapshot.code(account.info.code_hash)?);
+            }
+            let info = account.info;
+            let world_account = WorldAccount {
+                nonce: info.nonce,
+                balance: info.balance,
+                code_hash: info.code_hash,
+                storage: account.storage.into_iter().collect(),
+            };
+            world.insert_account(account.address, world_account);
+        }
+        Ok(world)
+    }
+}
+
+/// Ancestors loaded on resume: BLOCKHASH's window.
+const RESUMED_ANCESTORS: u64 = 256;
+
+impl ChainStore<DbStore> {
+    /// Opens the chain database at `path` for the chain of `genesis` (created with its genesis
+    /// if new; refused if it holds another chain) and resumes at its checkpoint, with reads
+    /// through a cache of `cache_bytes`. Blocks are then committed one write transaction each.
+    ///
+    /// The trie is rebuilt from the plain state on resume and checked against the
+    /// checkpoint's root (trie nodes are not stored yet).
+    pub fn open(genesis: &Genesis, path: &Path, cache_bytes: u64) -> Result<Self, OpenError> {
+        let chain = ChainSpec::from_genesis_config(&genesis.config);
+        let world = WorldState::from_alloc(&genesis.alloc);
+        let mut trie = StateTrie::from_accounts(&world.trie_updates());
+        let header = genesis_header(&chain, genesis, trie.root());
+        let mut db = ChainDb::open(path, cache_bytes)?;
+        let head = db.init_genesis(&header, &alloc_writes(&world))?;
+        drop(world);
+        let store = DbStore::new(db)?;
+        let head_header = if head.number == 0 {
+            header
+        } else {
+            trie = StateTrie::from_accounts(&store.plain_state()?.trie_updates());
+            let computed = trie.root();
+            if computed != head.state_root {
+                return Err(OpenError::RootMismatch {
+                    number: head.number,
+                    stored: head.state_root,
+                    computed,
+                });
+            }
+            store
+                .db
+                .header(head.number)?
+                .ok_or(OpenError::MissingBlock(head.number))?
+        };
+        let ancestors = ancestors(store.db(), head.number)?;
+        let mut this = Self::assemble(chain, head_header, store, trie);
+        for (hash, block) in ancestors {
+            this.blocks.insert(hash, block);
+        }
+        Ok(this)
+    }
+}
+
+/// The canonical blocks from `head` down RESUMED_ANCESTORS, as the chain rules read them.
+fn ancestors(db: &ChainDb, head: u64) -> Result<Vec<(B256, StoredBlock)>, OpenError> {
+    (head.saturating_sub(RESUMED_ANCESTORS)..=head)
+        .map(|number| {
+            let missing = || OpenError::MissingBlock(number);
+            let header: Header = db.header(number)?.ok_or_else(missing)?;
+            let hash = db.canonical_hash(number)?.ok_or_else(missing)?;
+            let meta = db.block_meta(number)?.ok_or_else(missing)?;
+            let block = StoredBlock {
+                header,
+                ommers: meta.ommer_hashes,
+                total_difficulty: meta.total_difficulty,
+                writes: None,
+            };
+            Ok((hash, block))
+        })
+        .collect()
+}
+
+/// A genesis alloc as writes onto nothing.
+fn alloc_writes(world: &WorldState) -> BlockWrites {
+    let mut accounts: Vec<AccountWrite> = world
+        .accounts()
+        .map(|(address, account)| {
+            let mut storage: Vec<_> = account.storage.iter().map(|(k, v)| (*k, *v)).collect();
+            storage.sort_unstable_by_key(|(slot, _)| *slot);
+            AccountWrite {
+                address: *address,
+                info: InfoChange::Set(account.trie_account()),
+                wipe_storage: false,
+                storage,
+            }
+        })
+        .collect();
+    accounts.sort_by_key(|a| a.address);
+    let codes = world
+        .accounts()
+        .filter_map(|(_, a)| {
+            world
+                .code(&a.code_hash)
+                .map(|code| (a.code_hash, code.clone()))
+        })
+        .collect();
+    BlockWrites { accounts, codes }
+}
