@@ -44,7 +44,9 @@ pub use pipeline::{
     BlockRequest, BlockResult, Calculator, CancelToken, CommitError, Config, Divergence, ExecEvent,
     FoldMode, FoldTimes, TimeSpan, Verdict,
 };
-pub use state::{AccountUpdate, MemoryFigure, StateTrie, TrieAccount, Undo};
+pub use state::{
+    AccountUpdate, MemoryFigure, StateChanges, StateTrie, StorageChanges, TrieAccount, Undo,
+};
 pub use trie::{
     Children, EMPTY_ROOT, MemoryStore, Node, NodeId, NodeRef, NodeSource, NodeStore, Owner,
     SHARD_MIN_LEAVES, Slot, SourceError, Span, TableId, Trie, TrieChanges, TrieError,
