@@ -148,6 +148,7 @@ impl StateTrie {
 
     /// The stored nodes of both levels changed since the last call (or since tracking
     /// began), after folding the root. Empty when changes are not tracked.
+    /// Over a source, take them once [`Self::try_root`] has succeeded.
     pub fn take_changes(&mut self) -> StateChanges {
         self.root();
         let Some(tracking) = &mut self.tracking else {

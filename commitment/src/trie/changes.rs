@@ -10,9 +10,9 @@
 //! common prefix of its keys, and moved leaves and extensions are re-created), so
 //! everything below an unchanged node is on disk as it was.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
-use alloy_primitives::Bytes;
+use alloy_primitives::{Bytes, map::HashSet};
 
 use super::{
     Layout, Trie,
@@ -87,6 +87,8 @@ impl<S: NodeStore> Trie<S> {
 
     /// The stored nodes changed since the last call (or since tracking began), hashing what
     /// is dirty first: nodes to write and paths to delete. Empty when changes are not tracked.
+    /// For a trie opened over a source, take them once [`Self::try_root`] has succeeded: after
+    /// a failed reveal they describe a trie that lacks the write that failed.
     pub fn take_changes(&mut self) -> TrieChanges {
         self.root();
         let mut out = TrieChanges::default();
@@ -141,7 +143,7 @@ impl<S: NodeStore> Subtrie<S> {
         let Some(log) = self.log.as_deref_mut().map(std::mem::take) else {
             return;
         };
-        for position in log.vacated.iter().rev() {
+        for position in &log.vacated {
             out.remove([prefix, position].concat());
         }
         if let Some(root) = self.root {
