@@ -19,6 +19,12 @@
 //! accounts are hashed in parallel; [`StateTrie::root_serial`] is the single-threaded path for
 //! comparison.
 //!
+//! On disk: a [`Trie`] opened from a stored root over a [`NodeSource`] reveals nodes only
+//! where reads and writes reach them, exports the stored nodes each root computation changed
+//! ([`Trie::take_changes`]: path -> RLP, and paths emptied, per [`Owner`]) for the database to
+//! write with the block, and collapses clean subtrees to their hash to stay under a budget
+//! ([`Trie::retain`]).
+//!
 //! Memory: every node is materialised so later updates stay incremental. Paths (a byte per
 //! nibble) and values live in a per-store byte arena, branch child tables (64 bytes) in a
 //! per-store vector, not in per-node allocations. [`StateTrie::memory`] reports the bytes
@@ -38,8 +44,10 @@ pub use pipeline::{
     BlockRequest, BlockResult, Calculator, CancelToken, CommitError, Config, Divergence, ExecEvent,
     FoldMode, FoldTimes, TimeSpan, Verdict,
 };
-pub use state::{AccountUpdate, MemoryFigure, StateTrie, TrieAccount, Undo};
+pub use state::{
+    AccountUpdate, MemoryFigure, StateChanges, StateTrie, StorageChanges, TrieAccount, Undo,
+};
 pub use trie::{
-    Children, EMPTY_ROOT, MemoryStore, Node, NodeId, NodeRef, NodeStore, SHARD_MIN_LEAVES, Slot,
-    Span, TableId, Trie,
+    Children, EMPTY_ROOT, MemoryStore, Node, NodeId, NodeRef, NodeSource, NodeStore, Owner,
+    SHARD_MIN_LEAVES, Slot, SourceError, Span, TableId, Trie, TrieChanges, TrieError,
 };

@@ -5,7 +5,11 @@
 //! tries in parallel (they are independent) before folding the account leaves into the account
 //! trie. [`StateTrie::apply_reversible`] records what it replaced, so a speculative fold (a
 //! block's BAL folded before its execution is known to be valid) can be taken back.
+//!
+//! In memory it holds every account; opened over a node source ([`StateTrie::open`], in
+//! `persist`) only the accounts touched since their changes were last exported.
 
+mod persist;
 mod undo;
 
 use std::collections::{HashMap, HashSet};
@@ -14,8 +18,9 @@ use alloy_primitives::{Address, B256, KECCAK256_EMPTY, U256, keccak256};
 use alloy_rlp::{Encodable, RlpEncodable};
 use rayon::prelude::*;
 
-use crate::trie::{EMPTY_ROOT, Trie};
+use crate::trie::{EMPTY_ROOT, NodeSource, Owner, Trie, TrieError};
 
+pub use persist::{StateChanges, StorageChanges};
 use undo::AccountUndo;
 pub use undo::Undo;
 
@@ -46,7 +51,7 @@ pub struct AccountUpdate {
     pub storage: Vec<(U256, U256)>,
 }
 
-#[derive(RlpEncodable)]
+#[derive(RlpEncodable, alloy_rlp::RlpDecodable)]
 struct AccountLeaf {
     nonce: u64,
     balance: U256,
@@ -83,6 +88,23 @@ fn account_leaf(info: &TrieAccount, storage_root: B256) -> Vec<u8> {
     out
 }
 
+/// A new storage trie for the account keyed `hashed`: over the source when there is one, its
+/// changes tracked when the state's are.
+fn empty_storage(tracking: Option<&Tracking>, hashed: B256) -> Trie {
+    match tracking {
+        Some(Tracking {
+            source: Some(source),
+            ..
+        }) => Trie::open(EMPTY_ROOT, source.clone(), Owner::Storage(hashed)),
+        Some(_) => {
+            let mut trie = Trie::new();
+            trie.track_changes();
+            trie
+        }
+        None => Trie::new(),
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct Entry {
     info: TrieAccount,
@@ -93,9 +115,35 @@ struct Entry {
 #[derive(Clone, Debug, Default)]
 pub struct StateTrie {
     accounts: Trie,
+    /// Every account in memory; the touched ones over a source (the rest are in `accounts`).
     entries: HashMap<Address, Entry>,
     /// Accounts whose leaf must be re-encoded at the next `root()`.
     dirty: HashSet<Address>,
+    /// Changes are exported ([`Self::take_changes`]): what they need besides each trie's own.
+    tracking: Option<Box<Tracking>>,
+}
+
+/// What a tracked state trie keeps for its next export, beyond its tries' own logs.
+#[derive(Clone, Default)]
+struct Tracking {
+    /// Where accounts and storage tries not in memory are read from.
+    source: Option<std::sync::Arc<dyn NodeSource>>,
+    /// Accounts written since the last export (their storage tries hold changes).
+    touched: HashSet<Address>,
+    /// Storage tries dropped whole (account deleted or storage wiped), by hashed address.
+    wiped: HashSet<B256>,
+    /// The first account that could not be read from the source.
+    error: Option<TrieError>,
+}
+
+impl std::fmt::Debug for Tracking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracking")
+            .field("touched", &self.touched.len())
+            .field("wiped", &self.wiped.len())
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StateTrie {
@@ -115,11 +163,15 @@ impl StateTrie {
     pub fn apply_reversible(&mut self, updates: &[AccountUpdate]) -> Undo {
         let mut undo = Undo::default();
         for update in updates {
+            if !self.load(update.address) {
+                continue;
+            }
             let mut record = AccountUndo {
                 address: update.address,
                 info: self.entries.get(&update.address).map(|e| e.info),
                 storage: None,
                 slots: Vec::new(),
+                wiped: false,
             };
             self.apply_one(update, Some(&mut record));
             undo.accounts.push(record);
@@ -130,6 +182,12 @@ impl StateTrie {
     /// Takes back an [`Self::apply_reversible`]; later updates must have been reverted first.
     pub fn revert(&mut self, undo: Undo) {
         for record in undo.accounts.into_iter().rev() {
+            if let Some(tracking) = &mut self.tracking {
+                tracking.touched.insert(record.address);
+                if record.wiped {
+                    tracking.wiped.remove(&keccak256(record.address));
+                }
+            }
             let Some(info) = record.info else {
                 self.entries.remove(&record.address);
                 self.dirty.remove(&record.address);
@@ -138,6 +196,8 @@ impl StateTrie {
             };
             let entry = self.entries.entry(record.address).or_default();
             entry.info = info;
+            // A tracked storage trie restored whole keeps its log: its changes since the last
+            // export are still to be exported.
             if let Some(storage) = record.storage {
                 entry.storage = storage;
             }
@@ -154,6 +214,19 @@ impl StateTrie {
     /// One account's change; with `undo`, the storage it replaces is kept there: a whole trie
     /// when it is dropped (deletion, wipe), else the previous value of each written slot.
     fn apply_one(&mut self, update: &AccountUpdate, mut undo: Option<&mut AccountUndo>) {
+        if !self.load(update.address) {
+            return;
+        }
+        let hashed = keccak256(update.address);
+        if let Some(tracking) = &mut self.tracking {
+            tracking.touched.insert(update.address);
+            if update.info.is_none() || update.wipe_storage {
+                let new = tracking.wiped.insert(hashed);
+                if let Some(undo) = undo.as_deref_mut() {
+                    undo.wiped |= new;
+                }
+            }
+        }
         let Some(info) = update.info else {
             if let Some(entry) = self.entries.remove(&update.address)
                 && let Some(undo) = undo
@@ -161,12 +234,16 @@ impl StateTrie {
                 undo.storage = Some(entry.storage);
             }
             self.dirty.remove(&update.address);
-            self.accounts.remove(keccak256(update.address).as_slice());
+            self.accounts.remove(hashed.as_slice());
             return;
         };
-        let entry = self.entries.entry(update.address).or_default();
+        let tracking = self.tracking.as_deref();
+        let entry = self.entries.entry(update.address).or_insert_with(|| Entry {
+            info,
+            storage: empty_storage(tracking, hashed),
+        });
         if update.wipe_storage {
-            let old = std::mem::take(&mut entry.storage);
+            let old = std::mem::replace(&mut entry.storage, empty_storage(tracking, hashed));
             if let Some(undo) = undo.as_deref_mut() {
                 undo.storage.get_or_insert(old);
             }
@@ -177,8 +254,10 @@ impl StateTrie {
             if let Some(undo) = undo.as_deref_mut()
                 && undo.storage.is_none()
             {
-                let old = entry.storage.get(key.as_slice()).map(<[u8]>::to_vec);
-                undo.slots.push((key, old));
+                // Read through the source: the slot may not be in memory. If it cannot be
+                // read, the write below fails the same way and the trie keeps that error.
+                let old = entry.storage.read(key.as_slice()).ok().flatten();
+                undo.slots.push((key, old.map(<[u8]>::to_vec)));
             }
             if value.is_zero() {
                 entry.storage.remove(key.as_slice());
@@ -255,6 +334,7 @@ impl StateTrie {
             accounts,
             entries: entries.into_iter().map(|(a, e, _)| (a, e)).collect(),
             dirty: HashSet::new(),
+            tracking: None,
         }
     }
 
@@ -275,6 +355,8 @@ impl StateTrie {
         }
     }
 
+    /// The account among those in memory (all of them, unless opened over a source: then
+    /// [`Self::read_account`]).
     pub fn account(&self, address: &Address) -> Option<TrieAccount> {
         self.entries.get(address).map(|e| e.info)
     }
@@ -286,7 +368,8 @@ impl StateTrie {
             .map_or(EMPTY_ROOT, |e| e.storage.root())
     }
 
-    /// The value of `slot` in `address`'s storage; zero when unset.
+    /// The value of `slot` in `address`'s storage among the nodes in memory; zero when unset
+    /// (over a source: [`Self::read_storage`]).
     pub fn storage(&self, address: &Address, slot: U256) -> U256 {
         self.entries
             .get(address)
@@ -298,7 +381,7 @@ impl StateTrie {
             .unwrap_or_default()
     }
 
-    /// Number of accounts.
+    /// Number of accounts (in memory: over a source, those touched since the last export).
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -33,4 +33,7 @@ pub(super) struct AccountUndo {
     pub storage: Option<Trie>,
     /// Otherwise the previous RLP value of every written slot, by hashed key, in write order.
     pub slots: Vec<(B256, Option<Vec<u8>>)>,
+    /// The update dropped the storage trie first since the last export of changes: a revert
+    /// takes that drop out of the next export.
+    pub wiped: bool,
 }

@@ -265,6 +265,7 @@ fn build_subtrie(leaves: &[Leaf<'_>], depth: usize) -> Subtrie<MemoryStore> {
     Subtrie {
         store: builder.into_store(),
         root: Some(root),
+        ..Subtrie::default()
     }
 }
 

@@ -2,7 +2,8 @@
 //! when shorter than 32 bytes, otherwise its keccak hash.
 //!
 //! Nodes are encoded into one buffer with room reserved for the list header, and references
-//! are fixed-size values, so hashing a node allocates at most its payload buffer.
+//! are fixed-size values, so hashing a node allocates at most its payload buffer. The same
+//! encoders give a node's whole RLP ([`Encoded`] for `Vec<u8>`) when it is to be persisted.
 
 use alloy_primitives::{B256, keccak256};
 use alloy_rlp::Encodable;
@@ -21,7 +22,18 @@ pub struct NodeRef {
     bytes: [u8; 33],
 }
 
-impl NodeRef {
+/// What encoding a node yields: its reference (hashing) or its whole RLP (persisting).
+pub trait Encoded {
+    fn from_rlp(rlp: &[u8]) -> Self;
+}
+
+impl Encoded for Vec<u8> {
+    fn from_rlp(rlp: &[u8]) -> Self {
+        rlp.to_vec()
+    }
+}
+
+impl Encoded for NodeRef {
     fn from_rlp(rlp: &[u8]) -> Self {
         let mut bytes = [0u8; 33];
         if rlp.len() < 32 {
@@ -35,6 +47,21 @@ impl NodeRef {
             bytes[1..].copy_from_slice(&keccak(rlp));
             Self { len: 33, bytes }
         }
+    }
+}
+
+impl NodeRef {
+    /// The reference to a node known only by its hash (one not revealed from a source).
+    pub(crate) fn from_hash(hash: B256) -> Self {
+        let mut bytes = [0u8; 33];
+        bytes[0] = alloy_rlp::EMPTY_STRING_CODE + 32;
+        bytes[1..].copy_from_slice(hash.as_slice());
+        Self { len: 33, bytes }
+    }
+
+    /// Whether the parent embeds the node's hash (its RLP has 32 bytes or more), not the node.
+    pub(crate) fn is_hash(&self) -> bool {
+        self.len == 33
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -59,8 +86,8 @@ thread_local! {
 }
 
 /// Encodes a node as an RLP list whose payload `write` appends to the buffer, and returns the
-/// node's reference.
-fn encode_node(write: impl FnOnce(&mut Vec<u8>)) -> NodeRef {
+/// node's reference or RLP.
+fn encode_node<E: Encoded>(write: impl FnOnce(&mut Vec<u8>)) -> E {
     SCRATCH.with_borrow_mut(|buf| {
         buf.clear();
         buf.resize(MAX_HEADER, 0);
@@ -77,12 +104,12 @@ fn encode_node(write: impl FnOnce(&mut Vec<u8>)) -> NodeRef {
             buf[start + 1..MAX_HEADER].copy_from_slice(&len_bytes[skip..]);
             start
         };
-        NodeRef::from_rlp(&buf[start..])
+        E::from_rlp(&buf[start..])
     })
 }
 
 /// A leaf: its remaining path and its value.
-pub fn encode_leaf(path: &[u8], value: &[u8]) -> NodeRef {
+pub fn encode_leaf<E: Encoded>(path: &[u8], value: &[u8]) -> E {
     encode_node(|buf| {
         rlp_path(path, true, buf);
         rlp_bytes(value, buf);
@@ -91,7 +118,7 @@ pub fn encode_leaf(path: &[u8], value: &[u8]) -> NodeRef {
 
 /// A leaf whose path is the rest of a packed `key` from nibble `from`: the hex-prefix form is
 /// then a slice of the key itself, so the bulk builder never packs unpacked nibbles again.
-pub fn encode_key_leaf(key: &[u8], from: usize, value: &[u8]) -> NodeRef {
+pub fn encode_key_leaf<E: Encoded>(key: &[u8], from: usize, value: &[u8]) -> E {
     encode_node(|buf| {
         let odd = !from.is_multiple_of(2);
         let first = if odd {
@@ -116,7 +143,7 @@ pub fn encode_key_leaf(key: &[u8], from: usize, value: &[u8]) -> NodeRef {
 }
 
 /// An extension: its shared path and its child's reference.
-pub fn encode_extension(path: &[u8], child: &NodeRef) -> NodeRef {
+pub fn encode_extension<E: Encoded>(path: &[u8], child: &NodeRef) -> E {
     encode_node(|buf| {
         rlp_path(path, false, buf);
         buf.extend_from_slice(child.as_slice());
@@ -124,7 +151,7 @@ pub fn encode_extension(path: &[u8], child: &NodeRef) -> NodeRef {
 }
 
 /// A branch: sixteen child references (empty string where absent) and its value.
-pub fn encode_branch(children: &[Option<NodeRef>; 16], value: Option<&[u8]>) -> NodeRef {
+pub fn encode_branch<E: Encoded>(children: &[Option<NodeRef>; 16], value: Option<&[u8]>) -> E {
     encode_node(|buf| {
         for child in children {
             match child {
@@ -204,8 +231,8 @@ mod tests {
             let nibbles = crate::trie::nibbles::unpack(key);
             for from in 0..=nibbles.len() {
                 assert_eq!(
-                    encode_key_leaf(key, from, b"value"),
-                    encode_leaf(&nibbles[from..], b"value"),
+                    encode_key_leaf::<Vec<u8>>(key, from, b"value"),
+                    encode_leaf::<Vec<u8>>(&nibbles[from..], b"value"),
                     "{key:?} from {from}"
                 );
             }
@@ -215,7 +242,7 @@ mod tests {
     #[test]
     fn long_lists_get_a_long_header() {
         let payload = vec![0x01u8; 600];
-        let reference = encode_node(|b| b.extend_from_slice(&payload));
+        let reference: NodeRef = encode_node(|b| b.extend_from_slice(&payload));
         let mut rlp = Vec::new();
         alloy_rlp::Header {
             list: true,

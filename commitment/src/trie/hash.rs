@@ -4,7 +4,7 @@
 //! the trie and fills caches, it never restructures, so it needs no exclusive borrow.
 
 use super::{
-    encode::{NodeRef, encode_branch, encode_extension, encode_leaf},
+    encode::{Encoded, NodeRef, encode_branch, encode_extension, encode_leaf},
     store::{Children, Node, NodeId, NodeStore},
     subtrie::Subtrie,
 };
@@ -13,7 +13,7 @@ impl<S: NodeStore> Subtrie<S> {
     /// The reference of `id`, computing and caching it if the node is dirty.
     pub(super) fn reference(&self, id: NodeId) -> NodeRef {
         let slot = self.store.get(id);
-        *slot.cached.get_or_init(|| self.compute(id))
+        *slot.cached.get_or_init(|| self.encode(id))
     }
 
     /// The reference of the top node, if any.
@@ -21,8 +21,8 @@ impl<S: NodeStore> Subtrie<S> {
         self.root.map(|id| self.reference(id))
     }
 
-    /// The reference of node `id`, from its children's references.
-    fn compute(&self, id: NodeId) -> NodeRef {
+    /// The reference (or RLP) of node `id`, from its children's references.
+    pub(super) fn encode<E: Encoded>(&self, id: NodeId) -> E {
         match &self.store.get(id).node {
             Node::Leaf { path, value } => {
                 encode_leaf(self.store.bytes(*path), self.store.bytes(*value))
@@ -36,6 +36,7 @@ impl<S: NodeStore> Subtrie<S> {
                 let refs = std::array::from_fn(|i| children.get(i).map(|c| self.reference(c)));
                 encode_branch(&refs, value.map(|v| self.store.bytes(v)))
             }
+            Node::Hashed => unreachable!("an unrevealed node is created with its reference"),
             Node::Vacant => unreachable!("vacant nodes are never linked"),
         }
     }
@@ -50,9 +51,9 @@ impl<S: NodeStore> Subtrie<S> {
         std::hint::black_box(initialized);
     }
 
-    /// The reference the top node would have one nibble deeper, behind `nibble`: what the
-    /// root of a trie is when all its keys start with `nibble` (the only non-empty shard).
-    pub(super) fn lifted_reference(&self, nibble: u8) -> Option<NodeRef> {
+    /// The reference (or RLP) the top node would have one nibble deeper, behind `nibble`: what
+    /// the root of a trie is when all its keys start with `nibble` (the only non-empty shard).
+    pub(super) fn lifted<E: Encoded>(&self, nibble: u8) -> Option<E> {
         let id = self.root?;
         let joined = |path: &[u8]| [&[nibble][..], path].concat();
         Some(match &self.store.get(id).node {
@@ -63,6 +64,7 @@ impl<S: NodeStore> Subtrie<S> {
                 encode_extension(&joined(self.store.bytes(*path)), &self.reference(*child))
             }
             Node::Branch { .. } => encode_extension(&[nibble], &self.reference(id)),
+            Node::Hashed => unreachable!("shards are built in memory, never opened over a source"),
             Node::Vacant => unreachable!("vacant nodes are never linked"),
         })
     }

@@ -9,19 +9,32 @@
 //! and one store per first nibble, so a batch of updates ([`Trie::apply`]) and the hashing
 //! after it both run on all threads. Smaller tries (most storage tries) stay whole: sixteen
 //! stores would cost more than their keys.
+//!
+//! A trie need not hold every node: [`Trie::open`] starts from a stored root over a
+//! [`NodeSource`] and reveals nodes as reads and writes reach them (`reveal`),
+//! [`Trie::take_changes`] exports the stored nodes a block changed (`changes`), and
+//! [`Trie::retain`] gives clean subtrees back to the source to stay under a memory budget
+//! (`retain`).
 
 mod build;
+mod changes;
+mod decode;
 mod encode;
 mod hash;
 mod nibbles;
+mod retain;
+mod reveal;
 mod shards;
+mod source;
 mod store;
 mod subtrie;
 
 use alloy_primitives::B256;
 
+pub use changes::TrieChanges;
 use nibbles::with_nibbles;
 use shards::Shards;
+pub use source::{NodeSource, Owner, SourceError, TrieError};
 pub use store::{Children, MemoryStore, Node, NodeId, NodeRef, NodeStore, Slot, Span, TableId};
 use subtrie::Subtrie;
 
@@ -67,7 +80,8 @@ impl<S: NodeStore> Trie<S> {
         }
     }
 
-    /// Number of keys held.
+    /// Number of keys held; for a trie opened over a source, keys added minus keys removed
+    /// since it was opened (saturating at zero).
     pub fn len(&self) -> usize {
         self.len
     }
@@ -111,20 +125,32 @@ impl<S: NodeStore> Trie<S> {
     }
 
     /// Adds a write's change to the key count; a whole trie that reaches
-    /// [`SHARD_MIN_LEAVES`] keys is re-laid out in shards.
+    /// [`SHARD_MIN_LEAVES`] keys is re-laid out in shards (not one opened over a source, whose
+    /// leaves are not all at hand). A tracked trie stays tracked: every node is exported
+    /// again, and the positions freed since the last export are still deleted.
     fn count(&mut self, delta: isize) {
         self.len = self.len.saturating_add_signed(delta);
         if self.len >= SHARD_MIN_LEAVES
             && let Layout::Whole(trie) = &self.layout
+            && trie.source.is_none()
         {
             let mut shards = Box::<Shards<S>>::default();
             for (path, value) in trie.leaves() {
                 shards.write(&path, value);
             }
+            let vacated = trie.log.as_ref().map(|log| log.vacated.clone());
             self.layout = Layout::Sharded(shards);
+            if let Some(vacated) = vacated {
+                self.track_changes();
+                if let Layout::Sharded(shards) = &mut self.layout {
+                    shards.carry_vacated(vacated);
+                }
+            }
         }
     }
 
+    /// The value of `key` among the resident nodes: a path through an unrevealed node reads
+    /// as absent, so a trie opened over a source is read with [`Self::read`].
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
         with_nibbles(key, |path| match &self.layout {
             Layout::Whole(trie) => trie.get(path),
@@ -133,7 +159,8 @@ impl<S: NodeStore> Trie<S> {
     }
 
     /// The root hash, re-hashing only nodes changed since the last call; a sharded trie's
-    /// dirty shards are hashed in parallel.
+    /// dirty shards are hashed in parallel. For a trie opened over a source this is the root
+    /// of the writes it could apply: [`Self::try_root`] also reports one it could not.
     pub fn root(&self) -> B256 {
         self.root_with(true)
     }

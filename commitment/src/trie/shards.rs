@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use super::{
-    encode::{NodeRef, encode_branch, encode_leaf},
+    encode::{Encoded, NodeRef, encode_branch, encode_leaf},
     nibbles::with_nibbles,
     store::NodeStore,
     subtrie::Subtrie,
@@ -26,9 +26,13 @@ const PARALLEL_MIN_UPDATES: usize = 256;
 
 #[derive(Clone, Debug)]
 pub(super) struct Shards<S> {
-    shards: [Subtrie<S>; 16],
+    pub(super) shards: [Subtrie<S>; 16],
     /// The value of the empty key, which ends at the root branch.
     value: Option<Vec<u8>>,
+    /// The empty key was written since the last export of changes.
+    pub(super) value_changed: bool,
+    /// The shard whose top node was the root at the last export (see [`Self::lifted_shard`]).
+    pub(super) last_lifted: Option<usize>,
 }
 
 impl<S: NodeStore> Default for Shards<S> {
@@ -39,15 +43,26 @@ impl<S: NodeStore> Default for Shards<S> {
 
 impl<S: NodeStore> Shards<S> {
     pub(super) fn new(shards: [Subtrie<S>; 16], value: Option<Vec<u8>>) -> Self {
-        Self { shards, value }
+        Self {
+            shards,
+            value,
+            value_changed: false,
+            last_lifted: None,
+        }
     }
 
     /// Sets `path` (nibbles) to `value`, or deletes it if `value` is empty; +1 for a key
     /// added, -1 for a key removed.
     pub(super) fn write(&mut self, path: &[u8], value: &[u8]) -> isize {
         match path.split_first() {
-            None if value.is_empty() => -isize::from(self.value.take().is_some()),
-            None => isize::from(self.value.replace(value.to_vec()).is_none()),
+            None => {
+                self.value_changed = true;
+                if value.is_empty() {
+                    -isize::from(self.value.take().is_some())
+                } else {
+                    isize::from(self.value.replace(value.to_vec()).is_none())
+                }
+            }
             Some((n, rest)) => self.shards[*n as usize].write(rest, value),
         }
     }
@@ -116,15 +131,41 @@ impl<S: NodeStore> Shards<S> {
                 shard.root_reference();
             });
         }
+        self.root_node()
+    }
+
+    /// The root node's reference or RLP (`None` when empty), from the shards' references.
+    pub(super) fn root_node<E: Encoded>(&self) -> Option<E> {
         let refs: [Option<NodeRef>; 16] = std::array::from_fn(|n| self.shards[n].root_reference());
-        let mut live = refs.iter().enumerate().filter(|(_, r)| r.is_some());
-        match (live.next(), live.next(), &self.value) {
-            (None, _, None) => None,
-            (None, _, Some(value)) => Some(encode_leaf(&[], value)),
-            // One shard and no root value: no branch at the root, the shard's top node is
-            // the root, one nibble longer.
-            (Some((n, _)), None, None) => self.shards[n].lifted_reference(n as u8),
+        match (self.lifted_shard(), &self.value) {
+            (Some(n), _) => self.shards[n].lifted(n as u8),
+            (None, Some(value)) if refs.iter().all(Option::is_none) => {
+                Some(encode_leaf(&[], value))
+            }
+            (None, None) if refs.iter().all(Option::is_none) => None,
             _ => Some(encode_branch(&refs, self.value.as_deref())),
+        }
+    }
+
+    /// The only non-empty shard when there is no root value: then there is no branch at the
+    /// root, and the shard's top node is the root, one nibble longer.
+    pub(super) fn lifted_shard(&self) -> Option<usize> {
+        let mut live = (0..16).filter(|&n| self.shards[n].root.is_some());
+        match (live.next(), live.next(), &self.value) {
+            (Some(n), None, None) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Logs positions a whole trie freed before it was re-laid out here as freed by the
+    /// shard that now covers them (the root, `[]`, is written anew anyway).
+    pub(super) fn carry_vacated(&mut self, vacated: Vec<Vec<u8>>) {
+        for position in vacated {
+            if let Some((n, rest)) = position.split_first()
+                && let Some(log) = &mut self.shards[*n as usize].log
+            {
+                log.vacated.push(rest.to_vec());
+            }
         }
     }
 

@@ -113,6 +113,10 @@ pub enum Node {
         children: TableId,
         value: Option<Span>,
     },
+    /// A subtree that is not resident: only its reference is known (the slot's cached hash).
+    /// A read or write that reaches it reveals it from the trie's source; a clean subtree is
+    /// collapsed back into one to give its memory back.
+    Hashed,
 }
 
 impl Node {
@@ -122,7 +126,7 @@ impl Node {
             Node::Leaf { path, value } => (Some(path), Some(value)),
             Node::Extension { path, .. } => (Some(path), None),
             Node::Branch { value, .. } => (value.as_mut(), None),
-            Node::Vacant => (None, None),
+            Node::Vacant | Node::Hashed => (None, None),
         };
         a.into_iter().chain(b)
     }

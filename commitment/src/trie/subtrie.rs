@@ -3,9 +3,15 @@
 //!
 //! A [`Trie`](super::Trie) is one subtrie when small and sixteen (one per first nibble) when
 //! large; everything below that split happens here.
+//!
+//! Writes take the whole path (`key`) beside the part still to walk (`path`), so each node's
+//! position, `key[..key.len() - path.len()]`, is at hand: an unrevealed node is read from the
+//! source by it, and a released node's position is logged as vacated.
 
 use super::{
+    changes::ChangeLog,
     nibbles::{common_prefix, nibble},
+    source::SourceLink,
     store::{Children, Node, NodeId, NodeStore, Slot, Span, TableId},
 };
 
@@ -20,6 +26,15 @@ enum Hang {
 pub(super) struct Subtrie<S> {
     pub(super) store: S,
     pub(super) root: Option<NodeId>,
+    /// What changed since the last export, when changes are tracked.
+    pub(super) log: Option<Box<ChangeLog>>,
+    /// Where unrevealed nodes come from, for a trie opened over a source.
+    pub(super) source: Option<Box<SourceLink>>,
+}
+
+/// Where a node sits: the first `key.len() - rest.len()` nibbles of the key walked.
+fn position<'k>(key: &'k [u8], rest: &[u8]) -> &'k [u8] {
+    &key[..key.len() - rest.len()]
 }
 
 impl<S: NodeStore> Subtrie<S> {
@@ -28,7 +43,7 @@ impl<S: NodeStore> Subtrie<S> {
         debug_assert!(!value.is_empty(), "an empty value is a removal");
         self.store.maintain();
         let mut added = false;
-        self.root = Some(self.insert_at(self.root, path, value, &mut added));
+        self.root = Some(self.insert_at(self.root, path, path, value, &mut added));
         added
     }
 
@@ -37,7 +52,7 @@ impl<S: NodeStore> Subtrie<S> {
         let Some(root) = self.root else { return false };
         self.store.maintain();
         let mut removed = false;
-        self.root = self.remove_at(root, path, &mut removed);
+        self.root = self.remove_at(root, path, path, &mut removed);
         removed
     }
 
@@ -102,7 +117,7 @@ impl<S: NodeStore> Subtrie<S> {
                         rest = tail;
                     }
                 },
-                Node::Vacant => return None,
+                Node::Vacant | Node::Hashed => return None,
             }
         }
     }
@@ -137,24 +152,55 @@ impl<S: NodeStore> Subtrie<S> {
                     prefix.pop();
                 }
             }
+            Node::Hashed => unreachable!("tries opened over a source are never re-laid out"),
             Node::Vacant => unreachable!("vacant nodes are never linked"),
         }
         prefix.truncate(depth);
     }
 
     fn alloc(&mut self, node: Node) -> NodeId {
-        self.store.alloc(Slot::dirty(node))
+        let id = self.store.alloc(Slot::dirty(node));
+        self.mark(id);
+        id
     }
 
-    fn release(&mut self, id: NodeId) {
+    /// Records node `id` as changed since the last export.
+    fn mark(&mut self, id: NodeId) {
+        if let Some(log) = &mut self.log {
+            log.changed.insert(id);
+        }
+    }
+
+    /// Frees node `id`, which sat at `position`: a stored node there is gone.
+    fn release(&mut self, id: NodeId, position: &[u8]) {
+        if let Some(log) = &mut self.log {
+            log.changed.remove(&id);
+            log.vacated.push(position.to_vec());
+        }
         self.store.release(id);
     }
 
     /// Takes a node out for rewriting; its cache is cleared because it is about to change.
     fn take(&mut self, id: NodeId) -> Node {
+        self.mark(id);
         let slot = self.store.get_mut(id);
         slot.cached.take();
         std::mem::replace(&mut slot.node, Node::Vacant)
+    }
+
+    /// Whether node `id` (at `position`) is resident, revealing it if not; a reveal that
+    /// fails is kept as the trie's error and the write stops there, changing nothing below.
+    fn resident(&mut self, id: NodeId, position: &[u8]) -> bool {
+        if !matches!(self.store.get(id).node, Node::Hashed) {
+            return true;
+        }
+        match self.reveal(id, position) {
+            Ok(()) => true,
+            Err(error) => {
+                self.fail(error);
+                false
+            }
+        }
     }
 
     fn put(&mut self, id: NodeId, node: Node) {
@@ -228,6 +274,7 @@ impl<S: NodeStore> Subtrie<S> {
     fn insert_at(
         &mut self,
         at: Option<NodeId>,
+        key: &[u8],
         path: &[u8],
         value: &[u8],
         added: &mut bool,
@@ -240,13 +287,18 @@ impl<S: NodeStore> Subtrie<S> {
             };
             return self.alloc(node);
         };
+        if !self.resident(id, position(key, path)) {
+            return id;
+        }
         // Passing through a branch (the common case) edits one child link in place.
         if let (Node::Branch { children, .. }, Some((n, rest))) =
             (self.store.get(id).node, path.split_first())
         {
             let n = *n as usize;
-            let child = self.insert_at(self.store.children(children).get(n), rest, value, added);
+            let at = self.store.children(children).get(n);
+            let child = self.insert_at(at, key, rest, value, added);
             self.store.get_mut(id).cached.take();
+            self.mark(id);
             self.store.children_mut(children).set(n, Some(child));
             return id;
         }
@@ -283,7 +335,7 @@ impl<S: NodeStore> Subtrie<S> {
             } => {
                 let common = common_prefix(self.store.bytes(ext_path), path);
                 if common == ext_path.len() {
-                    let child = self.insert_at(Some(child), &path[common..], value, added);
+                    let child = self.insert_at(Some(child), key, &path[common..], value, added);
                     self.put(
                         id,
                         Node::Extension {
@@ -306,6 +358,7 @@ impl<S: NodeStore> Subtrie<S> {
                 self.put(id, Node::Branch { children, value });
                 id
             }
+            Node::Hashed => unreachable!("revealed above"),
             Node::Vacant => unreachable!("vacant nodes are never linked"),
         }
     }
@@ -330,9 +383,19 @@ impl<S: NodeStore> Subtrie<S> {
         self.install(id, old_path.head(common), branch)
     }
 
-    /// Removes `path` below `id`; returns the node now standing there (`None` if empty).
-    /// Untouched subtrees keep their cached hashes.
-    fn remove_at(&mut self, id: NodeId, path: &[u8], removed: &mut bool) -> Option<NodeId> {
+    /// Removes `path` (the rest of `key`) below `id`; returns the node now standing there
+    /// (`None` if empty). Untouched subtrees keep their cached hashes.
+    fn remove_at(
+        &mut self,
+        id: NodeId,
+        key: &[u8],
+        path: &[u8],
+        removed: &mut bool,
+    ) -> Option<NodeId> {
+        let at = position(key, path);
+        if !self.resident(id, at) {
+            return Some(id);
+        }
         match &self.store.get(id).node {
             Node::Leaf {
                 path: leaf_path, ..
@@ -341,7 +404,7 @@ impl<S: NodeStore> Subtrie<S> {
                     return Some(id);
                 }
                 *removed = true;
-                self.release(id);
+                self.release(id, at);
                 None
             }
             Node::Extension {
@@ -352,7 +415,7 @@ impl<S: NodeStore> Subtrie<S> {
                 let Some(rest) = path.strip_prefix(self.store.bytes(*ext_path)) else {
                     return Some(id);
                 };
-                let new_child = self.remove_at(child, rest, removed);
+                let new_child = self.remove_at(child, key, rest, removed);
                 if !*removed {
                     return Some(id);
                 }
@@ -361,11 +424,11 @@ impl<S: NodeStore> Subtrie<S> {
                 };
                 match new_child {
                     None => {
-                        self.release(id);
+                        self.release(id, at);
                         None
                     }
                     Some(c) => {
-                        let node = self.prefix_node(ext_path, &[], c);
+                        let node = self.prefix_node(at, ext_path, &[], c);
                         self.put(id, node);
                         Some(id)
                     }
@@ -385,7 +448,7 @@ impl<S: NodeStore> Subtrie<S> {
                         let Some(child) = self.store.children(table).get(*n as usize) else {
                             return Some(id);
                         };
-                        let new_child = self.remove_at(child, rest, removed);
+                        let new_child = self.remove_at(child, key, rest, removed);
                         if !*removed {
                             return Some(id);
                         }
@@ -397,9 +460,9 @@ impl<S: NodeStore> Subtrie<S> {
                     None => value = None,
                     Some((n, child)) => self.store.children_mut(table).set(n, child),
                 }
-                match self.normalize_branch(table, value) {
+                match self.normalize_branch(at, table, value) {
                     None => {
-                        self.release(id);
+                        self.release(id, at);
                         None
                     }
                     Some(node) => {
@@ -408,13 +471,15 @@ impl<S: NodeStore> Subtrie<S> {
                     }
                 }
             }
+            Node::Hashed => unreachable!("revealed above"),
             Node::Vacant => unreachable!("vacant nodes are never linked"),
         }
     }
 
-    /// A branch left with one entry collapses into a leaf or an extension (its child table
-    /// is freed then).
-    fn normalize_branch(&mut self, table: TableId, value: Option<Span>) -> Option<Node> {
+    /// A branch at `at` left with one entry collapses into a leaf or an extension (its child
+    /// table is freed then). A lone child is merged into it, so it is revealed first; if that
+    /// fails the branch stays as it is and the trie keeps the error.
+    fn normalize_branch(&mut self, at: &[u8], table: TableId, value: Option<Span>) -> Option<Node> {
         let (first, more) = {
             let mut live = self.store.children(table).iter();
             (live.next(), live.next().is_some())
@@ -425,8 +490,10 @@ impl<S: NodeStore> Subtrie<S> {
                 path: Span::default(),
                 value,
             }),
-            (Some((nibble, child)), None, false) => {
-                Some(self.prefix_node(Span::default(), &[nibble as u8], child))
+            (Some((nibble, child)), None, false)
+                if self.resident(child, &[at, &[nibble as u8]].concat()) =>
+            {
+                Some(self.prefix_node(at, Span::default(), &[nibble as u8], child))
             }
             (_, value, _) => {
                 return Some(Node::Branch {
@@ -439,15 +506,16 @@ impl<S: NodeStore> Subtrie<S> {
         node
     }
 
-    /// The path `head ++ nibble` followed by node `child`: merges into a leaf or extension
-    /// child (freeing it), or becomes an extension over a branch.
-    fn prefix_node(&mut self, head: Span, nibble: &[u8], child: NodeId) -> Node {
+    /// The path `head ++ nibble` followed by node `child`, for the node at `at`: merges into
+    /// a (resident) leaf or extension child, freeing it, or becomes an extension over a branch.
+    fn prefix_node(&mut self, at: &[u8], head: Span, nibble: &[u8], child: NodeId) -> Node {
         let tail = match &self.store.get(child).node {
             Node::Branch { .. } if nibble.is_empty() => {
                 return Node::Extension { path: head, child };
             }
             Node::Branch { .. } => None,
             Node::Leaf { path, .. } | Node::Extension { path, .. } => Some(*path),
+            Node::Hashed => unreachable!("revealed by the caller"),
             Node::Vacant => unreachable!("vacant nodes are never linked"),
         };
         let mut joined = self.store.bytes(head).to_vec();
@@ -459,8 +527,9 @@ impl<S: NodeStore> Subtrie<S> {
         if tail.is_none() {
             return Node::Extension { path, child };
         }
+        let child_at = [at, &joined[..joined.len() - tail.map_or(0, Span::len)]].concat();
         let node = self.take(child);
-        self.release(child);
+        self.release(child, &child_at);
         match node {
             Node::Leaf { value, .. } => Node::Leaf { path, value },
             Node::Extension { child, .. } => Node::Extension { path, child },

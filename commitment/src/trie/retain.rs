@@ -1,0 +1,151 @@
+//! Giving memory back: clean subtrees collapse to their hash, to be revealed again from the
+//! source when a read or write next reaches them.
+//!
+//! What stays is the top of the trie, level by level, as deep as the budget allows: the
+//! levels near the root are on every path, so they are the ones every block needs again
+//! (reth prunes its sparse trie to a depth for the same reason). Only nodes the source holds
+//! as they are may collapse: hashed (their parent embeds a hash, not the node), not changed
+//! since the last export, and not the root.
+
+use std::mem::size_of;
+
+use super::{
+    Layout, Trie,
+    store::{Children, Node, NodeId, NodeStore, Slot},
+    subtrie::Subtrie,
+};
+
+impl<S: NodeStore> Trie<S> {
+    /// Collapses clean subtrees so that the resident nodes take at most `budget` bytes (or as
+    /// close as keeping the root allows), and returns the bytes still resident. Only a trie
+    /// opened over a source collapses anything; it re-reads what it gave back on demand.
+    pub fn retain(&mut self, budget: usize) -> usize {
+        match &mut self.layout {
+            Layout::Whole(trie) if trie.source.is_some() => trie.retain(budget),
+            Layout::Whole(trie) => trie.resident_bytes(),
+            Layout::Sharded(shards) => shards.shards.iter().map(Subtrie::resident_bytes).sum(),
+        }
+    }
+
+    /// Bytes taken by the resident nodes: a slot each, a child table per branch, their paths
+    /// and values (not the free capacity the store keeps for reuse).
+    pub fn resident_bytes(&self) -> usize {
+        match &self.layout {
+            Layout::Whole(trie) => trie.resident_bytes(),
+            Layout::Sharded(shards) => shards.shards.iter().map(Subtrie::resident_bytes).sum(),
+        }
+    }
+}
+
+/// Resident nodes at one distance from the root, and the bytes they take.
+#[derive(Clone, Copy, Default)]
+struct Level {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl<S: NodeStore> Subtrie<S> {
+    fn resident_bytes(&self) -> usize {
+        self.levels().iter().map(|level| level.bytes).sum()
+    }
+
+    fn retain(&mut self, budget: usize) -> usize {
+        let Some(root) = self.root else { return 0 };
+        let levels = self.levels();
+        // Keep levels 0..=keep, the deepest that fits together with the slot each collapsed
+        // node of the next level still takes.
+        let mut kept = 0;
+        let mut keep = 0;
+        for (depth, level) in levels.iter().enumerate() {
+            kept += level.bytes;
+            let stubs = levels
+                .get(depth + 1)
+                .map_or(0, |next| next.nodes * size_of::<Slot>());
+            if kept + stubs > budget {
+                break;
+            }
+            keep = depth;
+        }
+        if keep + 1 < levels.len() {
+            self.collapse_below(root, 0, keep + 1);
+        }
+        self.resident_bytes()
+    }
+
+    /// Resident nodes and their bytes per level (nodes from the root).
+    fn levels(&self) -> Vec<Level> {
+        let mut levels = Vec::new();
+        if let Some(root) = self.root {
+            self.measure(root, 0, &mut levels);
+        }
+        levels
+    }
+
+    fn measure(&self, id: NodeId, depth: usize, levels: &mut Vec<Level>) {
+        if levels.len() <= depth {
+            levels.resize(depth + 1, Level::default());
+        }
+        let node = self.store.get(id).node;
+        let spans = match node {
+            Node::Leaf { path, value } => path.len() + value.len(),
+            Node::Extension { path, .. } => path.len(),
+            Node::Branch { value, .. } => size_of::<Children>() + value.map_or(0, |v| v.len()),
+            Node::Hashed | Node::Vacant => 0,
+        };
+        levels[depth].nodes += 1;
+        levels[depth].bytes += size_of::<Slot>() + spans;
+        for child in self.children(node) {
+            self.measure(child, depth + 1, levels);
+        }
+    }
+
+    fn children(&self, node: Node) -> impl Iterator<Item = NodeId> + '_ {
+        let (table, single) = match node {
+            Node::Branch { children, .. } => (Some(self.store.children(children)), None),
+            Node::Extension { child, .. } => (None, Some(child)),
+            _ => (None, None),
+        };
+        table
+            .into_iter()
+            .flat_map(|t| t.iter().map(|(_, c)| c))
+            .chain(single)
+    }
+
+    /// Collapses every collapsible node at level `level` or, where one is not, the first
+    /// collapsible nodes below it.
+    fn collapse_below(&mut self, id: NodeId, depth: usize, level: usize) {
+        if depth >= level && self.collapsible(id) {
+            self.collapse(id);
+            return;
+        }
+        let children: Vec<NodeId> = self.children(self.store.get(id).node).collect();
+        for child in children {
+            self.collapse_below(child, depth + 1, level);
+        }
+    }
+
+    fn collapsible(&self, id: NodeId) -> bool {
+        let slot = self.store.get(id);
+        !matches!(slot.node, Node::Hashed)
+            && slot.cached.get().is_some_and(|r| r.is_hash())
+            && self.log.as_ref().is_some_and(|log| !log.is_changed(id))
+    }
+
+    /// Frees everything below `id` and leaves it unrevealed, its reference kept.
+    fn collapse(&mut self, id: NodeId) {
+        let node = std::mem::replace(&mut self.store.get_mut(id).node, Node::Hashed);
+        self.free(node);
+    }
+
+    fn free(&mut self, node: Node) {
+        let children: Vec<NodeId> = self.children(node).collect();
+        if let Node::Branch { children, .. } = node {
+            self.store.release_children(children);
+        }
+        for child in children {
+            let node = self.store.get(child).node;
+            self.store.release(child);
+            self.free(node);
+        }
+    }
+}
