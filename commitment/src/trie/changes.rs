@@ -146,9 +146,11 @@ impl<S: NodeStore> Subtrie<S> {
         for position in &log.vacated {
             out.remove([prefix, position].concat());
         }
+        let dirty = log.everything || !log.changed.is_empty() || !log.vacated.is_empty();
         if let Some(root) = self.root {
             self.export(root, &mut prefix.to_vec(), is_root, &log, out);
-        } else if is_root {
+        } else if is_root && dirty {
+            // An emptied trie stores no root; nothing new to say once that is exported.
             out.remove(prefix.to_vec());
         }
     }
