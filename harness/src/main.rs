@@ -77,8 +77,9 @@ enum Command {
         /// BAL sidecars (from `harness bal --record`) for `--exec parallel` on mainnet recordings.
         #[arg(long, value_name = "DIR")]
         bal_dir: Option<PathBuf>,
-        /// Keep the chain's state in a database in DIR (geth format): created, or resumed at
-        /// its checkpoint; one atomic commit per block.
+        /// Keep the chain's state in a database in DIR, one atomic commit per block: a geth
+        /// export's is created or resumed at its checkpoint; each BlockchainTests case gets a
+        /// fresh one (DIR/<case hash>.redb).
         #[arg(long, value_name = "DIR")]
         db: Option<PathBuf>,
         /// The database's read cache, in MiB.

@@ -11,7 +11,7 @@ use alloy_primitives::{B256, KECCAK256_EMPTY};
 use commitment::{AccountUpdate, StateTrie};
 use storage::{BlockMeta, ChainDb, Checkpoint, RedbBackend, StateSnapshot, StorageError};
 
-use super::{BlockRecord, ChainStore, StateStore, StoredBlock};
+use super::{BlockRecord, ChainStore, GenesisMismatch, StateStore, StoredBlock};
 use crate::{
     chain::ChainSpec,
     genesis::genesis_header,
@@ -32,6 +32,8 @@ pub enum OpenError {
     },
     #[error("the checkpoint names block {0}, which the database does not hold")]
     MissingBlock(u64),
+    #[error(transparent)]
+    Genesis(#[from] GenesisMismatch),
 }
 
 /// A [`StateStore`] over the chain database, with a read snapshot of its head.
@@ -149,6 +151,35 @@ impl ChainStore<DbStore> {
         let world = WorldState::from_alloc(&genesis.alloc);
         let mut trie = StateTrie::from_accounts(&world.trie_updates());
         let header = genesis_header(&chain, genesis, trie.root());
+        Self::open_chain(chain, header, world, trie, path, cache_bytes)
+    }
+
+    /// [`Self::open`] for a chain given by its rules, genesis header and genesis state (a test
+    /// fixture's); the state must hash to the header's root.
+    pub fn open_with(
+        chain: ChainSpec,
+        genesis: Header,
+        world: WorldState,
+        path: &Path,
+        cache_bytes: u64,
+    ) -> Result<Self, OpenError> {
+        let mut trie = StateTrie::from_accounts(&world.trie_updates());
+        let computed = trie.root();
+        if computed != genesis.state_root {
+            let expected = genesis.state_root;
+            return Err(GenesisMismatch { expected, computed }.into());
+        }
+        Self::open_chain(chain, genesis, world, trie, path, cache_bytes)
+    }
+
+    fn open_chain(
+        chain: ChainSpec,
+        header: Header,
+        world: WorldState,
+        mut trie: StateTrie,
+        path: &Path,
+        cache_bytes: u64,
+    ) -> Result<Self, OpenError> {
         let mut db = ChainDb::open(path, cache_bytes)?;
         let head = db.init_genesis(&header, &alloc_writes(&world))?;
         drop(world);

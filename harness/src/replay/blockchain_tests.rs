@@ -2,7 +2,12 @@
 //! header), every block imported through the [`ChainStore`], `expectException` blocks required
 //! to fail, and the final state compared with `postState` / `postStateHash`.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use alloy_consensus::Header;
 
 use alloy_primitives::B256;
 use bal::BlockAccessList;
@@ -10,7 +15,7 @@ use executor::{
     WorldState,
     block::{Block, BlockError, OutcomeError, decode_block},
     chain::ChainSpec,
-    chainstore::{BlockInput, ChainStore, Imported},
+    chainstore::{BlockInput, ChainStore, DbStore, Imported, MemoryStore, StateStore},
 };
 
 use super::{ReplayError, ReplayOptions};
@@ -30,6 +35,10 @@ pub(super) fn run(
     opts: &ReplayOptions,
     report: &mut Report,
 ) -> Result<(), ReplayError> {
+    if let Some(dir) = &opts.db {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ReplayError::Usage(format!("--db {}: {e}", dir.display())))?;
+    }
     fixtures::for_each_test::<BlockchainTest>(
         paths,
         skips::BLOCKCHAIN_TESTS,
@@ -64,12 +73,47 @@ fn decode(block: &TestBlock) -> Result<Input, String> {
 pub(crate) fn import_test(
     test: &BlockchainTest,
     opts: &ReplayOptions,
-) -> Result<(ChainStore, Vec<Result<Imported, String>>), String> {
+) -> Result<ImportedTest<MemoryStore>, String> {
+    let (chain, genesis, world) = genesis(test)?;
+    let store = ChainStore::new(chain, genesis, world).map_err(|e| e.to_string())?;
+    Ok(import_blocks(store, test, opts))
+}
+
+/// A test's chain after its blocks, with each block's import or why it was rejected.
+pub(crate) type ImportedTest<S> = (ChainStore<S>, Vec<Result<Imported, String>>);
+
+/// The chain rules, genesis header and genesis state of `test`.
+fn genesis(test: &BlockchainTest) -> Result<(ChainSpec, Header, WorldState), String> {
     let chain = ChainSpec::from_test_network(&test.network).map_err(|e| e.to_string())?;
     let genesis = decode_block(&test.genesis_rlp).map_err(|e| format!("genesis: {e}"))?;
-    let world = WorldState::from_alloc(&test.pre);
-    let mut store = ChainStore::new(chain, genesis.header, world)
-        .map_err(|e| e.to_string())?
+    Ok((chain, genesis.header, WorldState::from_alloc(&test.pre)))
+}
+
+/// [`import_test`] into a fresh database in `dir` (one file per case: each test is a chain
+/// of its own).
+fn import_test_into_db(
+    case: &str,
+    test: &BlockchainTest,
+    dir: &Path,
+    opts: &ReplayOptions,
+) -> Result<ImportedTest<DbStore>, String> {
+    let (chain, genesis, world) = genesis(test)?;
+    let name = alloy_primitives::keccak256(case.as_bytes());
+    let path = dir.join(format!("{}.redb", alloy_primitives::hex::encode(&name[..10])));
+    // A fresh database per run: a case replays its whole chain, not a resumed one.
+    let _ = std::fs::remove_file(&path);
+    let store = ChainStore::open_with(chain, genesis, world, &path, opts.cache_mb << 20)
+        .map_err(|e| format!("--db {}: {e}", path.display()))?;
+    Ok(import_blocks(store, test, opts))
+}
+
+/// Imports every block of `test` into `store`, which holds its genesis.
+fn import_blocks<S: StateStore>(
+    store: ChainStore<S>,
+    test: &BlockchainTest,
+    opts: &ReplayOptions,
+) -> ImportedTest<S> {
+    let mut store = store
         .with_exec(opts.exec.into())
         .with_tier(opts.tier)
         .with_commitment(opts.commitment);
@@ -95,7 +139,7 @@ pub(crate) fn import_test(
             })
         })
         .collect();
-    Ok((store, results))
+    (store, results)
 }
 
 fn run_test(
@@ -104,7 +148,24 @@ fn run_test(
     opts: &ReplayOptions,
     report: &mut Report,
 ) -> Result<(), String> {
-    let (mut store, results) = import_test(test, opts)?;
+    match &opts.db {
+        None => check_test(case, test, opts, report, import_test(test, opts)?),
+        Some(dir) => {
+            let imported = import_test_into_db(case, test, dir, opts)?;
+            check_test(case, test, opts, report, imported)
+        }
+    }
+}
+
+/// Each block did what the fixture expects, and the state after `lastblockhash` is the
+/// fixture's post-state.
+fn check_test<S: StateStore>(
+    case: &str,
+    test: &BlockchainTest,
+    opts: &ReplayOptions,
+    report: &mut Report,
+    (mut store, results): ImportedTest<S>,
+) -> Result<(), String> {
     let lane = report.lane(opts.commitment, opts.tier);
     let checked = test
         .blocks
