@@ -99,7 +99,10 @@ fn import_test_into_db(
 ) -> Result<ImportedTest<DbStore>, String> {
     let (chain, genesis, world) = genesis(test)?;
     let name = alloy_primitives::keccak256(case.as_bytes());
-    let path = dir.join(format!("{}.redb", alloy_primitives::hex::encode(&name[..10])));
+    let path = dir.join(format!(
+        "{}.redb",
+        alloy_primitives::hex::encode(&name[..10])
+    ));
     // A fresh database per run: a case replays its whole chain, not a resumed one.
     let _ = std::fs::remove_file(&path);
     let store = ChainStore::open_with(chain, genesis, world, &path, opts.cache_mb << 20)
