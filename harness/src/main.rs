@@ -156,6 +156,10 @@ enum Command {
         /// `replay --format geth --genesis DIR/genesis.json DIR/chain.rlp`).
         #[arg(long, value_name = "DIR")]
         export: Option<PathBuf>,
+        /// Also run the environment's mode on the first tier through a chain database in DIR
+        /// (created afresh, one commit per block), a row beside the same run in memory.
+        #[arg(long, value_name = "DIR")]
+        db: Option<PathBuf>,
         #[arg(long)]
         json: Option<PathBuf>,
         /// Draw the timeline of every block's phases per mode on the first tier to FILE (SVG),
@@ -295,6 +299,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             mix,
             tiers,
             export,
+            db,
             json,
             svg,
         } => {
@@ -314,6 +319,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     },
                     primary,
                     tiers: tiers.into_iter().map(Into::into).collect(),
+                    db,
                 },
                 &mut report,
             )?;

@@ -227,3 +227,38 @@ fn another_chains_or_a_damaged_database_is_refused_untouched() {
         );
     }
 }
+
+/// `demo --db` runs the chain through a database beside the same run in memory: one more row,
+/// the same root, and a database `db check` accepts at the last block.
+#[test]
+fn the_demo_runs_through_the_database_beside_memory() {
+    let dir = scratch("demo");
+    let db = dir.join("db");
+    let json = dir.join("demo.json");
+    let out = harness(&[
+        "demo",
+        "--blocks",
+        "6",
+        "--txs",
+        "10",
+        "--modes",
+        "env",
+        "--tiers",
+        "interpret",
+        "--db",
+        path(&db),
+        "--json",
+        path(&json),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    let stores: Vec<&str> = runs.iter().map(|r| r["store"].as_str().unwrap()).collect();
+    assert_eq!(stores, ["redb", "memory"]);
+    assert_eq!(runs[0]["state_root"], runs[1]["state_root"]);
+    assert_eq!(runs[0]["blocks"], 6);
+    assert_eq!(runs[0]["failed"], 0);
+    let root = runs[0]["state_root"].as_str().unwrap();
+    let head = checked(&db);
+    assert!(head.starts_with("block 6 ") && head.contains(root), "{head}");
+}

@@ -22,6 +22,7 @@ fn every_mode_on_both_tiers_commits_the_same_roots() {
             modes: Config::ALL.to_vec(),
             primary: Config::default(),
             tiers: vec![Tier::Interpret, Tier::Compile],
+            db: None,
         },
         &mut report,
     )
@@ -46,6 +47,7 @@ fn every_mode_on_both_tiers_commits_the_same_roots() {
         modes: vec![Config::default()],
         primary: Config::default(),
         tiers: vec![Tier::Interpret],
+        db: None,
     })
     .unwrap()
     .genesis

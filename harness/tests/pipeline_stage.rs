@@ -34,6 +34,7 @@ fn demo_chain(blocks: u64, txs: usize) -> DemoChain {
         modes: Config::ALL.to_vec(),
         primary: Config::default(),
         tiers: vec![Tier::Interpret],
+        db: None,
     })
     .expect("the demo chain builds")
 }

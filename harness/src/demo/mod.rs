@@ -63,6 +63,9 @@ pub struct DemoOptions {
     pub primary: commitment::Config,
     /// Where contract code runs; every mode is replayed on each (the first is the report's).
     pub tiers: Vec<executor::submodule::Tier>,
+    /// Also replay the primary mode on the first tier through a chain database in this
+    /// directory (a fresh one each run), beside the same run in memory.
+    pub db: Option<PathBuf>,
 }
 
 /// Why the demo chain could not be built (a bug, not a failed replay).
@@ -80,6 +83,11 @@ pub enum DemoError {
     },
     #[error("genesis: {0}")]
     Genesis(#[from] executor::chainstore::GenesisMismatch),
+    #[error("--db {path}: {source}")]
+    Database {
+        path: PathBuf,
+        source: executor::chainstore::OpenError,
+    },
 }
 
 /// A synthetic chain held whole in memory: its genesis, its sealed blocks, and the access list

@@ -3,11 +3,16 @@
 //! from the [`BlockSource`]; every run imports the chunk before it is dropped, and only the
 //! imports are timed, not the sealing.
 
-use std::time::{Duration, Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use alloy_primitives::B256;
+use commitment::pipeline::Metrics;
 use executor::{
-    chainstore::{BlockInput, ChainStore},
+    block::BlockError,
+    chainstore::{BlockInput, ChainStore, DbStore, Imported},
     submodule::Tier,
 };
 use serde::Serialize;
@@ -45,6 +50,8 @@ pub struct DemoRun {
     pub divergences: u64,
     /// The root committed for the last block imported: every run of one chain must agree.
     pub state_root: B256,
+    /// Where the state lived: `memory`, or `redb` (a chain database, one commit per block).
+    pub store: &'static str,
 }
 
 impl DemoRun {
@@ -56,10 +63,36 @@ impl DemoRun {
 
     /// This row's bar in the summary chart: its wall time, under its mode and tier.
     pub fn summary_bar(&self) -> SummaryBar {
+        let mode = match self.store {
+            MEMORY => self.config.to_string(),
+            store => format!("{} ({store})", self.config),
+        };
         SummaryBar {
-            mode: self.config.to_string(),
+            mode,
             tier: tier::name(self.tier).into(),
             wall_ms: self.wall_ms,
+        }
+    }
+}
+
+/// Where a run keeps the chain's state.
+enum RunStore {
+    Memory(ChainStore),
+    Database(Box<ChainStore<DbStore>>),
+}
+
+impl RunStore {
+    fn import_batch(&mut self, inputs: &[BlockInput<'_>]) -> Vec<Result<Imported, BlockError>> {
+        match self {
+            Self::Memory(store) => store.import_batch(inputs),
+            Self::Database(store) => store.import_batch(inputs),
+        }
+    }
+
+    fn metrics(&self) -> Metrics {
+        match self {
+            Self::Memory(store) => store.metrics(),
+            Self::Database(store) => store.metrics(),
         }
     }
 }
@@ -67,7 +100,7 @@ impl DemoRun {
 /// One run in progress: its chain store and what its imports cost so far.
 struct Run {
     row: DemoRun,
-    store: ChainStore,
+    store: RunStore,
     /// Time spent importing so far: the run's clock, which resumes with each chunk.
     wall: Duration,
     /// Whether this run's blocks are the report's gas, timing and commitment counters (every
@@ -87,6 +120,9 @@ pub(super) fn replay_all(
     report: &mut Report,
 ) -> Result<Vec<DemoRun>, DemoError> {
     let mut runs = Vec::new();
+    if let Some(dir) = &opts.db {
+        runs.push(database_run(opts, start, dir)?);
+    }
     for (t, &tier) in opts.tiers.iter().enumerate() {
         for &config in &opts.modes {
             let store = ChainStore::new(
@@ -99,8 +135,8 @@ pub(super) fn replay_all(
             .with_tier(tier)
             .with_commitment(config);
             runs.push(Run {
-                row: DemoRun::new(config, tier, start.genesis.state_root),
-                store,
+                row: DemoRun::new(config, tier, start.genesis.state_root, MEMORY),
+                store: RunStore::Memory(store),
                 wall: Duration::ZERO,
                 primary: t == 0 && config == opts.primary,
             });
@@ -142,8 +178,50 @@ pub(super) fn replay_all(
     Ok(rows)
 }
 
+/// The primary mode on the first tier through a fresh chain database in `dir`: its blocks
+/// count as cases, but draw no block lines (the memory run of the same mode draws them).
+fn database_run(opts: &DemoOptions, start: &DemoGenesis, dir: &Path) -> Result<Run, DemoError> {
+    let path = crate::replay::db_file(dir);
+    let failed = |source| DemoError::Database {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir)
+        .and_then(|()| match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .map_err(|source| DemoError::Export {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+    let (chain, genesis, world) = (start.chain.clone(), start.genesis.clone(), start.world.clone());
+    let tier = opts.tiers.first().copied().unwrap_or_default();
+    let store = ChainStore::open_with(chain, genesis, world, &path, DEMO_CACHE_BYTES)
+        .map_err(failed)?
+        .with_exec(opts.exec)
+        .with_tier(tier)
+        .with_commitment(opts.primary);
+    Ok(Run {
+        row: DemoRun::new(opts.primary, tier, start.genesis.state_root, REDB),
+        store: RunStore::Database(Box::new(store)),
+        wall: Duration::ZERO,
+        primary: false,
+    })
+}
+
+/// The demo's database read cache: its whole state fits.
+const DEMO_CACHE_BYTES: u64 = 64 << 20;
+const MEMORY: &str = "memory";
+const REDB: &str = "redb";
+
 impl DemoRun {
-    fn new(config: commitment::Config, tier: Tier, genesis_root: B256) -> Self {
+    fn new(
+        config: commitment::Config,
+        tier: Tier,
+        genesis_root: B256,
+        store: &'static str,
+    ) -> Self {
         Self {
             config,
             tier,
@@ -157,6 +235,7 @@ impl DemoRun {
             fallbacks: 0,
             divergences: 0,
             state_root: genesis_root,
+            store,
         }
     }
 }
@@ -174,8 +253,8 @@ impl Run {
         let tier = tier::name(self.row.tier);
         for (input, result) in inputs.iter().zip(results) {
             let name = format!(
-                "demo[{}, {tier}] block {}",
-                self.row.config, input.block.header.number
+                "demo[{}, {tier}, {}] block {}",
+                self.row.config, self.row.store, input.block.header.number
             );
             self.row.blocks += 1;
             match result {
@@ -187,7 +266,7 @@ impl Run {
                     }
                     if self.primary {
                         report.record_import(&lane, name, &done);
-                    } else {
+                    } else if self.row.store == MEMORY {
                         report.add_block_line(&lane, name, &done);
                     }
                     report.pass();
@@ -224,9 +303,10 @@ impl Run {
 /// The table: one line per mode and tier.
 fn print_table(rows: &[DemoRun]) {
     println!(
-        "{:<28} {:<9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>6} {:>9}",
+        "{:<28} {:<9} {:<6} {:>9} {:>9} {:>9} {:>10} {:>9} {:>6} {:>9}",
         "mode",
         "tier",
+        "store",
         "exec ms",
         "commit ms",
         "wall ms",
@@ -237,9 +317,10 @@ fn print_table(rows: &[DemoRun]) {
     );
     for row in rows {
         println!(
-            "{:<28} {:<9} {:>9.1} {:>9.1} {:>9.1} {:>10.1} {:>9.2} {:>6} {:>9}",
+            "{:<28} {:<9} {:<6} {:>9.1} {:>9.1} {:>9.1} {:>10.1} {:>9.2} {:>6} {:>9}",
             row.config.to_string(),
             tier::name(row.tier),
+            row.store,
             row.exec_ms,
             row.commit_ms,
             row.wall_ms,
