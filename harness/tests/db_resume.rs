@@ -5,26 +5,16 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
+    process::{Command, Stdio},
     time::Instant,
 };
 
-fn harness(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .output()
-        .expect("harness runs")
-}
+mod binary;
+
+use binary::{arg as path, harness};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("db-resume-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
+    binary::scratch("db-resume", name)
 }
 
 /// A demo chain of `blocks` blocks exported as genesis.json + chain.rlp into `dir`.
@@ -260,5 +250,8 @@ fn the_demo_runs_through_the_database_beside_memory() {
     assert_eq!(runs[0]["failed"], 0);
     let root = runs[0]["state_root"].as_str().unwrap();
     let head = checked(&db);
-    assert!(head.starts_with("block 6 ") && head.contains(root), "{head}");
+    assert!(
+        head.starts_with("block 6 ") && head.contains(root),
+        "{head}"
+    );
 }

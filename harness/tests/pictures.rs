@@ -7,7 +7,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::Output,
 };
 
 use commitment::Config;
@@ -22,22 +22,12 @@ use harness::{
 /// The demo's default tiers, in the order it runs them.
 const TIERS: [Tier; 2] = [Tier::Interpret, Tier::Compile];
 
-fn harness(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .output()
-        .expect("harness runs")
-}
+mod binary;
+
+use binary::{arg, harness};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("harness-pictures-{}-{name}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn arg(path: &Path) -> &str {
-    path.to_str().unwrap()
+    binary::scratch("pictures", name)
 }
 
 fn assert_ok(out: &Output) {

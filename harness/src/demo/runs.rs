@@ -195,7 +195,11 @@ fn database_run(opts: &DemoOptions, start: &DemoGenesis, dir: &Path) -> Result<R
             dir: dir.to_path_buf(),
             source,
         })?;
-    let (chain, genesis, world) = (start.chain.clone(), start.genesis.clone(), start.world.clone());
+    let (chain, genesis, world) = (
+        start.chain.clone(),
+        start.genesis.clone(),
+        start.world.clone(),
+    );
     let tier = opts.tiers.first().copied().unwrap_or_default();
     let store = ChainStore::open_with(chain, genesis, world, &path, DEMO_CACHE_BYTES)
         .map_err(failed)?
