@@ -17,6 +17,10 @@ use alloy_rlp::{Encodable, Header};
 use commitment::{AccountUpdate, EMPTY_ROOT, StateTrie, Trie, TrieAccount};
 use proptest::prelude::*;
 
+mod oracle;
+
+use oracle::{StateModel, alloy_state_root, apply_model};
+
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
 fn nibbles(key: &[u8]) -> Vec<u8> {
@@ -387,45 +391,6 @@ fn removing_an_absent_key_changes_nothing() {
 
 // ---------------------------------------------------------------------------------------------
 // StateTrie over several blocks against alloy-trie.
-
-type Storage = BTreeMap<U256, U256>;
-type StateModel = BTreeMap<Address, (TrieAccount, Storage)>;
-
-fn apply_model(model: &mut StateModel, updates: &[AccountUpdate]) {
-    for u in updates {
-        let Some(info) = u.info else {
-            model.remove(&u.address);
-            continue;
-        };
-        let (account, storage) = model.entry(u.address).or_default();
-        if u.wipe_storage {
-            storage.clear();
-        }
-        *account = info;
-        for (slot, value) in &u.storage {
-            if value.is_zero() {
-                storage.remove(slot);
-            } else {
-                storage.insert(*slot, *value);
-            }
-        }
-    }
-}
-
-fn alloy_state_root(model: &StateModel) -> B256 {
-    alloy_trie::root::state_root_unhashed(model.iter().map(|(a, (info, storage))| {
-        let slots = storage.iter().map(|(k, v)| (B256::from(*k), *v));
-        (
-            *a,
-            alloy_trie::TrieAccount {
-                nonce: info.nonce,
-                balance: info.balance,
-                storage_root: alloy_trie::root::storage_root_unhashed(slots),
-                code_hash: info.code_hash,
-            },
-        )
-    }))
-}
 
 fn update() -> impl Strategy<Value = AccountUpdate> {
     (

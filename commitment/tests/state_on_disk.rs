@@ -5,54 +5,15 @@
 //! equal reads, and the store fed each block's exported changes (both levels) holds exactly
 //! the nodes of a state built from scratch.
 
-use std::{
-    collections::BTreeMap,
-    sync::{Arc, RwLock},
-};
+use std::{collections::BTreeMap, sync::Arc};
 
-use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy_trie::root::{state_root_unhashed, storage_root_unhashed};
-use commitment::{
-    AccountUpdate, NodeSource, Owner, SourceError, StateChanges, StateTrie, TrieAccount, TrieError,
-};
+use alloy_primitives::{Address, Bytes, U256, keccak256};
+use commitment::{AccountUpdate, Owner, StateChanges, StateTrie, TrieAccount, TrieError};
 use proptest::prelude::*;
 
-#[derive(Default)]
-struct MapSource(RwLock<BTreeMap<(Owner, Vec<u8>), Bytes>>);
+mod oracle;
 
-impl NodeSource for MapSource {
-    fn node(&self, owner: Owner, path: &[u8]) -> Result<Option<Bytes>, SourceError> {
-        Ok(self.0.read().unwrap().get(&(owner, path.to_vec())).cloned())
-    }
-}
-
-impl MapSource {
-    /// What the database does with a block's changes, in one transaction.
-    fn persist(&self, changes: StateChanges) {
-        let mut map = self.0.write().unwrap();
-        let mut apply = |owner: Owner, wiped: bool, changes: commitment::TrieChanges| {
-            if wiped {
-                map.retain(|(o, _), _| *o != owner);
-            }
-            for path in changes.removed {
-                map.remove(&(owner, path));
-            }
-            for (path, rlp) in changes.written {
-                map.insert((owner, path), rlp);
-            }
-        };
-        apply(Owner::Account, false, changes.accounts);
-        for (hashed, storage) in changes.storage {
-            apply(Owner::Storage(hashed), storage.wiped, storage.changes);
-        }
-    }
-
-    fn snapshot(&self) -> BTreeMap<(Owner, Vec<u8>), Bytes> {
-        self.0.read().unwrap().clone()
-    }
-}
-
-type Model = BTreeMap<Address, (TrieAccount, BTreeMap<U256, U256>)>;
+use oracle::{MapSource, StateModel as Model, alloy_state_root as alloy_root, apply_model};
 
 fn address(i: u8) -> Address {
     Address::with_last_byte(i)
@@ -86,40 +47,6 @@ fn block() -> impl Strategy<Value = Vec<AccountUpdate>> {
     proptest::collection::vec(update(), 0..8)
 }
 
-fn apply_model(model: &mut Model, updates: &[AccountUpdate]) {
-    for u in updates {
-        let Some(info) = u.info else {
-            model.remove(&u.address);
-            continue;
-        };
-        let (account, storage) = model.entry(u.address).or_default();
-        *account = info;
-        if u.wipe_storage {
-            storage.clear();
-        }
-        for (slot, value) in &u.storage {
-            if value.is_zero() {
-                storage.remove(slot);
-            } else {
-                storage.insert(*slot, *value);
-            }
-        }
-    }
-}
-
-fn alloy_root(model: &Model) -> B256 {
-    state_root_unhashed(model.iter().map(|(a, (info, storage))| {
-        let slots = storage.iter().map(|(k, v)| (B256::from(*k), *v));
-        let account = alloy_trie::TrieAccount {
-            nonce: info.nonce,
-            balance: info.balance,
-            storage_root: storage_root_unhashed(slots),
-            code_hash: info.code_hash,
-        };
-        (*a, account)
-    }))
-}
-
 /// Every node a state holding `model` stores, exported from one built from scratch.
 fn stored_nodes(model: &Model) -> BTreeMap<(Owner, Vec<u8>), Bytes> {
     let updates: Vec<AccountUpdate> = model
@@ -134,7 +61,7 @@ fn stored_nodes(model: &Model) -> BTreeMap<(Owner, Vec<u8>), Bytes> {
     let mut state = StateTrie::from_accounts(&updates);
     state.track_changes();
     let store = MapSource::default();
-    store.persist(state.take_changes());
+    store.persist_state(state.take_changes());
     store.snapshot()
 }
 
@@ -150,8 +77,8 @@ fn run(
     memory.track_changes();
     let (mirror, source) = (MapSource::default(), Arc::new(MapSource::default()));
     let changes = memory.take_changes();
-    mirror.persist(changes.clone());
-    source.persist(changes);
+    mirror.persist_state(changes.clone());
+    source.persist_state(changes);
     prop_assert_eq!(source.snapshot(), stored_nodes(&model));
 
     let mut opened = StateTrie::open(memory.root(), source.clone());
@@ -166,8 +93,8 @@ fn run(
         let root = memory.root();
         prop_assert_eq!(root, alloy_root(&model));
         prop_assert_eq!(opened.try_root()?, root);
-        mirror.persist(memory.take_changes());
-        source.persist(opened.take_changes());
+        mirror.persist_state(memory.take_changes());
+        source.persist_state(opened.take_changes());
         let expected = stored_nodes(&model);
         prop_assert_eq!(
             &mirror.snapshot(),
@@ -236,7 +163,7 @@ fn a_garbage_account_leaf_is_an_error() {
     state.track_changes();
     let source = MapSource::default();
     let changes = state.take_changes();
-    source.persist(StateChanges {
+    source.persist_state(StateChanges {
         accounts: changes,
         ..Default::default()
     });

@@ -4,10 +4,7 @@
 //! of a trie built from scratch (nothing missing, nothing stale). The store is a map behind
 //! the `NodeSource` trait, standing in for the database.
 
-use std::{
-    collections::BTreeMap,
-    sync::{Arc, RwLock},
-};
+use std::{collections::BTreeMap, sync::Arc};
 
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_trie::{HashBuilder, Nibbles};
@@ -16,35 +13,9 @@ use commitment::{
 };
 use proptest::prelude::*;
 
-/// Stored nodes by (owner, path): what the database would hold.
-#[derive(Default)]
-struct MapSource(RwLock<BTreeMap<(Owner, Vec<u8>), Bytes>>);
+mod oracle;
 
-impl NodeSource for MapSource {
-    fn node(&self, owner: Owner, path: &[u8]) -> Result<Option<Bytes>, SourceError> {
-        Ok(self.0.read().unwrap().get(&(owner, path.to_vec())).cloned())
-    }
-}
-
-impl MapSource {
-    fn persist(&self, owner: Owner, changes: TrieChanges) {
-        let mut map = self.0.write().unwrap();
-        for path in changes.removed {
-            map.remove(&(owner, path));
-        }
-        for (path, rlp) in changes.written {
-            map.insert((owner, path), rlp);
-        }
-    }
-
-    fn nodes(&self, owner: Owner) -> BTreeMap<Vec<u8>, Bytes> {
-        let map = self.0.read().unwrap();
-        map.iter()
-            .filter(|((o, _), _)| *o == owner)
-            .map(|((_, path), rlp)| (path.clone(), rlp.clone()))
-            .collect()
-    }
-}
+use oracle::MapSource;
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -302,11 +273,7 @@ fn bad_sources_give_typed_errors() {
     assert!(matches!(trie.read(k), Err(TrieError::MissingNode { .. })));
 
     let wrong = MapSource::default();
-    wrong
-        .0
-        .write()
-        .unwrap()
-        .insert((Owner::Account, vec![]), Bytes::from_static(&[0xc0]));
+    wrong.put(Owner::Account, vec![], Bytes::from_static(&[0xc0]));
     let mut trie = Trie::open(root, Arc::new(wrong), Owner::Account);
     trie.remove(k);
     assert!(matches!(
@@ -328,11 +295,7 @@ fn bad_sources_give_typed_errors() {
         .into_keys()
         .max_by_key(Vec::len)
         .unwrap();
-    source
-        .0
-        .write()
-        .unwrap()
-        .remove(&(Owner::Account, deepest.clone()));
+    source.take(Owner::Account, &deepest);
     let mut trie = Trie::open(root, Arc::new(source), Owner::Account);
     let mut failed = 0;
     for (k, v) in &model {
@@ -361,14 +324,7 @@ fn a_collapse_whose_sibling_is_missing_is_an_error() {
             ..Default::default()
         },
     );
-    assert!(
-        source
-            .0
-            .write()
-            .unwrap()
-            .remove(&(Owner::Account, vec![2]))
-            .is_some()
-    );
+    assert!(source.take(Owner::Account, &[2]).is_some());
     let mut trie = Trie::open(alloy_root(&model), Arc::new(source), Owner::Account);
     trie.remove(&[0x10]);
     assert!(matches!(trie.try_root(), Err(TrieError::MissingNode { path, .. }) if path == [2]));
@@ -381,7 +337,7 @@ proptest! {
     #[test]
     fn garbage_nodes_never_panic(garbage in proptest::collection::vec(any::<u8>(), 0..80), key in short_key()) {
         let source = MapSource::default();
-        source.0.write().unwrap().insert((Owner::Account, vec![]), garbage.clone().into());
+        source.put(Owner::Account, vec![], garbage.clone().into());
         let mut trie = Trie::open(keccak256(&garbage), Arc::new(source), Owner::Account);
         let read = trie.read(&key).map(|v| v.map(<[u8]>::to_vec));
         trie.insert(&key, b"value");
