@@ -250,6 +250,7 @@ fn inputs(c: &Chain) -> Vec<BlockInput<'_>> {
         .map(|(block, list)| BlockInput {
             block,
             access_list: Some(list),
+            hash: None,
         })
         .collect()
 }

@@ -53,6 +53,7 @@ fn inputs(demo: &DemoChain) -> Vec<BlockInput<'_>> {
         .map(|(block, list)| BlockInput {
             block,
             access_list: Some(list),
+            hash: None,
         })
         .collect()
 }
@@ -114,6 +115,7 @@ fn a_lying_sidecar_fails_its_block_and_commits_nothing_of_it() {
                 .map(|(block, list)| BlockInput {
                     block,
                     access_list: Some(list),
+                    hash: None,
                 })
                 .collect();
             let results = store.import_batch(&batch);
@@ -136,6 +138,7 @@ fn a_lying_sidecar_fails_its_block_and_commits_nothing_of_it() {
             let honest = BlockInput {
                 block: &demo.blocks[2],
                 access_list: Some(&demo.access_lists[2]),
+                hash: None,
             };
             assert!(
                 store.import_batch(&[honest])[0].is_ok(),
@@ -190,14 +193,17 @@ fn a_failing_stage_releases_the_calculator() {
                 BlockInput {
                     block: &demo.blocks[0],
                     access_list: Some(&demo.access_lists[0]),
+                    hash: None,
                 },
                 BlockInput {
                     block: &forged,
                     access_list: Some(&demo.access_lists[1]),
+                    hash: None,
                 },
                 BlockInput {
                     block: &demo.blocks[2],
                     access_list: Some(&demo.access_lists[2]),
+                    hash: None,
                 },
             ];
             let results = store.import_batch(&batch);

@@ -95,6 +95,9 @@ mod tests {
             });
             assert_eq!(config, Config::new(on, false), "{value:?}");
         }
+        let named = Config::default().with_bal_driven(true).with_shadow(true);
+        assert_eq!(named, Config::new(true, true));
+        assert_eq!(named.with_bal_driven(false), Config::new(false, true));
         let both = Config::from_vars(|_| Some("true".into()));
         assert_eq!(both, Config::new(true, true));
         assert_eq!(Config::from_vars(|_| None), Config::default());

@@ -25,6 +25,9 @@ use crate::{
 pub struct BlockInput<'a> {
     pub block: &'a Block,
     pub access_list: Option<&'a Arc<BlockAccessList>>,
+    /// The header's hash when the caller already has it (a sealed block): trusted, so it
+    /// must be the header's; hashed here when `None`.
+    pub hash: Option<B256>,
 }
 
 impl<S: StateStore> ChainStore<S> {
@@ -40,7 +43,11 @@ impl<S: StateStore> ChainStore<S> {
         block: &Block,
         access_list: Option<&Arc<BlockAccessList>>,
     ) -> Result<Imported, BlockError> {
-        let input = BlockInput { block, access_list };
+        let input = BlockInput {
+            block,
+            access_list,
+            hash: None,
+        };
         let mut results = self.import_batch(&[input]);
         results.pop().expect("one result per block")
     }
@@ -49,7 +56,17 @@ impl<S: StateStore> ChainStore<S> {
     /// so each can fold from its BAL while it executes; each result says what became of that
     /// block, and a failed block changes nothing.
     pub fn import_batch(&mut self, blocks: &[BlockInput<'_>]) -> Vec<Result<Imported, BlockError>> {
-        let hashes: Vec<B256> = blocks.iter().map(|b| b.block.header.hash_slow()).collect();
+        let hashes: Vec<B256> = blocks
+            .iter()
+            .map(|b| b.hash.unwrap_or_else(|| b.block.header.hash_slow()))
+            .collect();
+        debug_assert!(
+            blocks
+                .iter()
+                .zip(&hashes)
+                .all(|(b, h)| b.block.header.hash_slow() == *h),
+            "a given hash is the header's"
+        );
         for (input, &hash) in blocks.iter().zip(&hashes) {
             if let Err(gone) = self.announce(input, hash) {
                 return blocks.iter().map(|_| Err(gone.into())).collect();

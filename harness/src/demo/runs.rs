@@ -160,6 +160,7 @@ pub(super) fn replay_all(
             .map(|sealed| BlockInput {
                 block: &sealed.block,
                 access_list: Some(&sealed.access_list),
+                hash: None,
             })
             .collect();
         for run in &mut runs {

@@ -128,6 +128,7 @@ fn import_blocks<S: StateStore>(
         .map(|(block, access_list)| BlockInput {
             block,
             access_list: access_list.as_ref(),
+            hash: None,
         })
         .collect();
     let mut imported = store.import_batch(&batch).into_iter();

@@ -92,6 +92,7 @@ fn import<S: StateStore>(
                 .map(|block| BlockInput {
                     block,
                     access_list: None,
+                    hash: None,
                 })
                 .collect();
             let mut failed = false;
