@@ -188,6 +188,7 @@ enum DemoModes {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     init_logs();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -202,6 +203,16 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A reader that stops early (`harness db check DIR | head -n 1`) ends the process as it ends
+/// every Unix tool, by SIGPIPE, instead of a panic in `println!` (Rust ignores the signal).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

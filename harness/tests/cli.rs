@@ -343,3 +343,24 @@ fn demo_export_replays_as_a_geth_chain() {
     assert_usage_error(&out, "chain.rlp");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A reader that stops after the first line (`| head -n 1`) ends the harness by SIGPIPE, as
+/// any Unix tool, not by a panic while printing.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["demo", "--blocks", "2", "--txs", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The pipe's reading end is dropped here, with most of the table still to print.
+    let out = child.wait_with_output().unwrap();
+    assert!(!first.is_empty());
+    assert_no_panic(&out);
+}
