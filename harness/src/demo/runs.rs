@@ -77,7 +77,7 @@ impl DemoRun {
 
 /// Where a run keeps the chain's state.
 enum RunStore {
-    Memory(ChainStore),
+    Memory(Box<ChainStore>),
     Database(Box<ChainStore<DbStore>>),
 }
 
@@ -136,7 +136,7 @@ pub(super) fn replay_all(
             .with_commitment(config);
             runs.push(Run {
                 row: DemoRun::new(config, tier, start.genesis.state_root, MEMORY),
-                store: RunStore::Memory(store),
+                store: RunStore::Memory(Box::new(store)),
                 wall: Duration::ZERO,
                 primary: t == 0 && config == opts.primary,
             });
