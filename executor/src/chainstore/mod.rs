@@ -43,7 +43,7 @@ use crate::{
 
 pub use db::{DbStore, OpenError};
 pub use stage::{BlockInput, block_request};
-pub use store::{BlockRecord, MemoryStore, NoChangeSet, StateStore};
+pub use store::{BlockRecord, MemoryStore, NotHeadChild, StateStore};
 
 /// How many ancestors BLOCKHASH can see.
 const BLOCKHASH_WINDOW: u64 = 256;

@@ -68,7 +68,7 @@ pub trait StateStore {
 /// refused with this rather than applied to the wrong state.
 #[derive(Debug, thiserror::Error)]
 #[error("block with parent {0} does not extend the store's head")]
-pub struct NoChangeSet(pub B256);
+pub struct NotHeadChild(pub B256);
 
 /// The chain's state in memory: the head's world plus the change sets of the newest blocks.
 #[derive(Debug)]
@@ -112,7 +112,7 @@ impl MemoryStore {
 }
 
 impl StateStore for MemoryStore {
-    type Error = NoChangeSet;
+    type Error = NotHeadChild;
     type Reader<'a> = &'a WorldState;
 
     fn head(&self) -> B256 {
@@ -123,14 +123,18 @@ impl StateStore for MemoryStore {
         &self.world
     }
 
-    fn updates_for(&self, writes: &BlockWrites) -> Result<Vec<AccountUpdate>, NoChangeSet> {
+    fn updates_for(&self, writes: &BlockWrites) -> Result<Vec<AccountUpdate>, NotHeadChild> {
         Ok(self.world.updates_for(writes))
     }
 
-    fn advance(&mut self, block: BlockRecord<'_>, writes: &BlockWrites) -> Result<(), NoChangeSet> {
+    fn advance(
+        &mut self,
+        block: BlockRecord<'_>,
+        writes: &BlockWrites,
+    ) -> Result<(), NotHeadChild> {
         let parent = block.header.parent_hash;
         if parent != self.head {
-            return Err(NoChangeSet(parent));
+            return Err(NotHeadChild(parent));
         }
         if self.retain > 0 {
             let change_set = self.world.change_set(writes);
@@ -142,7 +146,7 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    fn unwind(&mut self) -> Result<Option<BlockWrites>, NoChangeSet> {
+    fn unwind(&mut self) -> Result<Option<BlockWrites>, NotHeadChild> {
         match self.undo.back() {
             Some((block, ..)) if *block == self.head => {}
             _ => return Ok(None),
@@ -153,7 +157,7 @@ impl StateStore for MemoryStore {
         Ok(Some(change_set))
     }
 
-    fn plain_state(&self) -> Result<WorldState, NoChangeSet> {
+    fn plain_state(&self) -> Result<WorldState, NotHeadChild> {
         Ok(self.world.clone())
     }
 }
