@@ -309,7 +309,14 @@ impl StateTrie {
 
     /// A state trie holding exactly `accounts` (as full, non-deleting updates), built in bulk:
     /// every trie is constructed top-down from sorted leaves and hashed on the way, in parallel.
+    /// Its cost is the whole state's: a node logs each build (target `commitment::trie`), so a
+    /// build nobody asked for shows.
     pub fn from_accounts(accounts: &[AccountUpdate]) -> Self {
+        tracing::debug!(
+            target: "commitment::trie",
+            accounts = accounts.len(),
+            "state trie built from every account"
+        );
         let entries: Vec<(Address, Entry, Vec<u8>)> = accounts
             .par_iter()
             .filter_map(|update| {
