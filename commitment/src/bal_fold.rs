@@ -35,6 +35,11 @@ pub enum Inexpressible {
     /// if it self-destructed (or was created over and self-destructed, keeping no code).
     #[error("pre-existing account {0} ends empty before EIP-161 (emptied or destroyed)")]
     EmptiedAccount(Address),
+    /// The parent state of a listed account could not be read from the stored trie (an I/O or
+    /// corruption failure of the node source). Not the BAL's fault: the block falls back to
+    /// its executed writes, whose commit reports the failure.
+    #[error("parent state unreadable: {0}")]
+    ParentUnreadable(String),
 }
 
 /// The fork rules a BAL fold depends on.
@@ -60,9 +65,10 @@ impl Default for FoldRules {
     }
 }
 
-/// The account updates that take `parent` to the post-state the BAL describes.
+/// The account updates that take `parent` to the post-state the BAL describes. Over a node
+/// source the listed accounts are read into memory (hence `&mut`); nothing is changed.
 pub fn bal_updates(
-    parent: &StateTrie,
+    parent: &mut StateTrie,
     bal: &[AccountChanges],
     rules: FoldRules,
 ) -> Result<Vec<AccountUpdate>, Inexpressible> {
@@ -71,7 +77,9 @@ pub fn bal_updates(
         if f.address == SYSTEM_ADDRESS {
             return Err(Inexpressible::SystemAddress);
         }
-        let pre = parent.account(&f.address);
+        let pre = parent
+            .read_account(&f.address)
+            .map_err(|error| Inexpressible::ParentUnreadable(error.to_string()))?;
         let base = pre.unwrap_or(EMPTY_ACCOUNT);
         let info = TrieAccount {
             nonce: f.nonce.unwrap_or(base.nonce),

@@ -387,7 +387,8 @@ fn a_side_chain_rebases_the_trie() {
         let mut sibling = block(1, genesis, &mut reference);
         sibling.request.hash = keccak256(b"sibling");
         calc.announce(sibling.request.clone()).unwrap();
-        calc.rebase(genesis, genesis_accounts()).unwrap();
+        calc.rebase(genesis, StateTrie::from_accounts(&genesis_accounts()))
+            .unwrap();
         let verdict = execute(&calc, &sibling);
         assert_eq!(
             verdict.outcome,

@@ -90,7 +90,7 @@ proptest! {
         for (n, writes) in blocks.iter().enumerate() {
             let header = Header { number: n as u64 + 1, parent_hash: parent, ..Header::default() };
             let hash = B256::with_last_byte(n as u8 + 1);
-            let record = BlockRecord { header: &header, hash, total_difficulty: U256::ZERO, ommers: &[] };
+            let record = BlockRecord { header: &header, hash, total_difficulty: U256::ZERO, ommers: &[], trie: None };
             store.advance(record, writes).unwrap();
             states.push(snapshot(store.world()));
             parent = hash;

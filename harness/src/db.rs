@@ -35,8 +35,12 @@ pub fn check(dir: &Path, report: &mut Report) -> Result<(), DbError> {
     let db = open(dir)?;
     match db.check() {
         Ok(seen) => {
+            let nodes = match seen.trie_nodes {
+                Some(_) => "current",
+                None => "stale (rebuilt at the next open)",
+            };
             println!(
-                "block {} ({}): root {} from {} accounts, {} slots",
+                "block {} ({}): root {} from {} accounts, {} slots; trie nodes {nodes}",
                 seen.head.number, seen.head.hash, seen.head.state_root, seen.accounts, seen.slots
             );
             report.pass();
@@ -46,11 +50,14 @@ pub fn check(dir: &Path, report: &mut Report) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Unwinds the database to block `to` in one transaction (nothing changes on error).
+/// Unwinds the database to block `to` in one transaction (nothing changes on error), then
+/// rebuilds its trie nodes at the new head (a second transaction: killed in between, the next
+/// open rebuilds them).
 pub fn unwind(dir: &Path, to: u64, report: &mut Report) -> Result<(), DbError> {
     let mut db = open(dir)?;
     let name = format!("unwind {} to {to}", dir.display());
     let unwound = db.unwind_to(to).and_then(|restored| {
+        db.rebuild_trie()?;
         let head = db.checkpoint(Stage::Execution)?;
         Ok((restored.accounts.len(), head))
     });

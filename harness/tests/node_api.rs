@@ -1,5 +1,6 @@
 //! Work a node does not ask for stays undone: a chain started from a `genesis.json` builds its
-//! genesis trie once, and a sealed block's hash is taken as given.
+//! genesis trie once, a sealed block's hash is taken as given, and a chain resumed from its
+//! database opens the stored trie instead of rebuilding it, keeping only its budget resident.
 
 use std::sync::{
     Arc,
@@ -7,7 +8,7 @@ use std::sync::{
 };
 
 use alloy_primitives::B256;
-use commitment::Config;
+use commitment::{Config, StateTrie};
 use executor::{
     block::ExecMode,
     chainstore::{BlockInput, ChainStore},
@@ -17,10 +18,14 @@ use harness::demo::{self, DemoChain, DemoOptions, Mix};
 use tracing_subscriber::{Layer, layer::SubscriberExt};
 
 fn demo_chain() -> DemoChain {
+    demo_of(2, 50)
+}
+
+fn demo_of(blocks: u64, accounts: usize) -> DemoChain {
     demo::build(&DemoOptions {
-        blocks: 2,
-        txs_per_block: 5,
-        accounts: 50,
+        blocks,
+        txs_per_block: 10,
+        accounts,
         export: None,
         exec: ExecMode::Sequential,
         mix: Mix::Mixed,
@@ -43,16 +48,20 @@ impl<S: tracing::Subscriber> Layer<S> for TrieBuilds {
     }
 }
 
+/// Runs `f` and counts the whole-state trie builds it made on this thread.
+fn counting_trie_builds<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let builds = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry().with(TrieBuilds(builds.clone()));
+    let value = tracing::subscriber::with_default(subscriber, f);
+    (value, builds.load(Ordering::Relaxed))
+}
+
 #[test]
 fn the_genesis_trie_is_built_once() {
     let demo = demo_chain();
-    let builds = Arc::new(AtomicUsize::new(0));
-    let subscriber = tracing_subscriber::registry().with(TrieBuilds(builds.clone()));
-    let mut store =
-        tracing::subscriber::with_default(subscriber, || ChainStore::from_genesis(&demo.spec));
+    let (mut store, builds) = counting_trie_builds(|| ChainStore::from_genesis(&demo.spec));
     assert_eq!(
-        builds.load(Ordering::Relaxed),
-        1,
+        builds, 1,
         "the genesis root and the calculator's trie come from one build"
     );
     assert_eq!(store.header(&store.head()), Some(&demo.genesis));
@@ -85,4 +94,64 @@ fn a_sealed_block_is_filed_under_its_given_hash_without_rehashing() {
     assert_eq!(imported.hash, sealed);
     assert_eq!(store.head(), sealed);
     assert_eq!(store.header(&sealed), Some(&demo.blocks[0].header));
+}
+
+fn db_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("node-api-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("chain.redb")
+}
+
+#[test]
+fn a_resumed_database_opens_its_stored_trie_without_a_rebuild() {
+    let demo = demo_of(6, 50);
+    let path = db_path("resume");
+    let mut store = ChainStore::open(&demo.spec, &path, 1 << 20).expect("creates");
+    for block in &demo.blocks[..3] {
+        store.import(block).expect("imports");
+    }
+    drop(store);
+    let (store, builds) = counting_trie_builds(|| ChainStore::open(&demo.spec, &path, 1 << 20));
+    let mut store = store.expect("resumes");
+    // The genesis header's root is computed from the alloc; the head's trie is not rebuilt.
+    assert_eq!(builds, 1, "only the genesis alloc is hashed on resume");
+    for block in &demo.blocks[3..] {
+        let imported = store.import(block).expect("imports on the stored trie");
+        assert_eq!(imported.state_root, block.header.state_root);
+    }
+    let check = store.store().db().check().expect("the database checks");
+    assert_eq!(
+        check.trie_nodes.map(|c| c.number),
+        Some(6),
+        "trie nodes current"
+    );
+}
+
+#[test]
+fn the_resident_trie_stays_within_its_budget_and_commits_the_header_roots() {
+    // 3,000 extra accounts with four slots each: a trie of megabytes against a budget of
+    // 32 KiB (a quarter of the store's 128 KiB).
+    let demo = demo_of(8, 3_000);
+    const CACHE: u64 = 128 << 10;
+    for config in [Config::default(), Config::new(true, true)] {
+        let path = db_path(&format!("budget-{config}").replace([' ', ','], "-"));
+        let mut store = ChainStore::open(&demo.spec, &path, CACHE)
+            .expect("creates")
+            .with_commitment(config);
+        for block in &demo.blocks {
+            let imported = store.import(block).expect("imports");
+            assert_eq!(imported.state_root, block.header.state_root, "{config}");
+        }
+        let resident = store.metrics().trie_resident_bytes;
+        assert!(
+            resident > 0 && resident <= CACHE / 4,
+            "{config}: {resident} bytes resident"
+        );
+    }
+    let whole = StateTrie::from_accounts(&demo.world.trie_updates()).memory();
+    assert!(
+        whole.bytes as u64 >= 16 * (CACHE / 4),
+        "the state is far larger than the budget: {whole:?}"
+    );
 }

@@ -47,6 +47,7 @@ impl Calculator {
             config,
             trie,
             head: at,
+            exported: None,
             gate: FoldGate::default(),
             metrics: metrics.clone(),
             verdicts: verdicts_tx,
@@ -69,10 +70,12 @@ impl Calculator {
         self.send_request(Request::Block(Box::new(request)))
     }
 
-    /// Moves the calculator to block `at`'s post-state, given as every account: the next block
-    /// builds on a block other than the last committed one (a side chain).
-    pub fn rebase(&self, at: B256, accounts: Vec<AccountUpdate>) -> Result<(), CalculatorGone> {
-        self.send_request(Request::Rebase { at, accounts })
+    /// Replaces the calculator's trie with `trie`, block `at`'s post-state (built from every
+    /// account, or opened over stored nodes): the committed state moved without the
+    /// calculator (a store that failed to commit a block the calculator had committed).
+    pub fn rebase(&self, at: B256, trie: StateTrie) -> Result<(), CalculatorGone> {
+        let trie = Box::new(trie);
+        self.send_request(Request::Rebase { at, trie })
     }
 
     /// Moves the committed state to block `at` by `updates` (the unwinds and re-applies of a
@@ -80,6 +83,14 @@ impl Calculator {
     /// rebuilds the whole trie.
     pub fn move_to(&self, at: B256, updates: Vec<AccountUpdate>) -> Result<(), CalculatorGone> {
         self.send_request(Request::Move { at, updates })
+    }
+
+    /// Says that block `committed`'s [`Verdict::trie_changes`] are durable in the trie's node
+    /// source, so the calculator may collapse its resident trie to `budget` bytes (only
+    /// nodes the source holds as they are collapse; they are read again when next reached).
+    /// Ignored for any block but the last one the calculator exported.
+    pub fn release(&self, committed: B256, budget: usize) -> Result<(), CalculatorGone> {
+        self.send_request(Request::Release { committed, budget })
     }
 
     /// Reports execution progress or a block's result.
@@ -120,6 +131,9 @@ struct Worker {
     trie: StateTrie,
     /// The block whose committed state the trie holds (a fold ahead aside).
     head: B256,
+    /// The last block whose trie changes went out with its verdict; until the stage says it
+    /// is durable, the changed nodes stay resident.
+    exported: Option<B256>,
     gate: FoldGate,
     metrics: Arc<SharedMetrics>,
     verdicts: Sender<Verdict>,
@@ -166,10 +180,11 @@ impl Worker {
     fn on_request(&mut self, request: Request) {
         match request {
             Request::Block(request) => self.gate.announce(*request),
-            Request::Rebase { at, accounts } => {
+            Request::Rebase { at, trie } => {
                 self.gate.withdraw(&mut self.trie);
-                self.trie = StateTrie::from_accounts(&accounts);
+                self.trie = *trie;
                 self.head = at;
+                self.exported = None;
                 self.metrics.update(|m| m.rebases += 1);
             }
             Request::Move { at, updates } => {
@@ -177,6 +192,13 @@ impl Worker {
                 self.trie.apply(&updates);
                 self.head = at;
                 self.metrics.update(|m| m.rebases += 1);
+            }
+            Request::Release { committed, budget } => {
+                if self.exported == Some(committed) {
+                    let resident = self.trie.retain(budget);
+                    self.metrics
+                        .update(|m| m.trie_resident_bytes = resident as u64);
+                }
             }
         }
     }
@@ -322,13 +344,20 @@ impl Worker {
         self.keep_if_expected(undo, root, expected)
     }
 
-    /// Keeps a change whose root matches the header; reverts it otherwise.
+    /// Keeps a change whose root matches the header; reverts it otherwise, and when a trie
+    /// over a node source could not read what the change needed.
     fn keep_if_expected(
         &mut self,
         undo: crate::Undo,
         root: B256,
         expected: Option<B256>,
     ) -> Result<B256, CommitError> {
+        if self.trie.is_backed()
+            && let Err(error) = self.trie.try_root()
+        {
+            self.trie.revert(undo);
+            return Err(CommitError::TrieRead(error.to_string()));
+        }
         match expected {
             Some(expected) if expected != root => {
                 self.trie.revert(undo);
@@ -356,6 +385,10 @@ impl Worker {
             decided: Instant::now(),
         };
         let committed = outcome.is_ok();
+        let trie_changes = (committed && self.trie.is_backed()).then(|| {
+            self.exported = Some(pending.request.hash);
+            self.trie.take_changes()
+        });
         self.metrics.update(|m| {
             m.fallbacks += u64::from(pending.fallback.is_some());
             if committed {
@@ -376,6 +409,7 @@ impl Worker {
             times,
             fold_ahead,
             txs_executed: pending.txs_executed,
+            trie_changes,
         };
         // The stage loop may already be gone (shutting down); nobody is left to tell.
         let _ = self.verdicts.send(verdict);
@@ -406,7 +440,7 @@ fn fold_request(
 ) -> Option<Result<Ahead, Inexpressible>> {
     let bal = request.access_list.as_deref()?;
     let started = Instant::now();
-    Some(bal_updates(trie, bal, request.rules).map(|updates| {
+    Some(bal_updates(&mut *trie, bal, request.rules).map(|updates| {
         let undo = trie.apply_reversible(&updates);
         let root = trie.root();
         Ahead {

@@ -10,7 +10,7 @@ use alloy_primitives::B256;
 use bal::BlockAccessList;
 
 use super::{CancelToken, Divergence};
-use crate::{AccountUpdate, FoldRules, Inexpressible};
+use crate::{AccountUpdate, FoldRules, Inexpressible, StateChanges, StateTrie};
 
 /// A block, announced the moment it arrives and before it executes, so its BAL can be folded
 /// while it runs.
@@ -35,15 +35,21 @@ pub struct BlockRequest {
 #[derive(Debug)]
 pub(crate) enum Request {
     Block(Box<BlockRequest>),
-    /// Rebuild the trie at block `at`'s post-state (every account, as full updates).
+    /// Replace the trie with `trie`, at block `at`'s post-state.
     Rebase {
         at: B256,
-        accounts: Vec<AccountUpdate>,
+        trie: Box<StateTrie>,
     },
     /// Move the committed trie to block `at`'s post-state by `updates`, applied in order.
     Move {
         at: B256,
         updates: Vec<AccountUpdate>,
+    },
+    /// Block `committed`'s trie changes are durable in the node source: collapse the resident
+    /// trie to `budget` bytes.
+    Release {
+        committed: B256,
+        budget: usize,
     },
 }
 
@@ -100,6 +106,10 @@ pub enum CommitError {
     Execution(String),
     #[error("the state of parent {0} is not in the calculator")]
     MissingParent(B256),
+    /// The trie needed a stored node its source could not give (I/O, corruption): the
+    /// block is not committed and the trie is back at its parent.
+    #[error("the state trie could not read a stored node: {0}")]
+    TrieRead(String),
 }
 
 /// The calculator's answer for one block: committed with a root, or not.
@@ -119,6 +129,10 @@ pub struct Verdict {
     pub fold_ahead: Duration,
     /// Transactions the executor reported before the verdict.
     pub txs_executed: usize,
+    /// The stored trie nodes a committed block changed, for a trie opened over a node
+    /// source: to be written in the block's own database transaction. `None` for a trie
+    /// held whole in memory, and for a block that did not commit.
+    pub trie_changes: Option<StateChanges>,
 }
 
 impl Verdict {

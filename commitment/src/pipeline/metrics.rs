@@ -25,6 +25,9 @@ pub struct Metrics {
     pub early_failures: u64,
     /// Times the trie was rebuilt at another block's state (side chains).
     pub rebases: u64,
+    /// Over a node source: the bytes the resident trie took after the last collapse (the
+    /// largest over several calculators). 0 for a trie held whole in memory.
+    pub trie_resident_bytes: u64,
     /// Summed time the BAL-driven roots were ready before their blocks' results.
     #[cfg_attr(
         feature = "serde",
@@ -44,6 +47,7 @@ impl std::ops::AddAssign for Metrics {
         self.divergences += other.divergences;
         self.early_failures += other.early_failures;
         self.rebases += other.rebases;
+        self.trie_resident_bytes = self.trie_resident_bytes.max(other.trie_resident_bytes);
         self.fold_ahead += other.fold_ahead;
     }
 }

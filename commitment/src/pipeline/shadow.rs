@@ -116,13 +116,16 @@ fn snapshot(
         .map(|(address, slots)| {
             let state = AccountState {
                 address: *address,
-                account: trie.account(address),
+                // Over a source, revealed on the way (an unreadable node reads as absent: this
+                // only names a divergence already found).
+                account: trie.read_account(address).ok().flatten(),
                 storage_root: trie.storage_root(address),
                 slots: slots
                     .iter()
                     .map(|&slot| {
                         let path = keccak256(slot.to_be_bytes::<32>());
-                        (path, (slot, trie.storage(address, slot)))
+                        let value = trie.read_storage(address, slot).unwrap_or_default();
+                        (path, (slot, value))
                     })
                     .collect(),
             };

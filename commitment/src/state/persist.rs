@@ -47,6 +47,12 @@ impl StateTrie {
         }
     }
 
+    /// Whether the trie was opened over a node source: it then exports its changes, may
+    /// collapse what the source holds, and reports nodes it could not read.
+    pub fn is_backed(&self) -> bool {
+        self.tracking.as_ref().is_some_and(|t| t.source.is_some())
+    }
+
     /// Tracks changes from now on; the first [`Self::take_changes`] exports every node (how
     /// an in-memory state, a genesis, is first persisted).
     pub fn track_changes(&mut self) {

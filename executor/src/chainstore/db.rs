@@ -2,13 +2,17 @@
 //! memory, each step one write transaction (a block's writes, its change set, its header and
 //! the checkpoints together), so a process killed at any point resumes at the last committed
 //! block with exactly its state.
+//!
+//! The calculator's trie is opened over the stored trie nodes and writes the nodes each block
+//! changed in that block's transaction; once the block is durable it collapses to its share
+//! of the cache, so neither the plain state nor the trie has to fit in memory.
 
 use std::{collections::HashMap, path::Path};
 
 use alloy_consensus::Header;
 use alloy_genesis::Genesis;
 use alloy_primitives::{B256, KECCAK256_EMPTY};
-use commitment::{AccountUpdate, StateTrie};
+use commitment::{AccountUpdate, EMPTY_ROOT, StateChanges, StateTrie};
 use storage::{BlockMeta, ChainDb, Checkpoint, RedbBackend, StateSnapshot, StorageError};
 
 use super::{BlockRecord, ChainStore, GenesisMismatch, StateStore, StoredBlock};
@@ -23,7 +27,8 @@ use crate::{
 pub enum OpenError {
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The plain state does not hash to the root its checkpoint recorded.
+    /// The plain state, or the stored trie, does not hash to the root its checkpoint
+    /// recorded.
     #[error("state at block {number} hashes to {computed}, its checkpoint says {stored}")]
     RootMismatch {
         number: u64,
@@ -40,13 +45,20 @@ pub enum OpenError {
 pub struct DbStore {
     db: ChainDb,
     snapshot: StateSnapshot<RedbBackend>,
+    /// What the calculator's trie may keep resident between blocks.
+    trie_budget: usize,
 }
 
 impl DbStore {
-    /// The store at the database's head.
-    pub fn new(db: ChainDb) -> Result<Self, StorageError> {
+    /// The store at the database's head, whose trie keeps at most `trie_budget` bytes
+    /// resident between blocks.
+    pub fn new(db: ChainDb, trie_budget: usize) -> Result<Self, StorageError> {
         let snapshot = db.state()?;
-        Ok(Self { db, snapshot })
+        Ok(Self {
+            db,
+            snapshot,
+            trie_budget,
+        })
     }
 
     /// The block the database holds the state of.
@@ -100,8 +112,14 @@ impl StateStore for DbStore {
             ommer_hashes: block.ommers.to_vec(),
         };
         let header = block.header;
-        self.db
-            .commit_block(header, block.hash, &meta, writes, header.state_root)?;
+        self.db.commit_block(
+            header,
+            block.hash,
+            &meta,
+            writes,
+            header.state_root,
+            block.trie,
+        )?;
         self.snapshot = self.db.state()?;
         Ok(())
     }
@@ -134,6 +152,23 @@ impl StateStore for DbStore {
         }
         Ok(world)
     }
+
+    /// Opened over the stored nodes when they hold the head's trie; built from the plain
+    /// state (and then not stored) when they lag it (a reorg walked the state back and no
+    /// block has committed since).
+    fn trie(&self) -> Result<StateTrie, StorageError> {
+        let head = self.snapshot.head();
+        if self.db.trie_checkpoint()? == Some(head) {
+            return Ok(StateTrie::open(head.state_root, self.db.trie_source()));
+        }
+        Ok(StateTrie::from_accounts(
+            &self.plain_state()?.trie_updates(),
+        ))
+    }
+
+    fn trie_budget(&self) -> Option<usize> {
+        Some(self.trie_budget)
+    }
 }
 
 /// Ancestors loaded on resume: BLOCKHASH's window.
@@ -141,11 +176,13 @@ const RESUMED_ANCESTORS: u64 = 256;
 
 impl ChainStore<DbStore> {
     /// Opens the chain database at `path` for the chain of `genesis` (created with its genesis
-    /// if new; refused if it holds another chain) and resumes at its checkpoint, with reads
-    /// through a cache of `cache_bytes`. Blocks are then committed one write transaction each.
+    /// if new; refused if it holds another chain) and resumes at its checkpoint. Blocks are
+    /// then committed one write transaction each, trie nodes included.
     ///
-    /// The trie is rebuilt from the plain state on resume and checked against the
-    /// checkpoint's root (trie nodes are not stored yet).
+    /// `cache_bytes` bounds what the store keeps in memory between blocks: a quarter for the
+    /// resident trie, the rest for the database's caches (see [`ChainDb::open`]). The trie
+    /// resumes from the stored root, reading nodes as blocks reach them; stored nodes that
+    /// lag the state (after `ChainDb::unwind_to`) are rebuilt from the plain state first.
     pub fn open(genesis: &Genesis, path: &Path, cache_bytes: u64) -> Result<Self, OpenError> {
         let chain = ChainSpec::from_genesis_config(&genesis.config);
         let world = WorldState::from_alloc(&genesis.alloc);
@@ -180,22 +217,44 @@ impl ChainStore<DbStore> {
         path: &Path,
         cache_bytes: u64,
     ) -> Result<Self, OpenError> {
-        let mut db = ChainDb::open(path, cache_bytes)?;
-        let head = db.init_genesis(&header, &alloc_writes(&world))?;
-        drop(world);
-        let store = DbStore::new(db)?;
+        let trie_budget = usize::try_from(cache_bytes / 4).unwrap_or(usize::MAX);
+        let mut db = ChainDb::open(path, cache_bytes - cache_bytes / 4)?;
+        // A new database stores the genesis trie whole; an existing one keeps its own.
+        let nodes = if db.canonical_hash(0)?.is_none() {
+            trie.track_changes();
+            trie.take_changes()
+        } else {
+            StateChanges::default()
+        };
+        let head = db.init_genesis(&header, &alloc_writes(&world), &nodes)?;
+        drop((world, trie, nodes));
+        if db.trie_checkpoint()? != Some(head) {
+            db.rebuild_trie().map_err(|error| match error {
+                StorageError::StateRootMismatch {
+                    number,
+                    computed,
+                    stored,
+                } => OpenError::RootMismatch {
+                    number,
+                    stored,
+                    computed,
+                },
+                other => other.into(),
+            })?;
+        }
+        let stored = db.stored_trie_root()?.unwrap_or(EMPTY_ROOT);
+        if stored != head.state_root {
+            return Err(OpenError::RootMismatch {
+                number: head.number,
+                stored: head.state_root,
+                computed: stored,
+            });
+        }
+        let trie = StateTrie::open(head.state_root, db.trie_source());
+        let store = DbStore::new(db, trie_budget)?;
         let head_header = if head.number == 0 {
             header
         } else {
-            trie = StateTrie::from_accounts(&store.plain_state()?.trie_updates());
-            let computed = trie.root();
-            if computed != head.state_root {
-                return Err(OpenError::RootMismatch {
-                    number: head.number,
-                    stored: head.state_root,
-                    computed,
-                });
-            }
             store
                 .db
                 .header(head.number)?

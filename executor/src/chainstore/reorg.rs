@@ -75,6 +75,7 @@ impl<S: StateStore> ChainStore<S> {
                 hash: *hash,
                 total_difficulty: block.total_difficulty,
                 ommers: &block.ommers,
+                trie: None,
             };
             self.store.advance(record, &writes).map_err(internal)?;
         }

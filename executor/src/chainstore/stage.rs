@@ -163,14 +163,19 @@ impl<S: StateStore> ChainStore<S> {
             hash,
             total_difficulty,
             ommers: &ommers,
+            trie: verdict.trie_changes.as_ref(),
         };
         if let Err(error) = self.store.advance(record, &outcome.writes) {
             // The calculator committed the block the store could not: take its trie back to
             // the store's state.
-            let accounts = self.store.plain_state().map_err(internal)?.trie_updates();
+            let trie = self.store.trie().map_err(internal)?;
             let at = self.store.head();
-            self.calculator().rebase(at, accounts)?;
+            self.calculator().rebase(at, trie)?;
             return Err(internal(error));
+        }
+        if let Some(budget) = self.store.trie_budget() {
+            // Durable now: the calculator may give back what the database holds.
+            self.calculator().release(hash, budget)?;
         }
         match (&mut self.post_state, post_state_updates) {
             (Some(trie), Some(updates)) => trie.advance(hash, &updates),

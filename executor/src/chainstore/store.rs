@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 
 use alloy_consensus::Header;
 use alloy_primitives::{B256, U256};
-use commitment::AccountUpdate;
+use commitment::{AccountUpdate, StateChanges, StateTrie};
 
 use crate::{
     provider::StateProvider,
@@ -29,6 +29,10 @@ pub struct BlockRecord<'a> {
     pub hash: B256,
     pub total_difficulty: U256,
     pub ommers: &'a [B256],
+    /// The trie nodes the block changed, when the calculator's trie is stored with the state
+    /// (a database's); `None` where it is not, or not in step (a block re-applied by a reorg
+    /// walk, whose trie changes go out with the next committed block).
+    pub trie: Option<&'a StateChanges>,
 }
 
 /// The stage's view of a state store: the in-memory [`MemoryStore`] or a database
@@ -62,6 +66,20 @@ pub trait StateStore {
 
     /// The whole plain state at the head, for building a trie from scratch and for checks.
     fn plain_state(&self) -> Result<WorldState, Self::Error>;
+
+    /// A state trie at the head: built from the plain state in memory, or opened over the
+    /// stored trie nodes in a database (reading only what blocks reach).
+    fn trie(&self) -> Result<StateTrie, Self::Error> {
+        Ok(StateTrie::from_accounts(
+            &self.plain_state()?.trie_updates(),
+        ))
+    }
+
+    /// For a trie opened over stored nodes: the bytes it may keep resident once a block's
+    /// trie changes are committed. `None` for a trie held whole in memory.
+    fn trie_budget(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The in-memory store cannot fail; a block that does not extend its head is the caller's bug,

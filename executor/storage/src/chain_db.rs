@@ -1,10 +1,17 @@
 //! [`ChainDb`]: the chain database's API. Every change is one backend write transaction, so
 //! a crash leaves the database at the last committed block, never between two.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use alloy_consensus::Header;
 use alloy_primitives::B256;
+use commitment::{NodeSource, StateChanges};
 
 use crate::{
     backend::{KvBackend, KvWrite, RedbBackend, Table},
@@ -14,6 +21,7 @@ use crate::{
     error::{StorageError, corrupt},
     rows::{BlockMeta, Checkpoint, Stage},
     snapshot::StateSnapshot,
+    trie_nodes::{self, StoredNodes},
     writes::BlockWrites,
 };
 
@@ -24,37 +32,53 @@ static NOTHING: BlockWrites = BlockWrites {
 
 /// Plain state, canonical headers, change sets and stage checkpoints of one chain.
 pub struct ChainDb<B: KvBackend = RedbBackend> {
-    backend: B,
+    backend: Arc<B>,
     cache: Arc<StateCache>,
+    /// Counts committed write transactions, so readers that keep a snapshot (the trie's node
+    /// source) know when it went stale.
+    commits: Arc<AtomicU64>,
 }
 
 impl ChainDb<RedbBackend> {
-    /// Creates the database file or opens it (checking it whole first); reads of state go
-    /// through a cache of at most `cache_bytes`.
+    /// Creates the database file or opens it (checking it whole first). `cache_bytes` bounds
+    /// the memory the database caches in: half for decoded state reads, half for redb's
+    /// page cache.
     pub fn open(path: impl AsRef<Path>, cache_bytes: u64) -> Result<Self, StorageError> {
+        let pages = usize::try_from(cache_bytes / 2).unwrap_or(usize::MAX);
         Ok(Self::with_backend(
-            RedbBackend::open(path.as_ref())?,
-            cache_bytes,
+            RedbBackend::open(path.as_ref(), pages)?,
+            cache_bytes - cache_bytes / 2,
         ))
     }
 }
 
 impl<B: KvBackend> ChainDb<B> {
-    /// A database over any backend.
+    /// A database over any backend, reading state through a cache of `cache_bytes`.
     pub fn with_backend(backend: B, cache_bytes: u64) -> Self {
         Self {
-            backend,
+            backend: Arc::new(backend),
             cache: Arc::new(StateCache::new(cache_bytes)),
+            commits: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Makes `header` (with its `alloc`: accounts, storage and code as writes onto nothing)
-    /// the chain's genesis, or, if the database already holds it, leaves everything as it is.
-    /// Returns the execution checkpoint; a database of another chain is refused untouched.
+    /// Counts a committed write transaction (after it is visible to new snapshots).
+    fn committed<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
+        if result.is_ok() {
+            self.commits.fetch_add(1, Ordering::Release);
+        }
+        result
+    }
+
+    /// Makes `header` (with its `alloc`: accounts, storage and code as writes onto nothing,
+    /// and `trie`: every node of its state trie) the chain's genesis, or, if the database
+    /// already holds it, leaves everything as it is. Returns the execution checkpoint; a
+    /// database of another chain is refused untouched.
     pub fn init_genesis(
         &mut self,
         header: &Header,
         alloc: &BlockWrites,
+        trie: &StateChanges,
     ) -> Result<Checkpoint, StorageError> {
         if header.number != 0 {
             return Err(StorageError::NotGenesis(header.number));
@@ -77,11 +101,43 @@ impl<B: KvBackend> ChainDb<B> {
             // applied, as nothing unwinds below genesis.
             apply_block(&mut txn, 0, alloc)?;
             let head = chain_rows::put_head(&mut txn, header, given, &meta)?;
+            trie_nodes::write_changes(&mut txn, trie, &head)?;
             txn.commit()?;
             Ok(head)
         };
         // Nothing was read before a genesis, so the cache has nothing to learn.
-        self.cache.publish(commit, |_| &NOTHING)
+        self.committed(self.cache.publish(commit, |_| &NOTHING))
+    }
+
+    /// The block whose state trie the stored trie nodes hold; `None` in a database written
+    /// before trie nodes were stored. When it is not the execution checkpoint (an unwind
+    /// ran without a trie), the nodes are stale: rebuild and [`Self::reset_trie`].
+    pub fn trie_checkpoint(&self) -> Result<Option<Checkpoint>, StorageError> {
+        self.checkpoint(Stage::TrieNodes)
+    }
+
+    /// The stored trie nodes as a trie's node source (see [`Self::trie_checkpoint`] for the
+    /// root they hold).
+    pub fn trie_source(&self) -> Arc<dyn NodeSource>
+    where
+        B: 'static,
+    {
+        Arc::new(StoredNodes::new(self.backend.clone(), self.commits.clone()))
+    }
+
+    /// Replaces every stored trie node with `trie` (every node of the head's state trie, a
+    /// rebuilt trie's first export) in one write transaction, and moves the trie checkpoint
+    /// to the head.
+    pub fn reset_trie(&mut self, trie: &StateChanges) -> Result<Checkpoint, StorageError> {
+        let commit = || {
+            let mut txn = self.backend.write()?;
+            let head = chain_rows::head(&txn)?;
+            trie_nodes::delete_prefix(&mut txn, &[])?;
+            trie_nodes::write_changes(&mut txn, trie, &head)?;
+            txn.commit()?;
+            Ok(head)
+        };
+        self.committed(commit())
     }
 
     /// How far `stage` got; `None` before a genesis.
@@ -111,9 +167,10 @@ impl<B: KvBackend> ChainDb<B> {
 
     /// Commits a verified block in one write transaction: reads the values it overwrites,
     /// applies `writes`, stores them as the block's change set, stores the header, hashes and
-    /// `meta`, and moves both checkpoints to it. A block that is not the head's child, whose
-    /// `hash` is not its header's, or whose `state_root` (the root the caller verified) is not
-    /// its header's, writes nothing.
+    /// `meta`, and moves both checkpoints to it; with `trie` (the trie nodes the block
+    /// changed) writes those too and moves the trie checkpoint. A block that is not the
+    /// head's child, whose `hash` is not its header's, or whose `state_root` (the root the
+    /// caller verified) is not its header's, writes nothing.
     pub fn commit_block(
         &mut self,
         header: &Header,
@@ -121,6 +178,7 @@ impl<B: KvBackend> ChainDb<B> {
         meta: &BlockMeta,
         writes: &BlockWrites,
         state_root: B256,
+        trie: Option<&StateChanges>,
     ) -> Result<Checkpoint, StorageError> {
         let computed = header.hash_slow();
         if computed != hash {
@@ -150,10 +208,13 @@ impl<B: KvBackend> ChainDb<B> {
             }
             let settled = apply_block(&mut txn, header.number, writes)?;
             let head = chain_rows::put_head(&mut txn, header, hash, meta)?;
+            if let Some(trie) = trie {
+                trie_nodes::write_changes(&mut txn, trie, &head)?;
+            }
             txn.commit()?;
             Ok((head, settled))
         };
-        let (head, _) = self.cache.publish(commit, |(_, settled)| settled)?;
+        let (head, _) = self.committed(self.cache.publish(commit, |(_, settled)| settled))?;
         Ok(head)
     }
 
@@ -161,7 +222,9 @@ impl<B: KvBackend> ChainDb<B> {
     /// of the blocks above it newest first, deletes those blocks, and moves the checkpoints
     /// back. Returns the reverse diff: the restored value of every account and slot the
     /// unwound blocks touched, which turns a trie of the old head into the target's.
-    /// Code stays: it is stored by hash, whichever block brought it.
+    /// Code stays: it is stored by hash, whichever block brought it. Trie nodes stay too, and
+    /// the trie checkpoint with them, until a trie moved back with the state writes its
+    /// changes (the next commit) or [`Self::reset_trie`] replaces them.
     pub fn unwind_to(&mut self, target: u64) -> Result<BlockWrites, StorageError> {
         let commit = || {
             let mut txn = self.backend.write()?;
@@ -191,7 +254,7 @@ impl<B: KvBackend> ChainDb<B> {
             txn.commit()?;
             Ok(settled_writes(restored))
         };
-        self.cache.publish(commit, |reverse| reverse)
+        self.committed(self.cache.publish(commit, |reverse| reverse))
     }
 
     /// A snapshot of the head state for execution (revm's `DatabaseRef`), reading through the
@@ -203,6 +266,11 @@ impl<B: KvBackend> ChainDb<B> {
         let version = version.filter(|&v| self.cache.version() == Some(v));
         let head = chain_rows::head(&read)?;
         Ok(StateSnapshot::new(read, self.cache.clone(), version, head))
+    }
+
+    /// A raw snapshot of the backend, for the checks.
+    pub(crate) fn backend_read(&self) -> Result<B::Read, StorageError> {
+        Ok(self.backend.read()?)
     }
 
     /// The read cache's counters.

@@ -69,9 +69,19 @@ pub(crate) fn put_head(
         state_root: header.state_root,
     };
     for stage in [Stage::Execution, Stage::Commitment] {
-        txn.put(Table::Checkpoints, stage.key(), &encode_checkpoint(&head))?;
+        put_checkpoint(txn, stage, &head)?;
     }
     Ok(head)
+}
+
+/// Sets `stage`'s checkpoint.
+pub(crate) fn put_checkpoint(
+    txn: &mut impl KvWrite,
+    stage: Stage,
+    at: &Checkpoint,
+) -> Result<(), StorageError> {
+    txn.put(Table::Checkpoints, stage.key(), &encode_checkpoint(at))?;
+    Ok(())
 }
 
 /// Removes block `number` from the canonical chain.

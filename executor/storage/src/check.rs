@@ -1,7 +1,9 @@
 //! `db check`: is the database what its checkpoints say? Each checkpoint must name a stored
-//! canonical block with the same hash and root, and the plain state must hash to that root.
+//! canonical block with the same hash and root, the plain state must hash to that root, and
+//! current trie nodes must have a root node of that hash.
 
-use commitment::{AccountUpdate, StateTrie};
+use alloy_primitives::B256;
+use commitment::{AccountUpdate, EMPTY_ROOT, StateTrie};
 
 use crate::{
     ChainDb,
@@ -9,6 +11,8 @@ use crate::{
     chain_rows,
     error::StorageError,
     rows::{Checkpoint, Stage},
+    snapshot::StateSnapshot,
+    trie_nodes,
 };
 
 /// What a passing check saw.
@@ -20,6 +24,10 @@ pub struct CheckReport {
     pub accounts: u64,
     /// Non-zero storage slots in the plain state.
     pub slots: u64,
+    /// The block whose trie the stored trie nodes hold, when they are current (their root
+    /// node hashes to its root); `None` when they are stale (an unwind ran without a trie,
+    /// the next open rebuilds them) or were never written.
+    pub trie_nodes: Option<Checkpoint>,
 }
 
 impl<B: KvBackend> ChainDb<B> {
@@ -47,21 +55,7 @@ impl<B: KvBackend> ChainDb<B> {
             }
         }
         let head = snapshot.head();
-        let (mut accounts, mut slots) = (0, 0);
-        let updates = snapshot
-            .accounts()?
-            .map(|account| {
-                let account = account?;
-                accounts += 1;
-                slots += account.storage.len() as u64;
-                Ok(AccountUpdate {
-                    address: account.address,
-                    info: Some(account.info),
-                    wipe_storage: false,
-                    storage: account.storage,
-                })
-            })
-            .collect::<Result<Vec<_>, StorageError>>()?;
+        let (updates, accounts, slots) = plain_updates(&snapshot)?;
         let computed = StateTrie::from_accounts(&updates).root();
         if computed != head.state_root {
             return Err(StorageError::StateRootMismatch {
@@ -70,10 +64,78 @@ impl<B: KvBackend> ChainDb<B> {
                 stored: head.state_root,
             });
         }
+        let trie_nodes = match chain_rows::checkpoint(read, Stage::TrieNodes)? {
+            Some(at) if at == head => {
+                let stored = trie_nodes::stored_root(read)?.unwrap_or(EMPTY_ROOT);
+                if stored != head.state_root {
+                    return Err(StorageError::StoredTrieMismatch {
+                        number: head.number,
+                        stored,
+                        expected: head.state_root,
+                    });
+                }
+                Some(at)
+            }
+            _ => None,
+        };
         Ok(CheckReport {
             head,
             accounts,
             slots,
+            trie_nodes,
         })
     }
+
+    /// Rebuilds the stored trie nodes from the plain state (a full trie build, so memory
+    /// grows with the state) and writes them in one transaction; the state must hash to the
+    /// head's root. How a database whose nodes are stale (after [`Self::unwind_to`]) or
+    /// absent (written before nodes were stored) gets them back.
+    pub fn rebuild_trie(&mut self) -> Result<Checkpoint, StorageError> {
+        let snapshot = self.state()?;
+        let head = snapshot.head();
+        let (updates, ..) = plain_updates(&snapshot)?;
+        drop(snapshot);
+        let mut trie = StateTrie::from_accounts(&updates);
+        drop(updates);
+        let computed = trie.root();
+        if computed != head.state_root {
+            return Err(StorageError::StateRootMismatch {
+                number: head.number,
+                computed,
+                stored: head.state_root,
+            });
+        }
+        trie.track_changes();
+        let nodes = trie.take_changes();
+        drop(trie);
+        self.reset_trie(&nodes)
+    }
+
+    /// The stored root node's hash, if a root node is stored (an empty trie stores none).
+    pub fn stored_trie_root(&self) -> Result<Option<B256>, StorageError> {
+        trie_nodes::stored_root(&self.backend_read()?)
+    }
+}
+
+/// Every account of the plain state as a full trie update, with the accounts and slots
+/// counted.
+fn plain_updates<B: KvBackend>(
+    snapshot: &StateSnapshot<B>,
+) -> Result<(Vec<AccountUpdate>, u64, u64), StorageError> {
+    let (mut accounts, mut slots) = (0, 0);
+    let updates = snapshot
+        .accounts()?
+        .map(|account| {
+            let account = account?;
+            accounts += 1;
+            slots += account.storage.len() as u64;
+            Ok(AccountUpdate {
+                address: account.address,
+                info: Some(account.info),
+                wipe_storage: false,
+                storage: account.storage,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    Ok((updates, accounts, slots))
 }

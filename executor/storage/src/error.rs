@@ -94,6 +94,16 @@ pub enum StorageError {
         /// The root of the checkpoint and the header.
         stored: B256,
     },
+    /// The stored trie's root node is not the checkpoint's root.
+    #[error("stored trie at block {number} has root {stored}, the checkpoint says {expected}")]
+    StoredTrieMismatch {
+        /// The head.
+        number: u64,
+        /// The hash of the stored root node.
+        stored: B256,
+        /// The checkpoint's root.
+        expected: B256,
+    },
     /// An account refers to code the database does not hold.
     #[error("code {0} is not stored")]
     MissingCode(B256),

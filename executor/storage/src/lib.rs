@@ -33,6 +33,7 @@ mod error;
 mod plain_state;
 mod rows;
 mod snapshot;
+mod trie_nodes;
 mod writes;
 
 pub use backend::{BackendError, KvBackend, KvRead, KvWrite, RedbBackend, Row, Rows, Table};

@@ -21,6 +21,8 @@ pub enum Stage {
     Execution,
     /// Blocks whose state root is committed (the trie caught up).
     Commitment,
+    /// The block whose state trie the stored trie nodes hold.
+    TrieNodes,
 }
 
 impl Stage {
@@ -28,6 +30,7 @@ impl Stage {
         match self {
             Stage::Execution => b"execution",
             Stage::Commitment => b"commitment",
+            Stage::TrieNodes => b"trie_nodes",
         }
     }
 }

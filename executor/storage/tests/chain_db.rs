@@ -179,6 +179,7 @@ fn a_block_that_does_not_extend_the_head_writes_nothing() {
             &meta(&header),
             writes,
             header.state_root,
+            None,
         );
         assert!(
             matches!(result, Err(StorageError::NotChild { .. })),
@@ -186,9 +187,14 @@ fn a_block_that_does_not_extend_the_head_writes_nothing() {
         );
     }
     let header = child(chain.head(), B256::ZERO, 0);
-    let wrong_hash = chain
-        .db
-        .commit_block(&header, B256::ZERO, &meta(&header), writes, B256::ZERO);
+    let wrong_hash = chain.db.commit_block(
+        &header,
+        B256::ZERO,
+        &meta(&header),
+        writes,
+        B256::ZERO,
+        None,
+    );
     assert!(matches!(wrong_hash, Err(StorageError::HashMismatch { .. })));
     let wrong_root = chain.db.commit_block(
         &header,
@@ -196,6 +202,7 @@ fn a_block_that_does_not_extend_the_head_writes_nothing() {
         &meta(&header),
         writes,
         B256::with_last_byte(1),
+        None,
     );
     assert!(matches!(wrong_root, Err(StorageError::RootMismatch { .. })));
 
@@ -217,7 +224,7 @@ fn another_chains_genesis_is_refused_untouched() {
 
     let mut db = ChainDb::open(&path, 1 << 20).unwrap();
     let other = genesis_header(B256::repeat_byte(7));
-    let result = db.init_genesis(&other, &BlockWrites::default());
+    let result = db.init_genesis(&other, &BlockWrites::default(), &Default::default());
     assert!(
         matches!(result, Err(StorageError::GenesisMismatch { stored, given })
             if stored == genesis.hash_slow() && given == other.hash_slow()),
@@ -225,7 +232,9 @@ fn another_chains_genesis_is_refused_untouched() {
     );
     assert_eq!(stored(&db), before);
     // The same genesis again resumes at the head.
-    let head = db.init_genesis(&genesis, &alloc()).unwrap();
+    let head = db
+        .init_genesis(&genesis, &alloc(), &Default::default())
+        .unwrap();
     assert_eq!(head.number, 1);
     assert_eq!(stored(&db), before);
 }
@@ -242,10 +251,11 @@ fn an_empty_database_refuses_blocks_and_snapshots() {
         &meta(&header),
         &blocks()[0],
         B256::ZERO,
+        None,
     );
     assert!(matches!(result, Err(StorageError::NoGenesis)));
     assert!(matches!(db.unwind_to(0), Err(StorageError::NoGenesis)));
-    let result = db.init_genesis(&header, &alloc());
+    let result = db.init_genesis(&header, &alloc(), &Default::default());
     assert!(
         matches!(result, Err(StorageError::NotGenesis(1))),
         "{result:?}"

@@ -38,7 +38,8 @@ fn commits_per_second_of_200_write_blocks() {
         codes: vec![],
     };
     let mut header = genesis_header(B256::ZERO);
-    db.init_genesis(&header, &alloc).unwrap();
+    db.init_genesis(&header, &alloc, &Default::default())
+        .unwrap();
     let blocks: Vec<BlockWrites> = (1..=BLOCKS)
         .map(|block| {
             // 200 accounts spread over the state, each with a balance change and one slot.
@@ -62,6 +63,7 @@ fn commits_per_second_of_200_write_blocks() {
             &meta(&header),
             writes,
             header.state_root,
+            None,
         )
         .unwrap();
     }
@@ -77,6 +79,7 @@ fn commits_per_second_of_200_write_blocks() {
             &meta(&header),
             &empty,
             header.state_root,
+            None,
         )
         .unwrap();
     }

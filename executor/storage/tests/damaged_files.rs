@@ -89,7 +89,7 @@ fn a_checkpoint_ahead_of_the_stored_blocks_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chain.redb");
     build(&path);
-    let backend = RedbBackend::open(&path).unwrap();
+    let backend = RedbBackend::open(&path, 1 << 20).unwrap();
     let mut txn = backend.write().unwrap();
     txn.delete(Table::Headers, &20u64.to_be_bytes()).unwrap();
     txn.commit().unwrap();
@@ -113,7 +113,7 @@ fn a_row_that_does_not_decode_is_corrupt() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chain.redb");
     build(&path);
-    let backend = RedbBackend::open(&path).unwrap();
+    let backend = RedbBackend::open(&path, 1 << 20).unwrap();
     let address = Address::left_padding_from(&7u64.to_be_bytes());
     let mut txn = backend.write().unwrap();
     txn.put(Table::Accounts, address.as_slice(), &[0xc5, 1])

@@ -33,11 +33,13 @@ pub enum Table {
     AccountChanges,
     /// stage name -> the stage's checkpoint.
     Checkpoints,
+    /// trie ++ nibble path -> RLP of the commitment trie's node there (see `trie_nodes.rs`).
+    TrieNodes,
 }
 
 impl Table {
     /// Every table, so a backend can create them all up front.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Accounts,
         Table::Storage,
         Table::Code,
@@ -47,6 +49,7 @@ impl Table {
         Table::BlockMeta,
         Table::AccountChanges,
         Table::Checkpoints,
+        Table::TrieNodes,
     ];
 
     /// The table's name on disk.
@@ -61,6 +64,7 @@ impl Table {
             Table::BlockMeta => "block_meta",
             Table::AccountChanges => "account_changes",
             Table::Checkpoints => "checkpoints",
+            Table::TrieNodes => "trie_nodes",
         }
     }
 }

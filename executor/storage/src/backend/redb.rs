@@ -33,10 +33,12 @@ impl RedbBackend {
     /// of the committed trees is verified, so a damaged file is refused here (redb's own
     /// warning: a plain open of an altered file may panic) rather than when a damaged page is
     /// first read mid-import. A file left by a crash is rolled back to its last commit, which
-    /// is the crash contract. Missing tables are created so snapshots find them all.
-    pub fn open(path: &Path) -> Result<Self, BackendError> {
+    /// is the crash contract. Missing tables are created so snapshots find them all. redb
+    /// caches at most `cache_bytes` of pages (its default is a gigabyte).
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, BackendError> {
         let db = Database::builder()
             .set_check_integrity_on_open(true)
+            .set_cache_size(cache_bytes)
             .create(path)
             .map_err(backend_error)?;
         let txn = db.begin_write().map_err(backend_error)?;

@@ -140,7 +140,8 @@ impl Chain {
         let mut model = Model::default();
         model.apply(alloc);
         let genesis = genesis_header(model.root());
-        db.init_genesis(&genesis, alloc).unwrap();
+        db.init_genesis(&genesis, alloc, &Default::default())
+            .unwrap();
         Self {
             db,
             model,
@@ -164,6 +165,7 @@ impl Chain {
                 &meta(&header),
                 writes,
                 header.state_root,
+                None,
             )
             .unwrap();
         self.model = next;
