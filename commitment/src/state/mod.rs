@@ -130,6 +130,9 @@ struct Tracking {
     source: Option<std::sync::Arc<dyn NodeSource>>,
     /// Accounts written since the last export (their storage tries hold changes).
     touched: HashSet<Address>,
+    /// Accounts the last export wrote: kept in memory by [`StateTrie::retain`] (collapsed to
+    /// their share), since consecutive blocks touch the same hot accounts.
+    recent: HashSet<Address>,
     /// Storage tries dropped whole (account deleted or storage wiped), by hashed address.
     wiped: HashSet<B256>,
     /// The first account that could not be read from the source.

@@ -172,8 +172,9 @@ impl StateTrie {
                 )
             })
             .collect();
-        for address in std::mem::take(&mut tracking.touched) {
-            let Some(entry) = self.entries.get_mut(&address) else {
+        tracking.recent = std::mem::take(&mut tracking.touched);
+        for address in &tracking.recent {
+            let Some(entry) = self.entries.get_mut(address) else {
                 continue;
             };
             let changes = entry.storage.take_changes();
@@ -187,24 +188,44 @@ impl StateTrie {
         }
     }
 
-    /// Over a source: drops the accounts in memory whose changes are exported (they are
-    /// read again from their leaves when next touched), then collapses the account trie to
-    /// what is left of `budget`. Returns the bytes the nodes in memory still take.
+    /// Over a source: drops the accounts in memory that neither the last export (if their
+    /// entries fit half the budget) nor anything since wrote (they are read again from their leaves when next touched), collapses the
+    /// storage tries of the rest to an even share of half of `budget`, then the account trie
+    /// to what is left. Returns the bytes the nodes in memory still take.
     pub fn retain(&mut self, budget: usize) -> usize {
         if let Some(Tracking {
             source: Some(_),
             touched,
+            recent,
             ..
         }) = self.tracking.as_deref()
         {
-            self.entries
-                .retain(|address, _| touched.contains(address) || self.dirty.contains(address));
+            // The last export's accounts stay only if their entries fit the storage half.
+            let keep_recent = recent.len() * size_of::<Entry>() <= budget / 2;
+            self.entries.retain(|address, _| {
+                touched.contains(address)
+                    || (keep_recent && recent.contains(address))
+                    || self.dirty.contains(address)
+            });
         }
-        let storage: usize = self
+        // Smallest first (by allocation, known without a walk), each to an even share of what
+        // is left: the small tries keep what
+        // they have and the hot contract's large one gets the rest.
+        let mut tries: Vec<(usize, &mut Trie)> = self
             .entries
-            .values()
-            .map(|entry| entry.storage.resident_bytes())
-            .sum();
+            .values_mut()
+            .map(|entry| (entry.storage.heap_bytes(), &mut entry.storage))
+            .collect();
+        tries.sort_unstable_by_key(|(resident, _)| *resident);
+        let count = tries.len();
+        let mut left = budget / 2;
+        let mut storage = 0;
+        for (index, (_, trie)) in tries.iter_mut().enumerate() {
+            let share = left / (count - index);
+            let kept = trie.retain(share);
+            left = left.saturating_sub(kept);
+            storage += kept;
+        }
         storage + self.accounts.retain(budget.saturating_sub(storage))
     }
 }

@@ -37,66 +37,60 @@ impl<S: NodeStore> Trie<S> {
     }
 }
 
-/// Resident nodes at one distance from the root, and the bytes they take.
-#[derive(Clone, Copy, Default)]
-struct Level {
-    nodes: usize,
-    bytes: usize,
-}
-
 impl<S: NodeStore> Subtrie<S> {
     fn resident_bytes(&self) -> usize {
-        self.levels().iter().map(|level| level.bytes).sum()
+        let mut bytes = 0;
+        let mut level: Vec<NodeId> = self.root.into_iter().collect();
+        while !level.is_empty() {
+            bytes += level.iter().map(|&id| self.node_bytes(id)).sum::<usize>();
+            level = self.next_level(&level);
+        }
+        bytes
     }
 
+    /// Walks the trie level by level from the root, only as deep as the budget reaches:
+    /// levels 0..=keep are kept, the deepest that fits together with the slot each
+    /// collapsed node of the next level still takes, and that next level collapses. A trie
+    /// that fits is walked once; one that does not, down to the first level that does not.
     fn retain(&mut self, budget: usize) -> usize {
         let Some(root) = self.root else { return 0 };
-        let levels = self.levels();
-        // Keep levels 0..=keep, the deepest that fits together with the slot each collapsed
-        // node of the next level still takes.
         let mut kept = 0;
-        let mut keep = 0;
-        for (depth, level) in levels.iter().enumerate() {
-            kept += level.bytes;
-            let stubs = levels
-                .get(depth + 1)
-                .map_or(0, |next| next.nodes * size_of::<Slot>());
-            if kept + stubs > budget {
-                break;
+        let mut level = vec![root];
+        let mut depth = 0;
+        loop {
+            let bytes: usize = level.iter().map(|&id| self.node_bytes(id)).sum();
+            let next = self.next_level(&level);
+            if next.is_empty() {
+                return kept + bytes;
             }
-            keep = depth;
+            let stubs = next.len() * size_of::<Slot>();
+            if depth > 0 && kept + bytes + stubs > budget {
+                // Level `depth` does not fit: it collapses (what may not stays, with its
+                // children collapsing instead).
+                return kept + self.collapse_below(root, 0, depth);
+            }
+            kept += bytes;
+            level = next;
+            depth += 1;
         }
-        if keep + 1 < levels.len() {
-            self.collapse_below(root, 0, keep + 1);
-        }
-        self.resident_bytes()
     }
 
-    /// Resident nodes and their bytes per level (nodes from the root).
-    fn levels(&self) -> Vec<Level> {
-        let mut levels = Vec::new();
-        if let Some(root) = self.root {
-            self.measure(root, 0, &mut levels);
-        }
-        levels
-    }
-
-    fn measure(&self, id: NodeId, depth: usize, levels: &mut Vec<Level>) {
-        if levels.len() <= depth {
-            levels.resize(depth + 1, Level::default());
-        }
-        let node = self.store.get(id).node;
-        let spans = match node {
+    /// The bytes one resident node takes: its slot, and its path, value or child table.
+    fn node_bytes(&self, id: NodeId) -> usize {
+        let spans = match self.store.get(id).node {
             Node::Leaf { path, value } => path.len() + value.len(),
             Node::Extension { path, .. } => path.len(),
             Node::Branch { value, .. } => size_of::<Children>() + value.map_or(0, |v| v.len()),
             Node::Hashed | Node::Vacant => 0,
         };
-        levels[depth].nodes += 1;
-        levels[depth].bytes += size_of::<Slot>() + spans;
-        for child in self.children(node) {
-            self.measure(child, depth + 1, levels);
-        }
+        size_of::<Slot>() + spans
+    }
+
+    fn next_level(&self, level: &[NodeId]) -> Vec<NodeId> {
+        level
+            .iter()
+            .flat_map(|&id| self.children(self.store.get(id).node))
+            .collect()
     }
 
     fn children(&self, node: Node) -> impl Iterator<Item = NodeId> + '_ {
@@ -112,16 +106,23 @@ impl<S: NodeStore> Subtrie<S> {
     }
 
     /// Collapses every collapsible node at level `level` or, where one is not, the first
-    /// collapsible nodes below it.
-    fn collapse_below(&mut self, id: NodeId, depth: usize, level: usize) {
+    /// collapsible nodes below it. Returns the bytes still resident from `level` down (a
+    /// collapsed node keeps its slot).
+    fn collapse_below(&mut self, id: NodeId, depth: usize, level: usize) -> usize {
         if depth >= level && self.collapsible(id) {
             self.collapse(id);
-            return;
+            return size_of::<Slot>();
         }
+        let own = if depth >= level {
+            self.node_bytes(id)
+        } else {
+            0
+        };
         let children: Vec<NodeId> = self.children(self.store.get(id).node).collect();
-        for child in children {
-            self.collapse_below(child, depth + 1, level);
-        }
+        own + children
+            .into_iter()
+            .map(|child| self.collapse_below(child, depth + 1, level))
+            .sum::<usize>()
     }
 
     fn collapsible(&self, id: NodeId) -> bool {

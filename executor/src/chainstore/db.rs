@@ -12,7 +12,7 @@ use std::{collections::HashMap, path::Path};
 use alloy_consensus::Header;
 use alloy_genesis::Genesis;
 use alloy_primitives::{B256, KECCAK256_EMPTY};
-use commitment::{AccountUpdate, EMPTY_ROOT, StateChanges, StateTrie};
+use commitment::{AccountUpdate, EMPTY_ROOT, StateTrie};
 use storage::{BlockMeta, ChainDb, Checkpoint, RedbBackend, StateSnapshot, StorageError};
 
 use super::{BlockRecord, ChainStore, GenesisMismatch, StateStore, StoredBlock};
@@ -220,13 +220,11 @@ impl ChainStore<DbStore> {
         let trie_budget = usize::try_from(cache_bytes / 4).unwrap_or(usize::MAX);
         let mut db = ChainDb::open(path, cache_bytes - cache_bytes / 4)?;
         // A new database stores the genesis trie whole; an existing one keeps its own.
-        let nodes = if db.canonical_hash(0)?.is_none() {
+        let nodes = db.canonical_hash(0)?.is_none().then(|| {
             trie.track_changes();
             trie.take_changes()
-        } else {
-            StateChanges::default()
-        };
-        let head = db.init_genesis(&header, &alloc_writes(&world), &nodes)?;
+        });
+        let head = db.init_genesis(&header, &alloc_writes(&world), nodes.as_ref())?;
         drop((world, trie, nodes));
         if db.trie_checkpoint()? != Some(head) {
             db.rebuild_trie().map_err(|error| match error {

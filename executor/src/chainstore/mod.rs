@@ -137,15 +137,6 @@ impl ChainStore {
         let store = MemoryStore::new(header.hash_slow(), world, DEFAULT_RETAIN as usize);
         Self::assemble(chain, header, store, trie)
     }
-
-    /// Keeps the writes and change sets of the `n` blocks below the newest (128 by default),
-    /// so blocks may build on any of them (side chains, reorgs). With 0 nothing is kept and
-    /// only the head can be extended: the cheap setting for replaying a canonical chain.
-    pub fn with_retained_states(mut self, n: u64) -> Self {
-        self.retain = n;
-        self.store.set_retain(n as usize);
-        self
-    }
 }
 
 /// How many blocks below the newest keep what a reorg onto them needs, by default.
@@ -201,6 +192,16 @@ impl<S: StateStore> ChainStore<S> {
             post_state: None,
             said_recording: false,
         }
+    }
+
+    /// Keeps the writes and change sets of the `n` blocks below the newest (128 by default),
+    /// so blocks may build on any of them (side chains, reorgs). With 0 nothing is kept in
+    /// memory and only the head can be extended: the cheap setting for replaying a canonical
+    /// chain. (A database keeps every block's change set on disk either way.)
+    pub fn with_retained_states(mut self, n: u64) -> Self {
+        self.retain = n;
+        self.store.set_retain(n as usize);
+        self
     }
 
     /// Which commitment paths the calculator runs (default: the serial path). Takes effect

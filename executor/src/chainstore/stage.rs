@@ -151,8 +151,11 @@ impl<S: StateStore> ChainStore<S> {
             updates,
             recorded,
         }))?;
-        let verdict = self.await_verdict(hash)?;
+        let mut verdict = self.await_verdict(hash)?;
         let state_root = verdict.outcome.clone()?;
+        // Written with the block, then dropped: a batch's results must not hold every
+        // block's trie nodes.
+        let trie_changes = verdict.trie_changes.take();
         let block = input.block;
         let total_difficulty = self.blocks[&block.header.parent_hash]
             .total_difficulty
@@ -163,7 +166,7 @@ impl<S: StateStore> ChainStore<S> {
             hash,
             total_difficulty,
             ommers: &ommers,
-            trie: verdict.trie_changes.as_ref(),
+            trie: trie_changes.as_ref(),
         };
         if let Err(error) = self.store.advance(record, &outcome.writes) {
             // The calculator committed the block the store could not: take its trie back to

@@ -75,6 +75,12 @@ pub trait StateStore {
         ))
     }
 
+    /// Keeps the change sets of the newest `n` blocks where they cost memory (a database
+    /// keeps them all on disk and ignores this).
+    fn set_retain(&mut self, n: usize) {
+        let _ = n;
+    }
+
     /// For a trie opened over stored nodes: the bytes it may keep resident once a block's
     /// trie changes are committed. `None` for a trie held whole in memory.
     fn trie_budget(&self) -> Option<usize> {
@@ -114,12 +120,6 @@ impl MemoryStore {
     /// The head's state.
     pub fn world(&self) -> &WorldState {
         &self.world
-    }
-
-    /// Keeps the change sets of the newest `n` blocks.
-    pub fn set_retain(&mut self, n: usize) {
-        self.retain = n;
-        self.trim();
     }
 
     fn trim(&mut self) {
@@ -177,5 +177,10 @@ impl StateStore for MemoryStore {
 
     fn plain_state(&self) -> Result<WorldState, NotHeadChild> {
         Ok(self.world.clone())
+    }
+
+    fn set_retain(&mut self, n: usize) {
+        self.retain = n;
+        self.trim();
     }
 }

@@ -71,14 +71,14 @@ impl<B: KvBackend> ChainDb<B> {
     }
 
     /// Makes `header` (with its `alloc`: accounts, storage and code as writes onto nothing,
-    /// and `trie`: every node of its state trie) the chain's genesis, or, if the database
+    /// and `trie`, when trie nodes are kept: every node of its state trie) the chain's genesis, or, if the database
     /// already holds it, leaves everything as it is. Returns the execution checkpoint; a
     /// database of another chain is refused untouched.
     pub fn init_genesis(
         &mut self,
         header: &Header,
         alloc: &BlockWrites,
-        trie: &StateChanges,
+        trie: Option<&StateChanges>,
     ) -> Result<Checkpoint, StorageError> {
         if header.number != 0 {
             return Err(StorageError::NotGenesis(header.number));
@@ -101,7 +101,9 @@ impl<B: KvBackend> ChainDb<B> {
             // applied, as nothing unwinds below genesis.
             apply_block(&mut txn, 0, alloc)?;
             let head = chain_rows::put_head(&mut txn, header, given, &meta)?;
-            trie_nodes::write_changes(&mut txn, trie, &head)?;
+            if let Some(trie) = trie {
+                trie_nodes::write_changes(&mut txn, trie, &head)?;
+            }
             txn.commit()?;
             Ok(head)
         };

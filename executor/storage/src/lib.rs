@@ -36,7 +36,9 @@ mod snapshot;
 mod trie_nodes;
 mod writes;
 
-pub use backend::{BackendError, KvBackend, KvRead, KvWrite, RedbBackend, Row, Rows, Table};
+pub use backend::{
+    BackendError, BatchRow, KvBackend, KvRead, KvWrite, RedbBackend, Row, Rows, Table,
+};
 pub use cache::CacheStats;
 pub use chain_db::ChainDb;
 pub use check::CheckReport;

@@ -61,12 +61,15 @@ fn write_trie(
     owner: Owner,
     changes: &TrieChanges,
 ) -> Result<(), StorageError> {
-    for path in &changes.removed {
-        txn.delete(Table::TrieNodes, &node_key(owner, path))?;
-    }
-    for (path, rlp) in &changes.written {
-        txn.put(Table::TrieNodes, &node_key(owner, path), rlp)?;
-    }
+    let removed = changes
+        .removed
+        .iter()
+        .map(|path| (node_key(owner, path), None));
+    let written = changes
+        .written
+        .iter()
+        .map(|(path, rlp)| (node_key(owner, path), Some(rlp.as_ref())));
+    txn.write_rows(Table::TrieNodes, &mut removed.chain(written))?;
     Ok(())
 }
 
@@ -74,11 +77,9 @@ fn write_trie(
 pub(crate) fn delete_prefix(txn: &mut impl KvWrite, prefix: &[u8]) -> Result<(), StorageError> {
     let keys = txn
         .prefix(Table::TrieNodes, prefix)?
-        .map(|row| row.map(|(key, _)| key))
+        .map(|row| row.map(|(key, _)| (key, None)))
         .collect::<Result<Vec<_>, _>>()?;
-    for key in keys {
-        txn.delete(Table::TrieNodes, &key)?;
-    }
+    txn.write_rows(Table::TrieNodes, &mut keys.into_iter())?;
     Ok(())
 }
 

@@ -224,7 +224,7 @@ fn another_chains_genesis_is_refused_untouched() {
 
     let mut db = ChainDb::open(&path, 1 << 20).unwrap();
     let other = genesis_header(B256::repeat_byte(7));
-    let result = db.init_genesis(&other, &BlockWrites::default(), &Default::default());
+    let result = db.init_genesis(&other, &BlockWrites::default(), None);
     assert!(
         matches!(result, Err(StorageError::GenesisMismatch { stored, given })
             if stored == genesis.hash_slow() && given == other.hash_slow()),
@@ -232,9 +232,7 @@ fn another_chains_genesis_is_refused_untouched() {
     );
     assert_eq!(stored(&db), before);
     // The same genesis again resumes at the head.
-    let head = db
-        .init_genesis(&genesis, &alloc(), &Default::default())
-        .unwrap();
+    let head = db.init_genesis(&genesis, &alloc(), None).unwrap();
     assert_eq!(head.number, 1);
     assert_eq!(stored(&db), before);
 }
@@ -255,7 +253,7 @@ fn an_empty_database_refuses_blocks_and_snapshots() {
     );
     assert!(matches!(result, Err(StorageError::NoGenesis)));
     assert!(matches!(db.unwind_to(0), Err(StorageError::NoGenesis)));
-    let result = db.init_genesis(&header, &alloc(), &Default::default());
+    let result = db.init_genesis(&header, &alloc(), None);
     assert!(
         matches!(result, Err(StorageError::NotGenesis(1))),
         "{result:?}"
@@ -282,4 +280,60 @@ fn snapshots_are_send_and_sync() {
     fn shared<T: Send + Sync + 'static>() {}
     shared::<storage::StateSnapshot<storage::RedbBackend>>();
     shared::<ChainDb>();
+}
+
+#[test]
+fn stored_trie_nodes_follow_commits_go_stale_on_unwind_and_are_rebuilt() {
+    use commitment::StateTrie;
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ChainDb::open(dir.path().join("chain.redb"), 1 << 20).unwrap();
+    let mut model = model::Model::default();
+    model.apply(&alloc());
+    let mut whole = model.trie();
+    whole.track_changes();
+    let genesis = genesis_header(model.root());
+    db.init_genesis(&genesis, &alloc(), Some(&whole.take_changes()))
+        .unwrap();
+    // The trie a node resumes with: opened at the stored root, read as blocks reach it.
+    let mut opened = StateTrie::open(genesis.state_root, db.trie_source());
+    let mut head = genesis;
+    for writes in blocks() {
+        let current: Vec<_> = writes
+            .accounts
+            .iter()
+            .map(|w| (w.address, opened.read_account(&w.address).unwrap()))
+            .collect();
+        let lookup = |a: &Address| current.iter().find(|(b, _)| b == a).and_then(|(_, i)| *i);
+        opened.apply(&writes.updates_with(lookup));
+        model.apply(&writes);
+        let root = opened.try_root().unwrap();
+        assert_eq!(root, model.root());
+        let header = child(&head, root, 0);
+        let changes = opened.take_changes();
+        db.commit_block(
+            &header,
+            header.hash_slow(),
+            &meta(&header),
+            &writes,
+            root,
+            Some(&changes),
+        )
+        .unwrap();
+        // Everything it may give back goes: the next block reads the committed nodes.
+        opened.retain(0);
+        let check = db.check().unwrap();
+        assert_eq!(check.trie_nodes.map(|c| c.number), Some(header.number));
+        head = header;
+    }
+    db.unwind_to(1).unwrap();
+    assert_eq!(
+        db.check().unwrap().trie_nodes,
+        None,
+        "stale after an unwind"
+    );
+    let rebuilt = db.rebuild_trie().unwrap();
+    assert_eq!(rebuilt.number, 1);
+    assert_eq!(db.check().unwrap().trie_nodes, Some(rebuilt));
+    let reopened = StateTrie::open(rebuilt.state_root, db.trie_source()).try_root();
+    assert_eq!(reopened.unwrap(), rebuilt.state_root);
 }

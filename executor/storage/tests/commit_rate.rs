@@ -38,8 +38,7 @@ fn commits_per_second_of_200_write_blocks() {
         codes: vec![],
     };
     let mut header = genesis_header(B256::ZERO);
-    db.init_genesis(&header, &alloc, &Default::default())
-        .unwrap();
+    db.init_genesis(&header, &alloc, None).unwrap();
     let blocks: Vec<BlockWrites> = (1..=BLOCKS)
         .map(|block| {
             // 200 accounts spread over the state, each with a balance change and one slot.

@@ -33,7 +33,9 @@ pub(super) fn run(
                 .map_err(|e| ReplayError::Usage(format!("--db {}: {e}", dir.display())))?;
             let path = super::db_file(dir);
             let store = ChainStore::open(&genesis, &path, opts.cache_mb << 20)
-                .map_err(|e| ReplayError::Usage(format!("--db {}: {e}", path.display())))?;
+                .map_err(|e| ReplayError::Usage(format!("--db {}: {e}", path.display())))?
+                // A canonical export: nothing to reorg onto, so no writes are held in memory.
+                .with_retained_states(0);
             import(store, chains, opts, report)
         }
     }

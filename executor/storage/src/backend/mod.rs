@@ -87,6 +87,9 @@ pub enum BackendError {
 /// A key-value pair read from a table.
 pub type Row = (Vec<u8>, Vec<u8>);
 
+/// A row to write: a key and its new value, or `None` to delete it.
+pub type BatchRow<'a> = (Vec<u8>, Option<&'a [u8]>);
+
 /// Rows of a range in key order.
 pub type Rows<'a> = Box<dyn Iterator<Item = Result<Row, BackendError>> + Send + 'a>;
 
@@ -135,6 +138,21 @@ pub trait KvWrite: KvRead {
     fn put(&mut self, table: Table, key: &[u8], value: &[u8]) -> Result<(), BackendError>;
     /// Removes `key` (absent is fine).
     fn delete(&mut self, table: Table, key: &[u8]) -> Result<(), BackendError>;
+    /// Puts (`Some`) and deletes (`None`) many rows of one table, in order: what a backend
+    /// pays per call to reach a table is paid once (a block writes thousands of trie nodes).
+    fn write_rows(
+        &mut self,
+        table: Table,
+        rows: &mut dyn Iterator<Item = BatchRow<'_>>,
+    ) -> Result<(), BackendError> {
+        for (key, value) in rows {
+            match value {
+                Some(value) => self.put(table, &key, value)?,
+                None => self.delete(table, &key)?,
+            }
+        }
+        Ok(())
+    }
     /// Makes every write durable and visible at once; dropping instead discards them all.
     fn commit(self) -> Result<(), BackendError>;
 }

@@ -5,7 +5,7 @@ use std::{ops::Bound, path::Path};
 
 use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{BackendError, KvBackend, KvRead, KvWrite, Rows, Table};
+use super::{BackendError, BatchRow, KvBackend, KvRead, KvWrite, Rows, Table};
 
 type Bytes<'a> = &'a [u8];
 
@@ -161,6 +161,25 @@ impl KvWrite for RedbWrite {
             .open_table(definition(table))
             .map_err(backend_error)?;
         table.remove(key).map_err(backend_error)?;
+        Ok(())
+    }
+
+    fn write_rows(
+        &mut self,
+        table: Table,
+        rows: &mut dyn Iterator<Item = BatchRow<'_>>,
+    ) -> Result<(), BackendError> {
+        let mut table = self
+            .txn
+            .open_table(definition(table))
+            .map_err(backend_error)?;
+        for (key, value) in rows {
+            match value {
+                Some(value) => table.insert(key.as_slice(), value).map(drop),
+                None => table.remove(key.as_slice()).map(drop),
+            }
+            .map_err(backend_error)?;
+        }
         Ok(())
     }
 

@@ -140,8 +140,7 @@ impl Chain {
         let mut model = Model::default();
         model.apply(alloc);
         let genesis = genesis_header(model.root());
-        db.init_genesis(&genesis, alloc, &Default::default())
-            .unwrap();
+        db.init_genesis(&genesis, alloc, None).unwrap();
         Self {
             db,
             model,
