@@ -129,6 +129,46 @@ fn a_resumed_database_opens_its_stored_trie_without_a_rebuild() {
 }
 
 #[test]
+fn a_database_resumes_from_what_it_stores_without_its_genesis() {
+    let demo = demo_of(6, 50);
+    let path = db_path("resume-alone");
+    assert!(
+        ChainStore::resume(&path, 1 << 20).is_err(),
+        "no database there"
+    );
+    let mut store = ChainStore::open(&demo.spec, &path, 1 << 20).expect("creates");
+    for block in &demo.blocks[..2] {
+        store.import(block).expect("imports");
+    }
+    drop(store);
+    let (store, builds) = counting_trie_builds(|| ChainStore::resume(&path, 1 << 20));
+    let mut store = store.expect("resumes from the stored fork rules and head");
+    assert_eq!(builds, 0, "nothing of the genesis is hashed again");
+    for block in &demo.blocks[2..] {
+        let imported = store.import(block).expect("imports");
+        assert_eq!(imported.state_root, block.header.state_root);
+    }
+    // A fixture's database records no fork rules: it reopens with its genesis only.
+    let fixture = db_path("resume-fixture");
+    let store = ChainStore::open_with(
+        demo.chain.clone(),
+        demo.genesis.clone(),
+        demo.world.clone(),
+        &fixture,
+        1 << 20,
+    )
+    .expect("creates");
+    drop(store);
+    let refused = ChainStore::resume(&fixture, 1 << 20)
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(refused, executor::chainstore::OpenError::NoChainConfig),
+        "{refused}"
+    );
+}
+
+#[test]
 fn the_resident_trie_stays_within_its_budget_and_commits_the_header_roots() {
     // 3,000 extra accounts with four slots each: a trie of megabytes against a budget of
     // 32 KiB (a quarter of the store's 128 KiB).

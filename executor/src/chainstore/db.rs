@@ -39,6 +39,13 @@ pub enum OpenError {
     MissingBlock(u64),
     #[error(transparent)]
     Genesis(#[from] GenesisMismatch),
+    /// The database records no fork rules (created by [`ChainStore::open_with`], or before
+    /// they were recorded): open it with its genesis instead.
+    #[error("the database records no chain config: open it with its genesis")]
+    NoChainConfig,
+    /// The recorded fork rules do not (de)serialize.
+    #[error("chain config: {0}")]
+    ChainConfig(serde_json::Error),
 }
 
 /// A [`StateStore`] over the chain database, with a read snapshot of its head.
@@ -174,6 +181,18 @@ impl StateStore for DbStore {
 /// Ancestors loaded on resume: BLOCKHASH's window.
 const RESUMED_ANCESTORS: u64 = 256;
 
+/// The chain info row holding the chain's fork rules (geth's `config`, as JSON).
+const CHAIN_CONFIG: &str = "chain_config";
+
+/// `cache_bytes` split between the database's caches and the resident trie (a quarter).
+fn split_cache(cache_bytes: u64) -> (u64, usize) {
+    let trie = cache_bytes / 4;
+    (
+        cache_bytes - trie,
+        usize::try_from(trie).unwrap_or(usize::MAX),
+    )
+}
+
 impl ChainStore<DbStore> {
     /// Opens the chain database at `path` for the chain of `genesis` (created with its genesis
     /// if new; refused if it holds another chain) and resumes at its checkpoint. Blocks are
@@ -183,16 +202,24 @@ impl ChainStore<DbStore> {
     /// resident trie, the rest for the database's caches (see [`ChainDb::open`]). The trie
     /// resumes from the stored root, reading nodes as blocks reach them; stored nodes that
     /// lag the state (after `ChainDb::unwind_to`) are rebuilt from the plain state first.
+    /// The genesis alloc is hashed to name the chain even when the database exists; a node
+    /// that trusts its database restarts with [`Self::resume`] instead.
     pub fn open(genesis: &Genesis, path: &Path, cache_bytes: u64) -> Result<Self, OpenError> {
         let chain = ChainSpec::from_genesis_config(&genesis.config);
         let world = WorldState::from_alloc(&genesis.alloc);
         let mut trie = StateTrie::from_accounts(&world.trie_updates());
         let header = genesis_header(&chain, genesis, trie.root());
-        Self::open_chain(chain, header, world, trie, path, cache_bytes)
+        let db = Self::create(header, world, trie, path, cache_bytes)?;
+        if db.chain_info(CHAIN_CONFIG)?.is_none() {
+            let config = serde_json::to_vec(&genesis.config).map_err(OpenError::ChainConfig)?;
+            db.set_chain_info(CHAIN_CONFIG, &config)?;
+        }
+        Self::resume_db(chain, db, split_cache(cache_bytes).1)
     }
 
     /// [`Self::open`] for a chain given by its rules, genesis header and genesis state (a test
-    /// fixture's); the state must hash to the header's root.
+    /// fixture's); the state must hash to the header's root. Such a database records no
+    /// fork rules, so it reopens only through this call.
     pub fn open_with(
         chain: ChainSpec,
         genesis: Header,
@@ -206,26 +233,52 @@ impl ChainStore<DbStore> {
             let expected = genesis.state_root;
             return Err(GenesisMismatch { expected, computed }.into());
         }
-        Self::open_chain(chain, genesis, world, trie, path, cache_bytes)
+        let db = Self::create(genesis, world, trie, path, cache_bytes)?;
+        Self::resume_db(chain, db, split_cache(cache_bytes).1)
     }
 
-    fn open_chain(
-        chain: ChainSpec,
+    /// Reopens a database [`Self::open`] created, from what it stores alone (its fork rules,
+    /// genesis and head): nothing of the genesis is read or hashed again, so a restart costs
+    /// what the cache holds, not what the state holds.
+    pub fn resume(path: &Path, cache_bytes: u64) -> Result<Self, OpenError> {
+        if !path.is_file() {
+            return Err(StorageError::NoGenesis.into());
+        }
+        let db = ChainDb::open(path, split_cache(cache_bytes).0)?;
+        let config = db
+            .chain_info(CHAIN_CONFIG)?
+            .ok_or(OpenError::NoChainConfig)?;
+        let config: alloy_genesis::ChainConfig =
+            serde_json::from_slice(&config).map_err(OpenError::ChainConfig)?;
+        let chain = ChainSpec::from_genesis_config(&config);
+        Self::resume_db(chain, db, split_cache(cache_bytes).1)
+    }
+
+    /// Opens the database and makes `header` its genesis (with every node of `trie`) if it
+    /// has none; refuses one of another chain.
+    fn create(
         header: Header,
         world: WorldState,
         mut trie: StateTrie,
         path: &Path,
         cache_bytes: u64,
-    ) -> Result<Self, OpenError> {
-        let trie_budget = usize::try_from(cache_bytes / 4).unwrap_or(usize::MAX);
-        let mut db = ChainDb::open(path, cache_bytes - cache_bytes / 4)?;
+    ) -> Result<ChainDb, OpenError> {
+        let mut db = ChainDb::open(path, split_cache(cache_bytes).0)?;
         // A new database stores the genesis trie whole; an existing one keeps its own.
         let nodes = db.canonical_hash(0)?.is_none().then(|| {
             trie.track_changes();
             trie.take_changes()
         });
-        let head = db.init_genesis(&header, &alloc_writes(&world), nodes.as_ref())?;
-        drop((world, trie, nodes));
+        db.init_genesis(&header, &alloc_writes(&world), nodes.as_ref())?;
+        Ok(db)
+    }
+
+    /// The chain at the database's head: the trie opened at the stored root (rebuilt first
+    /// if its nodes lag), and the ancestors BLOCKHASH and the chain rules read.
+    fn resume_db(chain: ChainSpec, mut db: ChainDb, trie_budget: usize) -> Result<Self, OpenError> {
+        let head = db
+            .checkpoint(storage::Stage::Execution)?
+            .ok_or(StorageError::NoGenesis)?;
         if db.trie_checkpoint()? != Some(head) {
             db.rebuild_trie().map_err(|error| match error {
                 StorageError::StateRootMismatch {
@@ -249,16 +302,11 @@ impl ChainStore<DbStore> {
             });
         }
         let trie = StateTrie::open(head.state_root, db.trie_source());
+        let head_header = db
+            .header(head.number)?
+            .ok_or(OpenError::MissingBlock(head.number))?;
+        let ancestors = ancestors(&db, head.number)?;
         let store = DbStore::new(db, trie_budget)?;
-        let head_header = if head.number == 0 {
-            header
-        } else {
-            store
-                .db
-                .header(head.number)?
-                .ok_or(OpenError::MissingBlock(head.number))?
-        };
-        let ancestors = ancestors(store.db(), head.number)?;
         let mut this = Self::assemble(chain, head_header, store, trie);
         for (hash, block) in ancestors {
             this.blocks.insert(hash, block);

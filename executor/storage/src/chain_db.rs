@@ -14,7 +14,7 @@ use alloy_primitives::B256;
 use commitment::{NodeSource, StateChanges};
 
 use crate::{
-    backend::{KvBackend, KvWrite, RedbBackend, Table},
+    backend::{KvBackend, KvRead, KvWrite, RedbBackend, Table},
     cache::{CacheStats, StateCache},
     chain_rows,
     change_set::{Settled, apply_block, revert_block, settled_writes},
@@ -268,6 +268,22 @@ impl<B: KvBackend> ChainDb<B> {
         let version = version.filter(|&v| self.cache.version() == Some(v));
         let head = chain_rows::head(&read)?;
         Ok(StateSnapshot::new(read, self.cache.clone(), version, head))
+    }
+
+    /// A named fact about the chain stored beside it ([`Self::set_chain_info`]).
+    pub fn chain_info(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .backend
+            .read()?
+            .get(Table::ChainInfo, name.as_bytes())?)
+    }
+
+    /// Stores a named fact about the chain (its fork rules, a digest of the genesis file it
+    /// was created from) in its own write transaction.
+    pub fn set_chain_info(&self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        let mut txn = self.backend.write()?;
+        txn.put(Table::ChainInfo, name.as_bytes(), value)?;
+        self.committed(txn.commit().map_err(StorageError::from))
     }
 
     /// A raw snapshot of the backend, for the checks.

@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use alloy_primitives::{B256, Keccak256};
 use executor::{
     chainfile::{ChainFile, read_genesis},
-    chainstore::{BlockInput, ChainStore, StateStore},
+    chainstore::{BlockInput, ChainStore, DbStore, StateStore},
 };
 
 use super::{ReplayError, ReplayOptions};
@@ -22,22 +23,68 @@ pub(super) fn run(
     opts: &ReplayOptions,
     report: &mut Report,
 ) -> Result<(), ReplayError> {
-    let genesis = read_genesis(genesis_path).map_err(FixtureError::from)?;
-    match &opts.db {
+    let Some(dir) = &opts.db else {
+        let genesis = read_genesis(genesis_path).map_err(FixtureError::from)?;
+        let store = ChainStore::from_genesis(&genesis).with_retained_states(0);
+        return import(store, chains, opts, report);
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ReplayError::Usage(format!("--db {}: {e}", dir.display())))?;
+    let path = super::db_file(dir);
+    let usage = |e: executor::chainstore::OpenError| {
+        ReplayError::Usage(format!("--db {}: {e}", path.display()))
+    };
+    let digest = file_digest(genesis_path)?;
+    // A database created from this very genesis file resumes from what it stores: the
+    // alloc is neither parsed nor hashed again (a restart costs the cache, not the state).
+    let resumed = match ChainStore::resume(&path, opts.cache_mb << 20) {
+        Ok(store) if store_digest(&store)? == Some(digest) => Some(store),
+        _ => None,
+    };
+    let store = match resumed {
+        Some(store) => store,
         None => {
-            let store = ChainStore::from_genesis(&genesis).with_retained_states(0);
-            import(store, chains, opts, report)
+            let genesis = read_genesis(genesis_path).map_err(FixtureError::from)?;
+            let store = ChainStore::open(&genesis, &path, opts.cache_mb << 20).map_err(usage)?;
+            store
+                .store()
+                .db()
+                .set_chain_info(GENESIS_FILE, digest.as_slice())
+                .map_err(|e| usage(e.into()))?;
+            store
         }
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ReplayError::Usage(format!("--db {}: {e}", dir.display())))?;
-            let path = super::db_file(dir);
-            let store = ChainStore::open(&genesis, &path, opts.cache_mb << 20)
-                .map_err(|e| ReplayError::Usage(format!("--db {}: {e}", path.display())))?
-                // A canonical export: nothing to reorg onto, so no writes are held in memory.
-                .with_retained_states(0);
-            import(store, chains, opts, report)
+    };
+    // A canonical export: nothing to reorg onto, so no writes are held in memory.
+    import(store.with_retained_states(0), chains, opts, report)
+}
+
+/// The chain info row with the keccak of the genesis file a database was created from.
+const GENESIS_FILE: &str = "genesis_file_keccak";
+
+fn store_digest(store: &ChainStore<DbStore>) -> Result<Option<B256>, ReplayError> {
+    let stored = store
+        .store()
+        .db()
+        .chain_info(GENESIS_FILE)
+        .map_err(|e| ReplayError::Usage(format!("--db: {e}")))?;
+    Ok(stored
+        .filter(|d| d.len() == 32)
+        .map(|d| B256::from_slice(&d)))
+}
+
+/// The keccak of a file, read in chunks (a genesis of a large state is tens of megabytes).
+fn file_digest(path: &Path) -> Result<B256, ReplayError> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| ReplayError::Usage(format!("{}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut hasher = Keccak256::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut chunk).map_err(unreadable)?;
+        if n == 0 {
+            return Ok(hasher.finalize());
         }
+        hasher.update(&chunk[..n]);
     }
 }
 

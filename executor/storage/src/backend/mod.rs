@@ -35,11 +35,14 @@ pub enum Table {
     Checkpoints,
     /// trie ++ nibble path -> RLP of the commitment trie's node there (see `trie_nodes.rs`).
     TrieNodes,
+    /// name -> what the chain is, beyond its genesis hash (its fork rules, where the genesis
+    /// came from), so a node restarts from the database alone.
+    ChainInfo,
 }
 
 impl Table {
     /// Every table, so a backend can create them all up front.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Accounts,
         Table::Storage,
         Table::Code,
@@ -50,6 +53,7 @@ impl Table {
         Table::AccountChanges,
         Table::Checkpoints,
         Table::TrieNodes,
+        Table::ChainInfo,
     ];
 
     /// The table's name on disk.
@@ -65,6 +69,7 @@ impl Table {
             Table::AccountChanges => "account_changes",
             Table::Checkpoints => "checkpoints",
             Table::TrieNodes => "trie_nodes",
+            Table::ChainInfo => "chain_info",
         }
     }
 }

@@ -41,11 +41,20 @@ impl RedbBackend {
             .set_cache_size(cache_bytes)
             .create(path)
             .map_err(backend_error)?;
-        let txn = db.begin_write().map_err(backend_error)?;
-        for table in Table::ALL {
-            txn.open_table(definition(table)).map_err(backend_error)?;
+        // Written only when a table is missing (a new file, or one from before a table was
+        // added): opening a database to read it must not write to it.
+        let read = db.begin_read().map_err(backend_error)?;
+        let complete = Table::ALL
+            .iter()
+            .all(|&table| read.open_table(definition(table)).is_ok());
+        drop(read);
+        if !complete {
+            let txn = db.begin_write().map_err(backend_error)?;
+            for table in Table::ALL {
+                txn.open_table(definition(table)).map_err(backend_error)?;
+            }
+            txn.commit().map_err(backend_error)?;
         }
-        txn.commit().map_err(backend_error)?;
         Ok(Self { db })
     }
 }
