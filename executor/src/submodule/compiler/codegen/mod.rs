@@ -120,7 +120,7 @@ fn helper_index(helper: Helper) -> u32 {
 }
 
 /// Builds the Wasm module for an analysed contract.
-pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
+pub(crate) fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
     let run = Emitter::new(a, spec, gas_rules).run();
 
     let mut types = TypeSection::new();
@@ -206,7 +206,7 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
 }
 
 /// The dispatch index of each instruction that is a target: `j + 1` for target `j`.
-pub fn dispatch_index(a: &Analysis) -> impl Fn(usize) -> i32 + '_ {
+pub(crate) fn dispatch_index(a: &Analysis) -> impl Fn(usize) -> i32 + '_ {
     |op| a.targets.binary_search(&op).map_or(0, |j| j as i32 + 1)
 }
 
