@@ -30,9 +30,13 @@ mod word;
 /// The dynamic gas rules of the spec being compiled for, fixed into the code.
 #[derive(Clone, Copy, Debug)]
 pub struct GasRules {
+    /// Gas per 32-byte word of memory (3): the linear term of the expansion cost.
     pub memory_linear: u64,
+    /// Divisor of the squared word count (512): the quadratic term of the expansion cost.
     pub memory_quadratic_reduction: u64,
+    /// EXP's gas per byte of exponent (10, 50 from Spurious Dragon).
     pub exp_byte: u64,
+    /// KECCAK256's gas per word hashed (6).
     pub keccak_word: u64,
 }
 
