@@ -23,6 +23,7 @@ pub struct UnknownNetwork(pub String);
 /// Hardfork activations, chain id, blob schedule and deposit contract of one chain.
 #[derive(Clone, Debug)]
 pub struct ChainSpec {
+    /// EIP-155 chain id: signatures and the CHAINID opcode use it.
     pub chain_id: u64,
     forks: EthereumChainHardforks,
     blobs: BlobScheduleBlobParams,

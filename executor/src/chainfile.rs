@@ -21,21 +21,33 @@ const MAX_BLOCK_BYTES: usize = 1 << 30;
 /// A chain file that cannot be read or decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainFileError {
+    /// The file could not be opened or read.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The genesis file is not JSON of geth's `genesis.json` shape.
     #[error("{path}: malformed genesis JSON: {source}")]
     Genesis {
+        /// The file.
         path: PathBuf,
+        /// What serde found.
         source: serde_json::Error,
     },
+    /// A block of the chain file is truncated, oversized or not a valid RLP block; the
+    /// blocks before it were good.
     #[error("{path}: block #{index} (offset {offset}): {reason}")]
     Block {
+        /// The file.
         path: PathBuf,
+        /// The block's position in the file, from 0 (not its block number).
         index: u64,
+        /// The byte offset where the block starts.
         offset: u64,
+        /// Why it could not be read.
         reason: String,
     },
 }

@@ -6,14 +6,22 @@
 //!          WorldState (pre) ◄── apply only if the whole block is valid ◄────────────┘
 //! ```
 //!
-//! [`world`] holds the state and the read-only view revm executes against; [`chain`] maps a
-//! chain configuration to fork rules; [`transact`] runs single transactions (state tests);
-//! [`block`] executes and verifies whole blocks; [`chainstore`] imports chains of blocks
-//! (with side chains) and keeps the committed state root per block.
+//! [`provider`] is the seam execution reads state through (any revm `DatabaseRef`, so a node plugs
+//! in its own store); [`world`] holds the in-memory state and the view that adds block hashes for
+//! BLOCKHASH; [`chain`] maps a chain configuration to fork rules; [`genesis`] builds a chain's
+//! genesis header and state; [`chainfile`] streams the `genesis.json` and `chain.rlp` a node
+//! imports; [`transact`] runs single transactions (state tests); [`block`] executes and verifies
+//! whole blocks; [`submodule`] compiles contract code to Wasm and runs it as revm's frames (the
+//! `compile` tier); [`chainstore`] imports chains of blocks (with side chains), in memory or over
+//! the chain database, and keeps the committed state root per block.
+
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod block;
 pub mod chain;
 pub mod chainfile;
+// documented separately
+#[allow(missing_docs, unreachable_pub)]
 pub mod chainstore;
 pub mod genesis;
 pub mod provider;

@@ -22,10 +22,16 @@ use crate::{
 /// The transaction could not be included: revm rejected it before execution.
 #[derive(Debug, thiserror::Error)]
 pub enum TransactError {
+    /// The transaction breaks a validity rule (nonce, balance for the gas, intrinsic gas,
+    /// fork-gated type, blob count...): a state test's expected exception.
     #[error("invalid transaction: {0}")]
     Invalid(#[from] InvalidTransaction),
+    /// The block environment is unusable for the fork (e.g. no blob fee or randomness where
+    /// the fork needs one).
     #[error("invalid header environment: {0}")]
     Header(String),
+    /// Anything else revm reports, a failed state read included: not a verdict on the
+    /// transaction.
     #[error("{0}")]
     Other(String),
 }
@@ -33,7 +39,9 @@ pub enum TransactError {
 /// A transaction that executed (successfully, reverted or halted) and what it wrote.
 #[derive(Debug)]
 pub struct Transacted {
+    /// Success, revert or halt, with gas used and logs.
     pub result: ExecutionResult<HaltReason>,
+    /// The state changes (sender's fee and nonce included), to apply for the post-state.
     pub writes: BlockWrites,
 }
 

@@ -19,8 +19,12 @@ pub use storage::{AccountWrite, BlockWrites, InfoChange};
 /// One account as held in memory: header fields plus its full storage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorldAccount {
+    /// Transactions sent (or, for a contract, contracts created) so far.
     pub nonce: u64,
+    /// Balance in wei.
     pub balance: U256,
+    /// Keccak-256 of the code; `KECCAK256_EMPTY` for an account without code. The code
+    /// itself lives in the [`WorldState`]'s code table under this hash.
     pub code_hash: B256,
     /// Non-zero slots only.
     pub storage: HashMap<U256, U256>,
@@ -38,6 +42,7 @@ impl Default for WorldAccount {
 }
 
 impl WorldAccount {
+    /// The header fields the account trie commits to (the storage root is the trie's own).
     pub fn trie_account(&self) -> TrieAccount {
         TrieAccount {
             nonce: self.nonce,
@@ -91,14 +96,17 @@ impl WorldState {
         world
     }
 
+    /// The account at `address`; `None` if it does not exist (or was removed as empty).
     pub fn account(&self, address: &Address) -> Option<&WorldAccount> {
         self.accounts.get(address)
     }
 
+    /// Every account, in no particular order.
     pub fn accounts(&self) -> impl Iterator<Item = (&Address, &WorldAccount)> {
         self.accounts.iter()
     }
 
+    /// The code whose Keccak-256 is `hash`, if the state holds it.
     pub fn code(&self, hash: &B256) -> Option<&Bytecode> {
         self.codes.get(hash)
     }
@@ -216,6 +224,8 @@ impl WorldState {
 
 /// Hashes of recent blocks as BLOCKHASH sees them from one block's point of view.
 pub trait BlockHashes: Sync {
+    /// The hash of the block numbered `number` on the viewing block's own chain; `None`
+    /// outside the window the caller keeps (BLOCKHASH then reads zero).
     fn block_hash(&self, number: u64) -> Option<B256>;
 }
 
@@ -230,7 +240,9 @@ impl BlockHashes for HashMap<u64, B256> {
 /// block's own ancestry, so a block on a side chain sees its own past.
 #[derive(Clone, Copy)]
 pub struct StateView<'a, S = &'a WorldState> {
+    /// Accounts, storage and code: the parent block's post-state.
     pub world: S,
+    /// Hashes of the viewing block's ancestors (revm asks only for the last 256).
     pub hashes: &'a dyn BlockHashes,
 }
 

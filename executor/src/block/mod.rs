@@ -59,10 +59,18 @@ pub fn decode_block(mut rlp: &[u8]) -> Result<Block, BlockError> {
 /// What executing a block produced, before it is compared with the header.
 #[derive(Debug)]
 pub struct BlockOutcome {
+    /// One receipt per transaction, in block order (status receipts; before Byzantium the
+    /// caller fills in the state roots, see [`set_post_state_roots`]).
     pub receipts: Vec<ReceiptEnvelope>,
+    /// Gas used by all transactions (after refunds), as the header's `gas_used` should say.
     pub gas_used: u64,
+    /// EIP-4844 blob gas used by the block's blob transactions.
     pub blob_gas_used: u64,
+    /// EIP-7685 requests (deposits, withdrawals, consolidations) collected after the
+    /// transactions; empty before Prague.
     pub requests: Requests,
+    /// The block's net state changes against the parent state, with the prior values: what
+    /// the caller commits (nothing is committed by execution itself).
     pub writes: BlockWrites,
     /// The block access list recorded while executing (Amsterdam on).
     pub access_list: Option<bal::BlockAccessList>,
@@ -74,10 +82,13 @@ pub struct BlockOutcome {
 }
 
 impl BlockOutcome {
+    /// The trie root of the receipts, as the header's `receipts_root` commits (meaningful
+    /// from Byzantium on, or once post-state roots are set).
     pub fn receipts_root(&self) -> B256 {
         calculate_receipt_root(&self.receipts)
     }
 
+    /// The union of the receipts' blooms, as the header's `logs_bloom` commits.
     pub fn logs_bloom(&self) -> Bloom {
         self.receipts
             .iter()
@@ -443,7 +454,7 @@ fn execution_error(e: BlockExecutionError) -> BlockError {
     }
 }
 
-/// Encoded size helper kept next to decoding so both directions live together.
+/// The block's canonical RLP, as a `chain.rlp` holds it: the inverse of [`decode_block`].
 pub fn encode_block(block: &Block) -> Vec<u8> {
     let mut out = Vec::new();
     alloy_rlp::Encodable::encode(block, &mut out);

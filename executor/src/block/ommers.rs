@@ -21,7 +21,9 @@ pub const OMMER_ANCESTRY: usize = MAX_OMMER_DEPTH as usize + 1;
 /// An ancestor of the block being checked, as a chain store keeps it.
 #[derive(Clone, Copy, Debug)]
 pub struct Ancestor<'a> {
+    /// The ancestor's block hash.
     pub hash: B256,
+    /// Its header: an ommer's parent is checked against it.
     pub header: &'a Header,
     /// Hashes of the ommers this ancestor included.
     pub ommers: &'a [B256],

@@ -18,13 +18,13 @@ use alloy_primitives::Bloom;
 
 /// alloy's receipt builder, using a bloom supplied ahead for the next receipt if there is one.
 #[derive(Debug, Default)]
-pub struct BloomedReceipts {
+pub(crate) struct BloomedReceipts {
     ahead: Cell<Option<Bloom>>,
 }
 
 impl BloomedReceipts {
     /// The bloom of the next receipt built, already computed from its logs.
-    pub fn supply(&self, bloom: Bloom) {
+    pub(crate) fn supply(&self, bloom: Bloom) {
         self.ahead.set(Some(bloom));
     }
 }

@@ -9,7 +9,11 @@ use super::BlockError;
 /// executed transaction (the per-transaction results the calculator follows).
 #[derive(Clone, Copy, Default)]
 pub struct Watch<'a> {
+    /// Stops execution with [`BlockError::Cancelled`] before the next transaction once set.
     pub cancel: Option<&'a CancelToken>,
+    /// Called with each transaction's index (0-based) once it is executed and committed to
+    /// the block's state, in block order, on the calling thread; `Sync` because the parallel
+    /// schedule shares the watch with its worker threads.
     pub on_tx: Option<&'a (dyn Fn(usize) + Sync)>,
 }
 

@@ -43,11 +43,15 @@ pub const MAX_CODE: u32 = 1 << 16;
 /// since it was last entered: warm, and unchanged but by the frame itself (anything else that
 /// writes storage runs in another frame, and the frame is entered again after it).
 pub const STORAGE_CACHE: u32 = (JUMP_TABLE + 4 * (MAX_CODE + 1)).next_multiple_of(8);
+/// Number of entries of the storage cache (4096): collisions only cost a host call.
 pub const CACHE_ENTRIES: u32 = 1 << CACHE_BITS;
+/// Bits of [`cache_index`]'s result: log2 of [`CACHE_ENTRIES`].
 pub const CACHE_BITS: u32 = 12;
+/// Bytes per storage cache entry: key (32), value (32), epoch (4), padded to 8.
 pub const CACHE_ENTRY: u32 = 72;
-/// Offsets of an entry's value and epoch.
+/// Offset of an entry's value (four limbs) within the entry.
 pub const CACHE_VALUE: u32 = 32;
+/// Offset of an entry's epoch (i32) within the entry.
 pub const CACHE_ENTRY_EPOCH: u32 = 64;
 
 /// The entry of the storage cache that `key` maps to: the top byte of its limbs, folded and
@@ -63,8 +67,11 @@ pub const CACHE_HASH: u64 = 0x9e37_79b9_7f4a_7c15;
 /// of its code, a reentrant one included): what ADDRESS, CALLER, CALLVALUE, CALLDATASIZE and
 /// CALLDATALOAD read without calling the host. Words are stored as stack items are.
 pub const FRAME: u32 = STORAGE_CACHE + CACHE_ENTRIES * CACHE_ENTRY;
+/// The executing account's address, as a word (ADDRESS).
 pub const ADDRESS: u32 = FRAME;
+/// The frame's caller, as a word (CALLER).
 pub const CALLER: u32 = FRAME + 32;
+/// The value sent with the call, in wei (CALLVALUE).
 pub const CALLVALUE: u32 = FRAME + 64;
 /// The calldata's length (i64).
 pub const CALLDATASIZE: u32 = FRAME + 96;
@@ -72,6 +79,7 @@ pub const CALLDATASIZE: u32 = FRAME + 96;
 /// so a word read at any offset below the length is padded as the EVM pads it. Longer
 /// calldata is left to the host.
 pub const CALLDATA: u32 = FRAME + 128;
+/// Longest calldata copied into linear memory on entry; a frame with more asks the host.
 pub const CALLDATA_WINDOW: u32 = 4096;
 
 /// Maximum EVM stack height.
@@ -96,6 +104,7 @@ pub const MEMORY: &str = "memory";
 /// Import module and name of the host operation: `op(opcode: i32, pc: i32) -> i32`, returning
 /// [`Exit::Continue`] or the exit `run` must take at once.
 pub const HOST_MODULE: &str = "evm";
+/// Import name of the host operation in [`HOST_MODULE`].
 pub const HOST_OP: &str = "op";
 /// Import name of KECCAK256's hash: `keccak(addr: i32, len: i32) -> (i64, i64, i64, i64)`, the
 /// hash of linear memory `addr..addr + len` as a word, least significant limb first. Compiled
@@ -111,6 +120,7 @@ pub const HELPERS_MODULE: &str = "helpers";
 /// `HALT_BASE + i` the halt `HALTS[i]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
+    /// Only from a host operation: the operation ran and compiled code goes on after it.
     Continue,
     /// The host ended the frame (RETURN, REVERT, SELFDESTRUCT or a failing host operation) and
     /// has set the interpreter's action.
@@ -146,6 +156,8 @@ const HALTS: [InstructionResult; 5] = [
 const HALT_BASE: i32 = 5;
 
 impl Exit {
+    /// The `i32` this exit is on the wire. Panics on a halt outside `HALTS`: compiled code
+    /// never reports one, so that is a bug in the caller, not bad input.
     pub fn to_raw(self) -> i32 {
         match self {
             Exit::Continue => 0,
@@ -160,6 +172,8 @@ impl Exit {
         }
     }
 
+    /// The exit `raw` encodes; `None` for a value compiled code never returns, which the
+    /// runtime reports as a fatal error of the frame, as it does a trap.
     pub fn from_raw(raw: i32) -> Option<Self> {
         Some(match raw {
             0 => Exit::Continue,

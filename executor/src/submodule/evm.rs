@@ -204,10 +204,12 @@ where
 /// Builds [`TieredEvm`]s running contract code on one tier.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TieredEvmFactory {
+    /// Where the contract code of every EVM it builds runs.
     pub tier: Tier,
 }
 
 impl TieredEvmFactory {
+    /// A factory for EVMs on `tier`.
     pub fn new(tier: Tier) -> Self {
         Self { tier }
     }

@@ -20,7 +20,7 @@ mod outcome;
 pub mod runtime;
 
 pub use evm::{TieredEvm, TieredEvmFactory};
-pub use outcome::Outcome;
+pub use outcome::{Outcome, Status};
 
 /// Where contract code runs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]

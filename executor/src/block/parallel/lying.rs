@@ -19,9 +19,13 @@ use revm::state::{
 /// One field of an account a BAL can record a write to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum BalField {
+    /// The balance (wei).
     Balance,
+    /// The nonce.
     Nonce,
+    /// The code (compared by its hash).
     Code,
+    /// The storage slot with this key.
     Storage(U256),
 }
 
@@ -29,45 +33,72 @@ pub enum BalField {
 /// the account (and field) so the lie can be traced.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LyingBal {
+    /// The transaction touched an account or slot the BAL does not list at all.
     #[error("tx {tx} read {address} {slot:?}, which the BAL does not declare")]
     UndeclaredRead {
+        /// The transaction.
         tx: usize,
+        /// The account read.
         address: Address,
+        /// The slot read; `None` for the account itself.
         slot: Option<U256>,
     },
+    /// The transaction wrote a field the BAL records no write of, at any index.
     #[error("tx {tx} wrote {field:?} of {address}, which the BAL omits")]
     DroppedWrite {
+        /// The transaction.
         tx: usize,
+        /// The account written.
         address: Address,
+        /// The field written.
         field: BalField,
     },
     #[error(
         "the BAL lists a write to {field:?} of {address} at tx {tx}, which the tx did not make"
     )]
+    /// The BAL lists a write at the transaction's index that the transaction did not make.
     ExtraWrite {
+        /// The transaction.
         tx: usize,
+        /// The account listed.
         address: Address,
+        /// The field listed.
         field: BalField,
     },
     #[error(
         "tx {tx} wrote {field:?} of {address}; the BAL records it at block access index {listed_at}"
     )]
+    /// The write is listed, with the value made, under another transaction's index.
     WrongIndex {
+        /// The transaction.
         tx: usize,
+        /// The account written.
         address: Address,
+        /// The field written.
         field: BalField,
+        /// The block access index the BAL puts it at (transaction + 1; 0 and n + 1 are the
+        /// pre- and post-transaction system phases).
         listed_at: u64,
     },
     #[error("tx {tx} wrote {field:?} of {address} = {actual}, the BAL says {listed}")]
+    /// The write is listed at the right index with another value.
     WrongValue {
+        /// The transaction.
         tx: usize,
+        /// The account written.
         address: Address,
+        /// The field written.
         field: BalField,
+        /// The value written, as a 32-byte word (code: its hash).
         actual: B256,
+        /// The value listed, in the same form.
         listed: B256,
     },
+    /// The whole list recorded while executing differs from the given one (reads, system
+    /// phases, ordering): the first difference, as `bal::first_bal_divergence` words it.
     #[error("the BAL recorded while committing differs from the block's: {0}")]
     Differs(String),
+    /// A code change in the BAL is not valid bytecode, so no transaction can run against it.
     #[error("the BAL holds undecodable code: {0}")]
     BadCode(String),
 }

@@ -7,7 +7,7 @@
 //!
 //! The BAL is trusted for nothing: a transaction reading state the BAL does not declare fails
 //! its run, each transaction's own writes are compared with the BAL's entries at its index as
-//! it commits ([`lying`]), and the BAL recorded while committing must equal the one given.
+//! it commits (module `lying`), and the BAL recorded while committing must equal the one given.
 
 use std::sync::{
     Arc, OnceLock,

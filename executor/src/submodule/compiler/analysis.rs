@@ -14,7 +14,9 @@ use revm::{
 /// One decoded instruction.
 #[derive(Clone, Debug)]
 pub struct Op {
+    /// Byte offset of the opcode in the code.
     pub pc: u32,
+    /// The opcode byte.
     pub opcode: u8,
     /// The PUSH immediate (zero-padded past the end of the code, as revm pads it).
     pub imm: U256,
@@ -43,6 +45,7 @@ pub struct Section {
 pub struct Analysis {
     /// Instructions in code order; the last one is an implicit STOP at `code.len()`.
     pub ops: Vec<Op>,
+    /// The gas sections, in code order, covering every instruction once.
     pub sections: Vec<Section>,
     /// Instruction indices control can enter from outside straight-line flow: the start, every
     /// valid JUMPDEST, every resume point after a CALL/CREATE, and the fall-through of the
@@ -52,6 +55,7 @@ pub struct Analysis {
     pub resumes: Vec<(u32, usize)>,
     /// Instruction index of the valid JUMPDEST at each pc (`None` elsewhere).
     pub jumpdests: Vec<Option<usize>>,
+    /// Length of the code in bytes (the pc of the implicit STOP).
     pub code_len: u32,
 }
 

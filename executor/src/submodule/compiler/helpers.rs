@@ -35,7 +35,7 @@ use wasm_encoder::{
 
 /// One internal helper function of a compiled module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Helper {
+pub(crate) enum Helper {
     Mul,
     Div,
     Sdiv,
@@ -57,7 +57,7 @@ pub enum Helper {
 
 impl Helper {
     /// Every helper, the ones compiled code calls first.
-    pub const ALL: [Helper; 15] = [
+    pub(crate) const ALL: [Helper; 15] = [
         Helper::Mul,
         Helper::Div,
         Helper::Sdiv,
@@ -77,10 +77,10 @@ impl Helper {
 
     /// The helpers compiled code calls (all but the internal DivMod, listed last), in import
     /// order.
-    pub const PUBLIC: &[Helper] = Helper::ALL.split_last().expect("listed").1;
+    pub(crate) const PUBLIC: &[Helper] = Helper::ALL.split_last().expect("listed").1;
 
     /// A short lowercase name (the function's name in the module's name section).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Helper::Mul => "mul",
             Helper::Div => "div",
@@ -101,7 +101,7 @@ impl Helper {
     }
 
     /// Number of 256-bit operands (1 for Clz, 3 for AddMod/MulMod, else 2).
-    pub fn arity(self) -> usize {
+    pub(crate) fn arity(self) -> usize {
         match self {
             Helper::Clz => 1,
             Helper::AddMod | Helper::MulMod => 3,
@@ -110,19 +110,19 @@ impl Helper {
     }
 
     /// Parameter types: 4 * arity i64.
-    pub fn params(self) -> Vec<ValType> {
+    pub(crate) fn params(self) -> Vec<ValType> {
         vec![ValType::I64; 4 * self.arity()]
     }
 
     /// Result types: 4 x i64 (8 x i64 for the internal DivMod).
-    pub fn results(self) -> Vec<ValType> {
+    pub(crate) fn results(self) -> Vec<ValType> {
         let n = if self == Helper::DivMod { 8 } else { 4 };
         vec![ValType::I64; n]
     }
 
     /// Helpers this one calls directly.
     #[cfg(test)]
-    pub fn deps(self) -> &'static [Helper] {
+    pub(crate) fn deps(self) -> &'static [Helper] {
         match self {
             Helper::Div | Helper::Sdiv | Helper::Mod | Helper::Smod | Helper::AddMod => {
                 &[Helper::DivMod]
@@ -135,7 +135,7 @@ impl Helper {
 
     /// The function body. `index_of` maps a helper to its Wasm function
     /// index in the module being built (only called for `deps()`).
-    pub fn body(self, index_of: &dyn Fn(Helper) -> u32) -> Function {
+    pub(crate) fn body(self, index_of: &dyn Fn(Helper) -> u32) -> Function {
         match self {
             Helper::Mul => ops::mul(),
             Helper::Div => div::div_or_mod(index_of, false),

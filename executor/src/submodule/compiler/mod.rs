@@ -20,15 +20,22 @@ pub use codegen::GasRules;
 /// interpreted.
 pub const MAX_CODE: usize = crate::submodule::abi::MAX_CODE as usize;
 
+/// Code the compiler refuses; the runtime then interprets it, so this is never a failure of
+/// the transaction.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CompileError {
+    /// The code is longer than [`MAX_CODE`] bytes.
     #[error("code of {len} bytes is over the compiler's limit of {MAX_CODE}")]
-    TooLarge { len: usize },
+    TooLarge {
+        /// The code's length in bytes.
+        len: usize,
+    },
 }
 
 /// A compiled contract: the module and what the runtime needs to enter it.
 #[derive(Debug, Clone)]
 pub struct Compiled {
+    /// The contract's Wasm module; it imports the host operations and the helpers module.
     pub wasm: Vec<u8>,
     /// `(pc, dispatch index)` of each point execution resumes at after a CALL/CREATE, sorted.
     pub resumes: Vec<(u32, i32)>,
@@ -55,7 +62,9 @@ pub fn gas_rules(spec: SpecId) -> GasRules {
     }
 }
 
-/// Compiles `code` for `spec`.
+/// Compiles `code` (deployed or init code) for `spec`, whose gas table and opcodes are fixed
+/// into the module. Any bytes compile, invalid opcodes included (they halt where the
+/// interpreter would); only code over [`MAX_CODE`] bytes is refused.
 pub fn compile(code: &[u8], spec: SpecId) -> Result<Compiled, CompileError> {
     if code.len() > MAX_CODE {
         return Err(CompileError::TooLarge { len: code.len() });

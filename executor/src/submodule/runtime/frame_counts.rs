@@ -20,10 +20,13 @@ thread_local! {
 /// their code could not be compiled or instantiated. Tests check the tier did what it claims.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FrameCounts {
+    /// Frames (entries and resumes) run by compiled code.
     pub compiled: u64,
     /// Of the compiled runs, those compiled code handed to the interpreter at a failing check
     /// ([`Exit::Interpret`](crate::submodule::abi::Exit::Interpret)).
     pub handed_over: u64,
+    /// Frames of the compiled tier that ran interpreted: the code could not be compiled,
+    /// instantiated, or resumed at its pc.
     pub interpreted: u64,
     /// Opcodes compiled code ran through the host (revm's own instructions): what the tests
     /// check compiled code does itself, such as SLOADs the storage cache answers, never reaches.

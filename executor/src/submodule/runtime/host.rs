@@ -23,6 +23,8 @@ use crate::submodule::abi::{self, Exit};
 
 /// The submodule's linear memory as the host sees it during one `op` call.
 pub trait Linear {
+    /// The whole linear memory (the ABI's control block, stack and EVM memory); valid until
+    /// the next [`Linear::ensure`] that grows it.
     fn bytes(&mut self) -> &mut [u8];
     /// Grows the memory so `len` bytes are addressable; false if it cannot.
     fn ensure(&mut self, len: usize) -> bool;
@@ -30,13 +32,19 @@ pub trait Linear {
 
 /// What the `op` import calls into: one frame's interpreter and revm's host context.
 pub trait FrameOps {
+    /// Runs `opcode` at `pc` with its operands taken from, and results written back to, the
+    /// canonical stack in `mem`; returns [`Exit::Continue`] or the exit `run` must take.
     fn op(&mut self, mem: &mut dyn Linear, opcode: u8, pc: u32) -> Exit;
 }
 
 /// A frame of a context `H` being run by compiled code.
 pub struct Dispatch<'a, H: Host + ?Sized> {
+    /// The frame's interpreter: operands are staged on its stack and its gas is synced
+    /// around each operation.
     pub interp: &'a mut Interpreter<EthInterpreter>,
+    /// revm's context: state, journal and environment.
     pub host: &'a mut H,
+    /// revm's instruction table, so each opcode runs exactly as the interpreter runs it.
     pub table: &'a InstructionTable<EthInterpreter, H>,
     /// Operations run so far.
     pub ops: u64,
@@ -117,13 +125,19 @@ const IMMEDIATE_REACH: usize = 236;
 /// The counters compiled code keeps in its control block.
 #[derive(Clone, Copy, Debug)]
 pub struct Counters {
+    /// Regular gas remaining ([`abi::GAS`]).
     pub gas: u64,
+    /// Byte address of the topmost stack item ([`abi::TOP`]); [`abi::STACK_TOP`] when empty.
     pub top: u32,
+    /// EVM memory size in bytes, a multiple of 32 ([`abi::MSIZE`]).
     pub msize: u64,
+    /// Memory expansion gas already paid for `msize` ([`abi::MEM_COST`]).
     pub mem_cost: u64,
 }
 
 impl Counters {
+    /// Reads the counters from the control block at the start of `mem` (at least the
+    /// control block's bytes long).
     pub fn read(mem: &[u8]) -> Self {
         Self {
             gas: read_u64(mem, abi::GAS as usize),
@@ -133,6 +147,7 @@ impl Counters {
         }
     }
 
+    /// Writes the counters into the control block at the start of `mem`.
     pub fn write(&self, mem: &mut [u8]) {
         write_u64(mem, abi::GAS as usize, self.gas);
         mem[abi::TOP as usize..][..4].copy_from_slice(&self.top.to_le_bytes());

@@ -24,8 +24,11 @@ const MODULE_BYTES_MIN: usize = 64 << 10;
 /// Why a frame could not run compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmoduleError {
+    /// The compiler refused the code (too large): it runs interpreted.
     #[error(transparent)]
     Compile(#[from] compiler::CompileError),
+    /// wasmer failed to compile or instantiate the generated module: a compiler bug or a
+    /// resource limit; the frame runs interpreted.
     #[error("wasmer rejected the generated module: {0}")]
     Wasmer(String),
 }

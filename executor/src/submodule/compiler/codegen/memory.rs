@@ -11,7 +11,7 @@ use crate::submodule::abi::{MEM_BASE, MEM_CAPACITY, MEM_COST, MEMORY_GROWN, PAGE
 /// the difference of the quadratic cost, growing the Wasm memory if needed and zeroing the newly
 /// exposed bytes (an instance is reused across frames, so old contents must never show).
 /// Returns `msize = -1` when gas or memory runs out.
-pub fn expand_function(gas_rule: GasRules) -> Function {
+pub(crate) fn expand_function(gas_rule: GasRules) -> Function {
     // params: 0 gas, 1 msize, 2 end; locals: 3 words, 4 new_cost, 5 cost, 6 new_msize,
     // 7 pages, 8 needed
     let mut f = Function::new([(4, ValType::I64), (2, ValType::I32)]);
@@ -112,17 +112,17 @@ pub fn expand_function(gas_rule: GasRules) -> Function {
 
 /// Lane order that reverses the 16 bytes of a v128: EVM memory is big-endian, limbs are
 /// little-endian, and Wasm has no scalar byte swap.
-pub const REVERSE: [u8; 16] = [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
+pub(crate) const REVERSE: [u8; 16] = [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
 
 /// Memory argument for the 8 bytes at `MEM_BASE + address + at`.
-pub fn mem_arg(at: u64, align: u32) -> MemArg {
+pub(crate) fn mem_arg(at: u64, align: u32) -> MemArg {
     mem_arg_at(MEM_BASE as u64 + at, align)
 }
 
 /// Loads the 32 big-endian bytes at the address `base` pushes (plus the offset in `arg(0)`)
 /// into the limbs `limb(0..4)`, by way of the v128 local `wide`: each 16-byte half,
 /// byte-reversed, holds two limbs (bytes 0..16 are limbs 3 and 2).
-pub fn load_word(
+pub(crate) fn load_word(
     ins: &mut InstructionSink<'_>,
     base: impl Fn(&mut InstructionSink<'_>),
     arg: impl Fn(u64) -> MemArg,

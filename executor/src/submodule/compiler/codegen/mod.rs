@@ -30,9 +30,13 @@ mod word;
 /// The dynamic gas rules of the spec being compiled for, fixed into the code.
 #[derive(Clone, Copy, Debug)]
 pub struct GasRules {
+    /// Gas per 32-byte word of memory (3): the linear term of the expansion cost.
     pub memory_linear: u64,
+    /// Divisor of the squared word count (512): the quadratic term of the expansion cost.
     pub memory_quadratic_reduction: u64,
+    /// EXP's gas per byte of exponent (10, 50 from Spurious Dragon).
     pub exp_byte: u64,
+    /// KECCAK256's gas per word hashed (6).
     pub keccak_word: u64,
 }
 
@@ -120,7 +124,7 @@ fn helper_index(helper: Helper) -> u32 {
 }
 
 /// Builds the Wasm module for an analysed contract.
-pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
+pub(crate) fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
     let run = Emitter::new(a, spec, gas_rules).run();
 
     let mut types = TypeSection::new();
@@ -206,7 +210,7 @@ pub fn generate(a: &Analysis, spec: SpecId, gas_rules: GasRules) -> Vec<u8> {
 }
 
 /// The dispatch index of each instruction that is a target: `j + 1` for target `j`.
-pub fn dispatch_index(a: &Analysis) -> impl Fn(usize) -> i32 + '_ {
+pub(crate) fn dispatch_index(a: &Analysis) -> impl Fn(usize) -> i32 + '_ {
     |op| a.targets.binary_search(&op).map_or(0, |j| j as i32 + 1)
 }
 

@@ -9,7 +9,7 @@ use super::mem_arg_at;
 
 /// A 256-bit value during code generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Val {
+pub(crate) enum Val {
     /// Known at compile time (PUSH, PC, folded arithmetic).
     Const(U256),
     /// Four i64 locals, limb 0 least significant.
@@ -30,7 +30,7 @@ impl Val {
 /// Word-sized groups of i64 locals, reference counted so DUP shares a value instead of copying
 /// it and a dead value's locals are reused (the local count stays bounded by the live values).
 #[derive(Debug)]
-pub struct Slots {
+pub(crate) struct Slots {
     first_local: u32,
     refs: Vec<u32>,
     /// Memory depth (below the section's stack top) the value was loaded from and still equals.
@@ -39,7 +39,7 @@ pub struct Slots {
 }
 
 impl Slots {
-    pub fn new(first_local: u32) -> Self {
+    pub(crate) fn new(first_local: u32) -> Self {
         Self {
             first_local,
             refs: Vec::new(),
@@ -49,15 +49,15 @@ impl Slots {
     }
 
     /// Locals to declare: four per slot ever allocated.
-    pub fn local_count(&self) -> u32 {
+    pub(crate) fn local_count(&self) -> u32 {
         self.refs.len() as u32 * 4
     }
 
-    pub fn local(&self, slot: u32, limb: usize) -> u32 {
+    pub(crate) fn local(&self, slot: u32, limb: usize) -> u32 {
         self.first_local + slot * 4 + limb as u32
     }
 
-    pub fn alloc(&mut self) -> u32 {
+    pub(crate) fn alloc(&mut self) -> u32 {
         let slot = self.free.pop().unwrap_or_else(|| {
             self.refs.push(0);
             self.origin.push(None);
@@ -68,13 +68,13 @@ impl Slots {
         slot
     }
 
-    pub fn retain(&mut self, v: Val) {
+    pub(crate) fn retain(&mut self, v: Val) {
         if let Some(s) = v.slot() {
             self.refs[s as usize] += 1;
         }
     }
 
-    pub fn release(&mut self, v: Val) {
+    pub(crate) fn release(&mut self, v: Val) {
         if let Some(s) = v.slot() {
             let r = &mut self.refs[s as usize];
             *r -= 1;
@@ -88,31 +88,36 @@ impl Slots {
 /// The section's view of the stack: `items` sit on top of the canonical stack whose top `pulled`
 /// items have already been taken into locals.
 #[derive(Clone, Debug, Default)]
-pub struct VStack {
+pub(crate) struct VStack {
     pub items: Vec<Val>,
     pub pulled: u32,
 }
 
 /// Byte offset of limb `limb` of the item `depth` below the stack top.
-pub fn stack_arg(depth: u32, limb: usize) -> MemArg {
+pub(crate) fn stack_arg(depth: u32, limb: usize) -> MemArg {
     mem_arg_at((depth * 32 + limb as u32 * 8) as u64, 3)
 }
 
 impl VStack {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             items: Vec::new(),
             pulled: 0,
         }
     }
 
-    pub fn is_clean(&self) -> bool {
+    pub(crate) fn is_clean(&self) -> bool {
         self.items.is_empty() && self.pulled == 0
     }
 }
 
 /// Emits the loads of the item `depth` below the current stack top into a fresh slot.
-pub fn load(ins: &mut InstructionSink<'_>, slots: &mut Slots, top_local: u32, depth: u32) -> Val {
+pub(crate) fn load(
+    ins: &mut InstructionSink<'_>,
+    slots: &mut Slots,
+    top_local: u32,
+    depth: u32,
+) -> Val {
     let slot = slots.alloc();
     for limb in 0..4 {
         ins.local_get(top_local)
@@ -124,7 +129,7 @@ pub fn load(ins: &mut InstructionSink<'_>, slots: &mut Slots, top_local: u32, de
 }
 
 /// Pushes limb `limb` of `v` onto the Wasm operand stack.
-pub fn limb(ins: &mut InstructionSink<'_>, slots: &Slots, v: Val, limb: usize) {
+pub(crate) fn limb(ins: &mut InstructionSink<'_>, slots: &Slots, v: Val, limb: usize) {
     match v {
         Val::Const(c) => {
             ins.i64_const(c.as_limbs()[limb] as i64);
@@ -145,7 +150,12 @@ pub fn limb(ins: &mut InstructionSink<'_>, slots: &Slots, v: Val, limb: usize) {
 /// stack top local to match; `vs` itself is left as it is (a branch that leaves the function
 /// writes a stack the straight-line code goes on holding in locals). Values loaded from the
 /// very slot they are written back to are skipped.
-pub fn write_back(ins: &mut InstructionSink<'_>, slots: &Slots, vs: &VStack, top_local: u32) {
+pub(crate) fn write_back(
+    ins: &mut InstructionSink<'_>,
+    slots: &Slots,
+    vs: &VStack,
+    top_local: u32,
+) {
     if vs.is_clean() {
         return;
     }
@@ -173,7 +183,12 @@ pub fn write_back(ins: &mut InstructionSink<'_>, slots: &Slots, vs: &VStack, top
 }
 
 /// Writes the virtual stack back (see [`write_back`]) and empties it.
-pub fn flush(ins: &mut InstructionSink<'_>, slots: &mut Slots, vs: &mut VStack, top_local: u32) {
+pub(crate) fn flush(
+    ins: &mut InstructionSink<'_>,
+    slots: &mut Slots,
+    vs: &mut VStack,
+    top_local: u32,
+) {
     write_back(ins, slots, vs, top_local);
     for v in vs.items.drain(..) {
         slots.release(v);

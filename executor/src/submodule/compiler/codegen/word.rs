@@ -8,14 +8,21 @@ use super::stack::{Slots, Val, limb};
 
 /// Scratch i64 locals the inline operations use for carries.
 #[derive(Clone, Copy, Debug)]
-pub struct Scratch {
+pub(crate) struct Scratch {
     pub t: u32,
     pub c: u32,
     pub c2: u32,
 }
 
 /// `r = a + b` (mod 2^256).
-pub fn add(ins: &mut InstructionSink<'_>, slots: &Slots, s: Scratch, a: Val, b: Val, r: u32) {
+pub(crate) fn add(
+    ins: &mut InstructionSink<'_>,
+    slots: &Slots,
+    s: Scratch,
+    a: Val,
+    b: Val,
+    r: u32,
+) {
     limb(ins, slots, a, 0);
     limb(ins, slots, b, 0);
     ins.i64_add().local_tee(slots.local(r, 0));
@@ -47,7 +54,14 @@ pub fn add(ins: &mut InstructionSink<'_>, slots: &Slots, s: Scratch, a: Val, b: 
 }
 
 /// `r = a - b` (mod 2^256).
-pub fn sub(ins: &mut InstructionSink<'_>, slots: &Slots, s: Scratch, a: Val, b: Val, r: u32) {
+pub(crate) fn sub(
+    ins: &mut InstructionSink<'_>,
+    slots: &Slots,
+    s: Scratch,
+    a: Val,
+    b: Val,
+    r: u32,
+) {
     limb(ins, slots, a, 0);
     limb(ins, slots, b, 0);
     ins.i64_sub().local_set(slots.local(r, 0));
@@ -80,7 +94,7 @@ pub fn sub(ins: &mut InstructionSink<'_>, slots: &Slots, s: Scratch, a: Val, b: 
 }
 
 /// Leaves `x < y` (i32) on the operand stack; the top limb is compared signed for SLT.
-pub fn less(ins: &mut InstructionSink<'_>, slots: &Slots, x: Val, y: Val, signed: bool) {
+pub(crate) fn less(ins: &mut InstructionSink<'_>, slots: &Slots, x: Val, y: Val, signed: bool) {
     limb(ins, slots, x, 0);
     limb(ins, slots, y, 0);
     ins.i64_lt_u();
@@ -100,7 +114,7 @@ pub fn less(ins: &mut InstructionSink<'_>, slots: &Slots, x: Val, y: Val, signed
 }
 
 /// Leaves `a == b` (i32) on the operand stack.
-pub fn equal(ins: &mut InstructionSink<'_>, slots: &Slots, a: Val, b: Val) {
+pub(crate) fn equal(ins: &mut InstructionSink<'_>, slots: &Slots, a: Val, b: Val) {
     for i in 0..4 {
         limb(ins, slots, a, i);
         limb(ins, slots, b, i);
@@ -113,7 +127,7 @@ pub fn equal(ins: &mut InstructionSink<'_>, slots: &Slots, a: Val, b: Val) {
 
 /// Leaves `v < bound` (i32) on the operand stack, for a `bound` below 2^64 that `bound` pushes
 /// as an i64: the high limbs are zero and the low one is below it.
-pub fn below(
+pub(crate) fn below(
     ins: &mut InstructionSink<'_>,
     slots: &Slots,
     v: Val,
@@ -130,7 +144,7 @@ pub fn below(
 }
 
 /// Leaves `v == 0` (i32) on the operand stack.
-pub fn is_zero(ins: &mut InstructionSink<'_>, slots: &Slots, v: Val) {
+pub(crate) fn is_zero(ins: &mut InstructionSink<'_>, slots: &Slots, v: Val) {
     limb(ins, slots, v, 0);
     for i in 1..4 {
         limb(ins, slots, v, i);
@@ -141,14 +155,14 @@ pub fn is_zero(ins: &mut InstructionSink<'_>, slots: &Slots, v: Val) {
 
 /// Bitwise AND/OR/XOR limb by limb.
 #[derive(Clone, Copy, Debug)]
-pub enum Bitwise {
+pub(crate) enum Bitwise {
     And,
     Or,
     Xor,
 }
 
 /// `r = a op b` over the low `limbs` limbs (1 when both fit 64 bits).
-pub fn bitwise(
+pub(crate) fn bitwise(
     ins: &mut InstructionSink<'_>,
     slots: &Slots,
     op: Bitwise,
@@ -169,7 +183,7 @@ pub fn bitwise(
     }
 }
 
-pub fn not(ins: &mut InstructionSink<'_>, slots: &Slots, a: Val, r: u32) {
+pub(crate) fn not(ins: &mut InstructionSink<'_>, slots: &Slots, a: Val, r: u32) {
     for i in 0..4 {
         limb(ins, slots, a, i);
         ins.i64_const(-1).i64_xor().local_set(slots.local(r, i));
@@ -177,7 +191,7 @@ pub fn not(ins: &mut InstructionSink<'_>, slots: &Slots, a: Val, r: u32) {
 }
 
 /// Folds an operation on two constants at compile time, as the interpreter would compute it.
-pub fn fold(opcode: u8, a: U256, b: U256) -> Option<U256> {
+pub(crate) fn fold(opcode: u8, a: U256, b: U256) -> Option<U256> {
     use revm::bytecode::opcode::*;
     let bool_word = |x: bool| U256::from(x as u8);
     Some(match opcode {

@@ -13,17 +13,17 @@ use std::collections::HashMap;
 use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 /// A local index.
-pub type L = u32;
+pub(crate) type L = u32;
 /// A 256-bit word held in four i64 locals, least significant limb first.
-pub type W = [L; 4];
+pub(crate) type W = [L; 4];
 
 /// An instruction operand: a local or an i64 constant.
 #[derive(Clone, Copy)]
-pub enum Src {
+pub(crate) enum Src {
     Local(L),
     Const(i64),
 }
-pub const ZERO: Src = Src::Const(0);
+pub(crate) const ZERO: Src = Src::Const(0);
 
 impl From<L> for Src {
     fn from(l: L) -> Self {
@@ -34,14 +34,14 @@ impl From<L> for Src {
 /// Chainable one-instruction methods, e.g. `add => I64Add`.
 macro_rules! i64_ops {
     ($($name:ident => $ins:ident,)*) => {
-        $(pub fn $name(&mut self) -> &mut Self {
+        $(pub(crate) fn $name(&mut self) -> &mut Self {
             self.op(I::$ins)
         })*
     };
 }
 
 /// Body under construction: the instruction list and the declared locals.
-pub struct Asm {
+pub(crate) struct Asm {
     nparams: u32,
     locals: Vec<ValType>,
     code: Vec<I<'static>>,
@@ -50,7 +50,7 @@ pub struct Asm {
 }
 
 impl Asm {
-    pub fn new(nparams: usize) -> Self {
+    pub(crate) fn new(nparams: usize) -> Self {
         Asm {
             nparams: nparams as u32,
             locals: Vec::new(),
@@ -60,7 +60,7 @@ impl Asm {
     }
 
     /// The i64 params `4*i .. 4*i+4` as a word.
-    pub fn param_word(i: u32) -> W {
+    pub(crate) fn param_word(i: u32) -> W {
         [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]
     }
 
@@ -68,20 +68,20 @@ impl Asm {
         self.locals.push(ty);
         self.nparams + self.locals.len() as u32 - 1
     }
-    pub fn l64(&mut self) -> L {
+    pub(crate) fn l64(&mut self) -> L {
         self.local(ValType::I64)
     }
-    pub fn l32(&mut self) -> L {
+    pub(crate) fn l32(&mut self) -> L {
         self.local(ValType::I32)
     }
-    pub fn word(&mut self) -> W {
+    pub(crate) fn word(&mut self) -> W {
         [self.l64(), self.l64(), self.l64(), self.l64()]
     }
-    pub fn l64s(&mut self, n: usize) -> Vec<L> {
+    pub(crate) fn l64s(&mut self, n: usize) -> Vec<L> {
         (0..n).map(|_| self.l64()).collect()
     }
     /// `n` i64 scratch locals reserved under `key` (shared by every use of `key`).
-    pub fn scratch(&mut self, key: &'static str, n: usize) -> Vec<L> {
+    pub(crate) fn scratch(&mut self, key: &'static str, n: usize) -> Vec<L> {
         if let Some(v) = self.scratch.get(key) {
             return v.clone();
         }
@@ -90,7 +90,7 @@ impl Asm {
         v
     }
 
-    pub fn op(&mut self, i: I<'static>) -> &mut Self {
+    pub(crate) fn op(&mut self, i: I<'static>) -> &mut Self {
         self.code.push(i);
         self
     }
@@ -120,71 +120,71 @@ impl Asm {
         eqz32 => I32Eqz,
         select => Select,
     }
-    pub fn br(&mut self, depth: u32) -> &mut Self {
+    pub(crate) fn br(&mut self, depth: u32) -> &mut Self {
         self.op(I::Br(depth))
     }
-    pub fn br_if(&mut self, depth: u32) -> &mut Self {
+    pub(crate) fn br_if(&mut self, depth: u32) -> &mut Self {
         self.op(I::BrIf(depth))
     }
-    pub fn get(&mut self, l: L) -> &mut Self {
+    pub(crate) fn get(&mut self, l: L) -> &mut Self {
         self.op(I::LocalGet(l))
     }
-    pub fn set(&mut self, l: L) -> &mut Self {
+    pub(crate) fn set(&mut self, l: L) -> &mut Self {
         self.op(I::LocalSet(l))
     }
-    pub fn tee(&mut self, l: L) -> &mut Self {
+    pub(crate) fn tee(&mut self, l: L) -> &mut Self {
         self.op(I::LocalTee(l))
     }
-    pub fn k(&mut self, v: i64) -> &mut Self {
+    pub(crate) fn k(&mut self, v: i64) -> &mut Self {
         self.op(I::I64Const(v))
     }
-    pub fn push(&mut self, s: Src) -> &mut Self {
+    pub(crate) fn push(&mut self, s: Src) -> &mut Self {
         match s {
             Src::Local(l) => self.get(l),
             Src::Const(v) => self.k(v),
         }
     }
     /// `dst = src`
-    pub fn mov(&mut self, dst: L, src: Src) -> &mut Self {
+    pub(crate) fn mov(&mut self, dst: L, src: Src) -> &mut Self {
         self.push(src).set(dst)
     }
-    pub fn if_(&mut self) -> &mut Self {
+    pub(crate) fn if_(&mut self) -> &mut Self {
         self.op(I::If(BlockType::Empty))
     }
-    pub fn block(&mut self) -> &mut Self {
+    pub(crate) fn block(&mut self) -> &mut Self {
         self.op(I::Block(BlockType::Empty))
     }
-    pub fn loop_(&mut self) -> &mut Self {
+    pub(crate) fn loop_(&mut self) -> &mut Self {
         self.op(I::Loop(BlockType::Empty))
     }
-    pub fn else_(&mut self) -> &mut Self {
+    pub(crate) fn else_(&mut self) -> &mut Self {
         self.op(I::Else)
     }
-    pub fn end(&mut self) -> &mut Self {
+    pub(crate) fn end(&mut self) -> &mut Self {
         self.op(I::End)
     }
     /// Push `vals` and return them from the function.
-    pub fn ret(&mut self, vals: &[Src]) -> &mut Self {
+    pub(crate) fn ret(&mut self, vals: &[Src]) -> &mut Self {
         for &v in vals {
             self.push(v);
         }
         self.op(I::Return)
     }
     /// Pop `dst.len()` values from the stack into `dst` (last one on top).
-    pub fn pop(&mut self, dst: &[L]) -> &mut Self {
+    pub(crate) fn pop(&mut self, dst: &[L]) -> &mut Self {
         for &l in dst.iter().rev() {
             self.set(l);
         }
         self
     }
-    pub fn call(&mut self, f: u32, args: &[L]) -> &mut Self {
+    pub(crate) fn call(&mut self, f: u32, args: &[L]) -> &mut Self {
         for &l in args {
             self.get(l);
         }
         self.op(I::Call(f))
     }
     /// Finish the body, leaving `results` on the stack.
-    pub fn finish(mut self, results: &[Src]) -> Function {
+    pub(crate) fn finish(mut self, results: &[Src]) -> Function {
         for &r in results {
             self.push(r);
         }
@@ -197,7 +197,7 @@ impl Asm {
     }
 
     /// Push the i32 condition `x == 0` (all limbs of `x`).
-    pub fn is_zero(&mut self, x: &[L]) -> &mut Self {
+    pub(crate) fn is_zero(&mut self, x: &[L]) -> &mut Self {
         self.get(x[0]);
         for &l in &x[1..] {
             self.get(l).or();
@@ -206,7 +206,7 @@ impl Asm {
     }
     /// Push the i32 condition `x < y` (unsigned, same limb count). Built
     /// branch-free from the low limb up: `lt = x_i < y_i | (x_i == y_i & lt)`.
-    pub fn lt(&mut self, x: &[L], y: &[L]) -> &mut Self {
+    pub(crate) fn lt(&mut self, x: &[L], y: &[L]) -> &mut Self {
         self.get(x[0]).get(y[0]).lt_u();
         for i in 1..x.len() {
             self.get(x[i]).get(y[i]).eq().and32();
@@ -215,17 +215,17 @@ impl Asm {
         self
     }
     /// Push the i32 condition "the word `x` is >= `limit`" for a small `limit`.
-    pub fn ge_small(&mut self, x: W, limit: i64) -> &mut Self {
+    pub(crate) fn ge_small(&mut self, x: W, limit: i64) -> &mut Self {
         self.get(x[1]).get(x[2]).or().get(x[3]).or().k(0).ne();
         self.get(x[0]).k(limit).ge_u().or32()
     }
 
     /// Push the i32 condition `x != 0` for one limb.
-    pub fn nz(&mut self, x: L) -> &mut Self {
+    pub(crate) fn nz(&mut self, x: L) -> &mut Self {
         self.get(x).k(0).ne()
     }
     /// Push the i64 population count of a word.
-    pub fn popcnt(&mut self, x: W) -> &mut Self {
+    pub(crate) fn popcnt(&mut self, x: W) -> &mut Self {
         self.get(x[0]).op(I::I64Popcnt);
         for &l in &x[1..] {
             self.get(l).op(I::I64Popcnt).add();
@@ -233,7 +233,7 @@ impl Asm {
         self
     }
     /// Push `vals[idx]` for an i64 `idx < vals.len()`, as a nest of selects.
-    pub fn pick(&mut self, vals: &[L], idx: L) -> &mut Self {
+    pub(crate) fn pick(&mut self, vals: &[L], idx: L) -> &mut Self {
         for &v in vals {
             self.get(v);
         }
@@ -245,7 +245,7 @@ impl Asm {
     /// Push the i64 count of leading (or trailing) zero bits of a word; 256 for 0.
     /// Limb counts are combined with selects: `clz(0) == 64` makes the last
     /// candidate right for the all-zero word too.
-    pub fn count_zeros(&mut self, x: W, leading: bool) -> &mut Self {
+    pub(crate) fn count_zeros(&mut self, x: W, leading: bool) -> &mut Self {
         let (order, op) = if leading {
             ([x[3], x[2], x[1], x[0]], I::I64Clz)
         } else {
@@ -265,7 +265,7 @@ impl Asm {
 
     /// `carry:acc += x` as one 128-bit add (`i64.add128`): an add whose carry out is
     /// accumulated in `carry`.
-    pub fn add_c(&mut self, acc: L, x: Src, carry: L) -> &mut Self {
+    pub(crate) fn add_c(&mut self, acc: L, x: Src, carry: L) -> &mut Self {
         self.get(acc).get(carry).push(x).k(0).op(I::I64Add128);
         self.set(carry).set(acc)
     }
@@ -274,7 +274,7 @@ impl Asm {
     /// add (`i64.add128`, an add/adc pair) whose high half is the carry, and
     /// the previous carry is added as a second 128-bit value: a limb sum of
     /// `2^64 - 1` and a carry in never carry twice.
-    pub fn add_word(&mut self, x: W, y: W, out: W) -> L {
+    pub(crate) fn add_word(&mut self, x: W, y: W, out: W) -> L {
         let c = self.l64();
         for i in 0..4 {
             self.get(x[i]).k(0).get(y[i]).k(0).op(I::I64Add128);
@@ -286,7 +286,7 @@ impl Asm {
         c
     }
     /// `out = x - y` (mod 2^256); the borrow out is dropped. `out` may be `x`.
-    pub fn sub_word(&mut self, x: W, y: [Src; 4], out: W) -> &mut Self {
+    pub(crate) fn sub_word(&mut self, x: W, y: [Src; 4], out: W) -> &mut Self {
         self.sub_limbs(&x, &y, &out)
     }
     /// `out = x - y` modulo `2^(64 * x.len())` (same limb counts); the borrow
@@ -294,7 +294,7 @@ impl Asm {
     /// (`i64.sub128`, a sub/sbb pair) whose high half, 0 or -1, is the borrow;
     /// the previous borrow is added as that same 128-bit value. The sum stays
     /// within one borrow: a limb difference of 0 never borrows itself.
-    pub fn sub_limbs(&mut self, x: &[L], y: &[Src], out: &[L]) -> &mut Self {
+    pub(crate) fn sub_limbs(&mut self, x: &[L], y: &[Src], out: &[L]) -> &mut Self {
         let borrow = self.scratch("sub_word", 1)[0];
         for i in 0..x.len() {
             self.get(x[i]).k(0).push(y[i]).k(0).op(I::I64Sub128);
@@ -308,7 +308,7 @@ impl Asm {
     /// Two's complement negation of `x` in place when `mask` is all ones
     /// (leave it when 0): `x = (x ^ mask) - mask`, the subtraction borrowing
     /// through [`Self::sub_limbs`] with `mask` as every limb of the word `-1`.
-    pub fn neg_if(&mut self, x: W, mask: L) -> &mut Self {
+    pub(crate) fn neg_if(&mut self, x: W, mask: L) -> &mut Self {
         for &l in &x {
             self.get(l).get(mask).xor().set(l);
         }
@@ -317,13 +317,13 @@ impl Asm {
 
     /// `(lo, hi) = x * y` as a full 128-bit product (wide-arithmetic's `i64.mul_wide_u`, one
     /// native multiply). `lo`/`hi` may alias `x`/`y`: the inputs are read first.
-    pub fn mul_wide(&mut self, x: L, y: L, lo: L, hi: L) -> &mut Self {
+    pub(crate) fn mul_wide(&mut self, x: L, y: L, lo: L, hi: L) -> &mut Self {
         self.get(x).get(y).op(I::I64MulWideU).set(hi).set(lo)
     }
     /// `out = x * y` truncated to `out.len()` limbs (schoolbook, one row per
     /// limb of `x`). The top output limb only needs the low half of its
     /// products, so it uses a plain `i64.mul`. `out` must not alias `x`/`y`.
-    pub fn mul_into(&mut self, x: &[L], y: &[L], out: &[L]) -> &mut Self {
+    pub(crate) fn mul_into(&mut self, x: &[L], y: &[L], out: &[L]) -> &mut Self {
         self.mul_from(x, y, out, 0)
     }
     /// [`Self::mul_into`] without the partial products below limb `from`, for
@@ -331,7 +331,7 @@ impl Asm {
     /// `out[from..]`, read as a number times `B^from`, falls short of the
     /// product by less than `(from + 1) * B^(from + 1)`. `out[..from]` are left
     /// as they were. `from` must be below `y.len()`.
-    pub fn mul_from(&mut self, x: &[L], y: &[L], out: &[L], from: usize) -> &mut Self {
+    pub(crate) fn mul_from(&mut self, x: &[L], y: &[L], out: &[L], from: usize) -> &mut Self {
         debug_assert!(from < y.len());
         let s = self.scratch("mul_into", 3);
         let (lo, hi, cy) = (s[0], s[1], s[2]);
@@ -373,7 +373,7 @@ impl Asm {
     /// Emit a `br_table` dispatch on the i32 local `sel` (must be `< n`):
     /// `case(asm, k)` is emitted for each `k` and control continues after the
     /// whole switch.
-    pub fn switch(&mut self, sel: L, n: usize, case: &mut dyn FnMut(&mut Asm, usize)) {
+    pub(crate) fn switch(&mut self, sel: L, n: usize, case: &mut dyn FnMut(&mut Asm, usize)) {
         for _ in 0..=n {
             self.op(I::Block(BlockType::Empty));
         }
@@ -401,7 +401,7 @@ impl Asm {
     /// logical shift, the sign mask for an arithmetic one). The bits that
     /// cross a limb boundary are `(next << 1) << (63 - rb)`: shifting by
     /// `64 - rb` directly would be a no-op shift by 64 when `rb == 0`.
-    pub fn shr_word(&mut self, x: W, s: L, fill: Src, out: W) {
+    pub(crate) fn shr_word(&mut self, x: W, s: L, fill: Src, out: W) {
         let (q, rb, rc) = self.shift_parts(s);
         self.switch(q, 4, &mut |a, k| {
             for (i, &o) in out.iter().enumerate() {
@@ -420,7 +420,7 @@ impl Asm {
         });
     }
     /// `out = x << s` for `s < 256` (see [`Asm::shr_word`] for the carry trick).
-    pub fn shl_word(&mut self, x: W, s: L, out: W) {
+    pub(crate) fn shl_word(&mut self, x: W, s: L, out: W) {
         let (q, rb, rc) = self.shift_parts(s);
         self.switch(q, 4, &mut |a, k| {
             for (i, &o) in out.iter().enumerate() {

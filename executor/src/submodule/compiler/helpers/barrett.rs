@@ -22,7 +22,7 @@ const GLOBALS: u32 = MU + 5;
 
 /// Declares the memo's globals, the first of the module, zero at start: no
 /// modulus reaching [`reduce`] is zero, so the first call computes `mu`.
-pub fn globals() -> GlobalSection {
+pub(crate) fn globals() -> GlobalSection {
     let mut section = GlobalSection::new();
     for _ in 0..GLOBALS {
         let ty = GlobalType {
@@ -36,7 +36,7 @@ pub fn globals() -> GlobalSection {
 }
 
 /// `r = p mod m` for an 8-limb `p` and a modulus with `m[3] != 0`.
-pub fn reduce(a: &mut Asm, p: &[L], m: W, r: W) {
+pub(crate) fn reduce(a: &mut Asm, p: &[L], m: W, r: W) {
     let mu = a.l64s(5);
     // A new modulus: mu = (B^8 - 1) / m, at most B^5 - 1 since m >= B^3. It
     // is mu_exact or mu_exact - 1 (only for m dividing B^8), which can only
