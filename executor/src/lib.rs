@@ -20,8 +20,6 @@
 pub mod block;
 pub mod chain;
 pub mod chainfile;
-// documented separately
-#[allow(missing_docs, unreachable_pub)]
 pub mod chainstore;
 pub mod genesis;
 pub mod provider;

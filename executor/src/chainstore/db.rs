@@ -25,18 +25,24 @@ use crate::{
 /// A database that cannot carry the chain on.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The database failed or refused (a damaged file, another chain's genesis).
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// The plain state, or the stored trie, does not hash to the root its checkpoint
     /// recorded.
     #[error("state at block {number} hashes to {computed}, its checkpoint says {stored}")]
     RootMismatch {
+        /// The checkpoint's block.
         number: u64,
+        /// The root its checkpoint and header record.
         stored: B256,
+        /// The root the plain state or the stored trie hashes to.
         computed: B256,
     },
+    /// The checkpoint is ahead of the stored chain (its header or metadata is missing).
     #[error("the checkpoint names block {0}, which the database does not hold")]
     MissingBlock(u64),
+    /// The genesis offered does not hash to its own header's root.
     #[error(transparent)]
     Genesis(#[from] GenesisMismatch),
     /// The database records no fork rules (created by [`ChainStore::open_with`], or before

@@ -8,10 +8,10 @@
 //!                       ─► verdict ─► store.advance(block's writes)
 //! ```
 //!
-//! The state root comes from a [`Calculator`] on its own thread ([`stage`]). The plain state
+//! The state root comes from a [`Calculator`] on its own thread (the `stage` module). The plain state
 //! lives in a [`StateStore`] that holds one block's post-state; a block on a side chain is
 //! reached by walking the store back by change sets and forward by the writes kept of recent
-//! blocks ([`reorg`]), and the calculator's trie walks with it, so no block keeps a copy of the
+//! blocks (the `reorg` module), and the calculator's trie walks with it, so no block keeps a copy of the
 //! world.
 //!
 //! Proof-of-work seals (ethash `mixHash` and `nonce`) are not verified: every other header rule
@@ -52,23 +52,31 @@ const BLOCKHASH_WINDOW: u64 = 256;
 #[derive(Debug, thiserror::Error)]
 #[error("genesis state root {computed} differs from header {expected}")]
 pub struct GenesisMismatch {
+    /// The header's state root.
     pub expected: B256,
+    /// The root of the state given with it.
     pub computed: B256,
 }
 
 /// What one successful import did and cost.
 #[derive(Debug)]
 pub struct Imported {
+    /// The block's hash (as given for a sealed block, else the header's).
     pub hash: B256,
+    /// The block's number.
     pub number: u64,
+    /// Gas the block used, as executed (equal to the header's).
     pub gas_used: u64,
+    /// The committed state root (the header's, verified).
     pub state_root: B256,
     /// Execution and its checks, on the stage thread: `exec` from `exec_started`.
     pub exec: Duration,
+    /// When execution started, to place the block on a timeline beside the calculator's folds.
     pub exec_started: Instant,
     /// The calculator's verdict: fold mode, fold time (overlapping `exec` when BAL-driven),
     /// how far the fold ran ahead, and any fallback.
     pub verdict: Verdict,
+    /// Receipts, writes, the recorded access list and the rest of what execution produced.
     pub outcome: BlockOutcome,
 }
 
@@ -231,6 +239,7 @@ impl<S: StateStore> ChainStore<S> {
             .unwrap_or_default()
     }
 
+    /// The chain's rules (with the merge block filled in once the chain reached it).
     pub fn chain(&self) -> &ChainSpec {
         &self.chain
     }
@@ -240,6 +249,8 @@ impl<S: StateStore> ChainStore<S> {
         self.head
     }
 
+    /// The header of a block the store still holds (the recent canonical ones and side
+    /// chains within reach).
     pub fn header(&self, hash: &B256) -> Option<&Header> {
         self.blocks.get(hash).map(|b| &b.header)
     }
@@ -249,7 +260,7 @@ impl<S: StateStore> ChainStore<S> {
         &self.store
     }
 
-    /// The plain state after block `hash`: the store is walked there (see [`reorg`]).
+    /// The plain state after block `hash`: the store is walked there (back by change sets, forward by kept writes).
     pub fn state_at(&mut self, hash: B256) -> Result<WorldState, BlockError> {
         self.move_to(hash)?;
         self.store.plain_state().map_err(internal)

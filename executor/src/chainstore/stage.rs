@@ -23,7 +23,9 @@ use crate::{
 /// own, a fixture's, or a recorded sidecar).
 #[derive(Clone, Copy, Debug)]
 pub struct BlockInput<'a> {
+    /// The block to import.
     pub block: &'a Block,
+    /// Its access list, verified against execution, never trusted.
     pub access_list: Option<&'a Arc<BlockAccessList>>,
     /// The header's hash when the caller already has it (a sealed block): trusted, so it
     /// must be the header's; hashed here when `None`.
@@ -37,7 +39,7 @@ impl<S: StateStore> ChainStore<S> {
     }
 
     /// [`Self::import`] with the block's access list, which drives the BAL-driven fold and,
-    /// with [`ExecMode::Parallel`], parallel execution. It is verified, not trusted.
+    /// with [`crate::block::ExecMode::Parallel`], parallel execution. It is verified, not trusted.
     pub fn import_with_access_list(
         &mut self,
         block: &Block,

@@ -25,9 +25,13 @@ use crate::{
 /// a restart.
 #[derive(Clone, Copy, Debug)]
 pub struct BlockRecord<'a> {
+    /// The block's header.
     pub header: &'a Header,
+    /// Its hash.
     pub hash: B256,
+    /// Difficulty summed from genesis through this block (decides the merge).
     pub total_difficulty: U256,
+    /// Hashes of the ommers it included (later blocks may not include them again).
     pub ommers: &'a [B256],
     /// The trie nodes the block changed, when the calculator's trie is stored with the state
     /// (a database's); `None` where it is not, or not in step (a block re-applied by a reorg
