@@ -177,17 +177,24 @@ fn require(active: bool, present: bool, field: &'static str) -> Result<(), Heade
     }
 }
 
-/// Checks the body's commitments in the header and the blob gas its transactions use.
-pub fn body_against_header(chain: &ChainSpec, block: &Block) -> Result<(), super::BlockError> {
-    let header = &block.header;
+/// The transactions decode to the header's transactions root: the one body check a block
+/// recorded without its ommer headers still allows.
+pub fn transactions_root(block: &Block) -> Result<(), super::BlockError> {
     let tx_root = calculate_transaction_root(&block.body.transactions);
-    if tx_root != header.transactions_root {
+    if tx_root != block.header.transactions_root {
         return Err(BodyError::TransactionsRoot {
-            expected: header.transactions_root,
+            expected: block.header.transactions_root,
             got: tx_root,
         }
         .into());
     }
+    Ok(())
+}
+
+/// Checks the body's commitments in the header and the blob gas its transactions use.
+pub fn body_against_header(chain: &ChainSpec, block: &Block) -> Result<(), super::BlockError> {
+    let header = &block.header;
+    transactions_root(block)?;
     if chain.is_paris_active_at_block(header.number) && !block.body.ommers.is_empty() {
         return Err(BodyError::OmmersAfterMerge.into());
     }

@@ -19,6 +19,7 @@
 
 mod ancestry;
 mod db;
+mod recorded;
 mod reorg;
 mod stage;
 mod store;
@@ -117,6 +118,9 @@ pub struct ChainStore<S: StateStore = MemoryStore> {
     /// Before Byzantium: the trie that folds each transaction's writes for the state roots
     /// receipts carry, at the last block that needed it.
     post_state: Option<PostStateRoots>,
+    /// The parent of a recorded block, known only by its hash and the hashes BLOCKHASH
+    /// reads (see [`ChainStore::recorded`]).
+    recorded: Option<recorded::RecordedParent>,
     /// Whether the log has said that BAL-driven folds use recorded lists.
     said_recording: bool,
 }
@@ -173,6 +177,11 @@ impl<S: StateStore> ChainStore<S> {
     /// [`Self::with_store`] for a trie known to hash to `head`'s root.
     fn assemble(chain: ChainSpec, head: Header, store: S, trie: StateTrie) -> Self {
         let hash = head.hash_slow();
+        Self::assemble_at(chain, head, hash, store, trie)
+    }
+
+    /// [`Self::assemble`] with the head's hash given (a recorded parent has no full header).
+    fn assemble_at(chain: ChainSpec, head: Header, hash: B256, store: S, trie: StateTrie) -> Self {
         let mut blocks = HashMap::new();
         blocks.insert(
             hash,
@@ -198,6 +207,7 @@ impl<S: StateStore> ChainStore<S> {
             announced: HashMap::new(),
             early: HashMap::new(),
             post_state: None,
+            recorded: None,
             said_recording: false,
         }
     }

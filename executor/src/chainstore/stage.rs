@@ -100,7 +100,11 @@ impl<S: StateStore> ChainStore<S> {
         if self.announced.contains_key(&hash) {
             return Ok(());
         }
-        let expected_root = Some(input.block.header.state_root);
+        // A recorded block's state is partial: no header root applies to it.
+        let expected_root = match self.recorded_parent(input.block) {
+            Some(_) => None,
+            None => Some(input.block.header.state_root),
+        };
         let access_list = input.access_list.cloned();
         let request = block_request(&self.chain, input.block, hash, access_list, expected_root);
         let cancel = request.cancel.clone();
@@ -236,13 +240,20 @@ impl<S: StateStore> ChainStore<S> {
                 self.chain.merge_at(block.header.number);
             }
         }
-        validate::header_against_parent(&self.chain, &block.header, &parent.header)?;
-        validate::body_against_header(&self.chain, block)?;
-        self.check_ommers(block)?;
+        if self.recorded_parent(block).is_some() {
+            // The rest needs the parent header and ommer headers a recording does not keep.
+            validate::transactions_root(block)?;
+        } else {
+            validate::header_against_parent(&self.chain, &block.header, &parent.header)?;
+            validate::body_against_header(&self.chain, block)?;
+            self.check_ommers(block)?;
+        }
         self.move_to(parent_hash)?;
 
         let mut outcome = self.execute_on_parent(input, hash, cancel)?;
-        if outcome.receipts_check == ReceiptsCheck::Unchecked {
+        if outcome.receipts_check == ReceiptsCheck::Unchecked
+            && self.recorded_parent(block).is_none()
+        {
             // This store holds the full state: the receipts' post-state roots are checkable.
             let roots = self
                 .post_state_roots(parent_hash)?
@@ -260,7 +271,10 @@ impl<S: StateStore> ChainStore<S> {
         hash: B256,
         cancel: &CancelToken,
     ) -> Result<BlockOutcome, BlockError> {
-        let hashes = self.ancestor_hashes(input.block.header.parent_hash);
+        let hashes = match self.recorded_parent(input.block) {
+            Some(parent) => parent.hashes.clone(),
+            None => self.ancestor_hashes(input.block.header.parent_hash),
+        };
         let view = StateView {
             world: self.store.reader(),
             hashes: &hashes,

@@ -9,16 +9,9 @@
 //! RPC blocks list ommers by hash only, so ommer rewards are not applied; rewards happen after
 //! the last transaction and touch none of the checked fields.
 
-use std::{path::PathBuf, sync::Arc, time::Instant};
+use std::{path::PathBuf, sync::Arc};
 
-use alloy_consensus::proofs::calculate_transaction_root;
-use commitment::{BlockResult, Calculator, ExecEvent, StateTrie, TimeSpan};
-use executor::{
-    StateView,
-    block::{self, ExecOptions, Watch},
-    chain::ChainSpec,
-    chainstore::block_request,
-};
+use executor::{chain::ChainSpec, chainstore::ChainStore};
 
 use super::{Exec, ReplayError, ReplayOptions};
 use crate::{
@@ -64,13 +57,6 @@ fn replay_one(
 ) -> Result<(), CaseError> {
     let rec = mainnet::load(dir)?;
     let header = &rec.block.header;
-    let tx_root = calculate_transaction_root(&rec.block.body.transactions);
-    if tx_root != header.transactions_root {
-        return Err(CaseError::Failed(format!(
-            "transactions root {tx_root}, header says {}",
-            header.transactions_root
-        )));
-    }
     // The sidecar drives parallel execution and the BAL-driven fold alike.
     let listed = match &opts.bal_dir {
         Some(dir) => Some(Arc::new(sidecar::load(
@@ -80,65 +66,26 @@ fn replay_one(
         )?)),
         None => None,
     };
-    let view = StateView {
-        world: &rec.world,
-        hashes: &rec.block_hashes,
-    };
-    // One calculator per recording: each block has its own partial pre-state. No header root
-    // applies to it, so the calculator folds without one and the report keeps the root.
-    let trie = StateTrie::from_accounts(&rec.world.trie_updates());
-    let calculator = Calculator::spawn(trie, header.parent_hash, opts.commitment);
-    let hash = header.hash_slow();
-    let request = block_request(chain, &rec.block, hash, listed.clone(), None);
-    let cancel = request.cancel.clone();
-    calculator.announce(request).map_err(|e| e.to_string())?;
-    let on_tx = |index| {
-        let _ = calculator.report(ExecEvent::Tx { hash, index });
-    };
-    let watch = Watch {
-        cancel: Some(&cancel),
-        on_tx: Some(&on_tx),
-    };
-    let started = Instant::now();
-    let options = ExecOptions {
-        record_bal: opts.commitment.bal_driven,
-        ..ExecOptions::verified()
-    }
-    .with_access_list(listed.as_deref())
-    .with_mode(opts.exec.into())
-    .with_tier(opts.tier)
-    .with_watch(watch);
-    let executed = block::execute(chain, &rec.block, &view, options);
-    let exec = TimeSpan::since(started);
-    let event = match &executed {
-        Ok(outcome) => ExecEvent::Block(BlockResult {
-            hash,
-            updates: rec.world.updates_for(&outcome.writes),
-            recorded: match listed {
-                None => outcome.access_list.clone().map(Arc::new),
-                Some(_) => None,
-            },
-        }),
-        Err(e) => ExecEvent::Failed {
-            hash,
-            reason: e.to_string(),
-        },
-    };
-    calculator.report(event).map_err(|e| e.to_string())?;
-    let verdict = calculator.verdict().map_err(|e| e.to_string())?;
-    let outcome = executed.map_err(|e| e.to_string())?;
-    verdict.outcome.as_ref().map_err(|e| e.to_string())?;
-    report.add_gas(outcome.gas_used);
+    // The same stage as every chain, at the recording's partial pre-state: one store (and
+    // calculator) per recording, the root of the partial post-state committed and reported.
+    let parent_number = header.number.saturating_sub(1);
+    let mut store = ChainStore::recorded(
+        chain.clone(),
+        header.parent_hash,
+        parent_number,
+        rec.world,
+        rec.block_hashes,
+    )
+    .with_retained_states(0)
+    .with_commitment(opts.commitment)
+    .with_exec(opts.exec.into())
+    .with_tier(opts.tier);
+    let imported = store
+        .import_with_access_list(&rec.block, listed.as_ref())
+        .map_err(|e| e.to_string())?;
     let lane = report.lane(opts.commitment, opts.tier);
-    report.record_fold(
-        &lane,
-        format!("mainnet/{}", header.number),
-        header.number,
-        exec,
-        &verdict,
-        outcome.receipts_check,
-    );
-    report.add_commitment(opts.commitment, &calculator.metrics());
+    report.record_import(&lane, format!("mainnet/{}", header.number), &imported);
+    report.add_commitment(opts.commitment, &store.metrics());
     Ok(())
 }
 
