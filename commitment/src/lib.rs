@@ -33,6 +33,8 @@
 //! the unpacked path and the value per leaf, plus branch tables and the fixed cost of 20,000
 //! small storage tries.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod bal_fold;
 pub mod pipeline;
 mod state;

@@ -64,6 +64,7 @@ impl NodeRef {
         self.len == 33
     }
 
+    /// The bytes a parent embeds: the node's RLP (under 32 bytes) or `0xa0` and its hash.
     pub fn as_slice(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }
