@@ -11,6 +11,8 @@
 //! Index 0 is the pre-execution system calls, `1..=n` the transactions, `n + 1` the
 //! post-execution changes (withdrawals, requests).
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod decode;
 mod error;
 mod validate;

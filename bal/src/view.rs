@@ -23,15 +23,24 @@ fn before<T>(
 /// An account's post-block values as the BAL states them; `None` fields were not changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountFinal {
+    /// The account, as listed in the BAL (listed accounts include ones only read).
     pub address: Address,
+    /// Balance after the block, in wei.
     pub balance: Option<U256>,
+    /// Nonce after the block.
     pub nonce: Option<u64>,
+    /// Code after the block; `Some` of empty bytes means the code was cleared, not unchanged.
     pub code: Option<Bytes>,
-    /// Final value of every written slot.
+    /// Final value of every written slot, as (slot, value) in the BAL's slot order (ascending);
+    /// slots only read are absent.
     pub storage: Vec<(U256, U256)>,
 }
 
 /// Lookup by address over a validated BAL.
+///
+/// The answers assume what [`validate`](crate::validate) checks: addresses unique, change lists
+/// sorted by index, slots sorted. On an unvalidated BAL a lookup does not panic but may miss a
+/// change or return a wrong one.
 #[derive(Debug)]
 pub struct BalView<'a> {
     bal: &'a [AccountChanges],
@@ -39,6 +48,7 @@ pub struct BalView<'a> {
 }
 
 impl<'a> BalView<'a> {
+    /// Indexes `bal` by address: one hash map entry per account, no copy of the changes.
     pub fn new(bal: &'a [AccountChanges]) -> Self {
         Self {
             bal,
@@ -50,26 +60,34 @@ impl<'a> BalView<'a> {
         }
     }
 
+    /// The BAL's entry for `address`, or `None` if the block does not list it.
     pub fn account(&self, address: &Address) -> Option<&'a AccountChanges> {
         self.by_address.get(address).map(|&i| &self.bal[i])
     }
 
-    /// Balance seen at `index`, if the block changed it earlier; `None` means the pre-state.
+    /// Balance (wei) seen at `index`: the latest change with a lower index; `None` means no
+    /// earlier change, so the pre-state's value holds.
     pub fn balance_before(&self, address: &Address, index: BlockAccessIndex) -> Option<U256> {
         let changes = self.account(address)?.balance_changes();
         before(changes, index, |c| c.block_access_index).map(|c| c.post_balance)
     }
 
+    /// Nonce seen at `index`, as [`balance_before`](Self::balance_before); `None` means the
+    /// pre-state's nonce.
     pub fn nonce_before(&self, address: &Address, index: BlockAccessIndex) -> Option<u64> {
         let changes = self.account(address)?.nonce_changes();
         before(changes, index, |c| c.block_access_index).map(|c| c.new_nonce)
     }
 
+    /// Code seen at `index`, as [`balance_before`](Self::balance_before); `None` means the
+    /// pre-state's code (an empty `Some` means code cleared earlier in the block).
     pub fn code_before(&self, address: &Address, index: BlockAccessIndex) -> Option<&'a Bytes> {
         let changes = self.account(address)?.code_changes();
         before(changes, index, |c| c.block_access_index).map(|c| &c.new_code)
     }
 
+    /// Value of `slot` seen at `index`, as [`balance_before`](Self::balance_before); `None`
+    /// means the pre-state's value, which includes a slot the BAL lists only as read.
     pub fn storage_before(
         &self,
         address: &Address,
@@ -81,7 +99,8 @@ impl<'a> BalView<'a> {
         before(&slots[at].changes, index, |c| c.block_access_index).map(|c| c.new_value)
     }
 
-    /// Every account's post-block values.
+    /// Every account's post-block values (the highest index wins), in the BAL's order, one
+    /// per listed account, including accounts with no change at all.
     pub fn finals(&self) -> impl Iterator<Item = AccountFinal> + 'a {
         self.bal.iter().map(|a| AccountFinal {
             address: a.address,

@@ -7,6 +7,10 @@
 //! A block's BAL can stand in for its execution: [`fold_bal`] derives the post-state root from
 //! the parent state and the BAL's final values (the executionless root), or says why it cannot.
 //!
+//! The [`pipeline`] module runs this beside execution: a [`Calculator`] thread is told of each
+//! block on arrival ([`BlockRequest`]), hears its execution ([`ExecEvent`]), and answers one
+//! [`Verdict`] per block; [`Config`] picks the BAL-driven and shadow folds.
+//!
 //! [`Trie`] is a generic hexary MPT over byte keys with per-node cached hashes, so a root after
 //! a small update re-hashes only the changed paths. [`StateTrie`] layers Ethereum's account and
 //! storage tries on top of it.
@@ -32,6 +36,8 @@
 //! (test `memory_figure_covers_the_leaves`): an 80-byte node slot with its cached reference,
 //! the unpacked path and the value per leaf, plus branch tables and the fixed cost of 20,000
 //! small storage tries.
+
+#![warn(missing_docs, unreachable_pub)]
 
 mod bal_fold;
 pub mod pipeline;

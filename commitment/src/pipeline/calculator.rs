@@ -104,6 +104,8 @@ impl Calculator {
         self.verdicts.recv().map_err(|_| CalculatorGone)
     }
 
+    /// The counters so far, summed over every block decided; a copy, cheap to take from the
+    /// stage loop while the calculator runs (one lock, held once per block by the calculator).
     pub fn metrics(&self) -> Metrics {
         self.metrics.get()
     }

@@ -12,14 +12,17 @@ use std::sync::{
 pub struct CancelToken(Arc<AtomicBool>);
 
 impl CancelToken {
+    /// A token not yet cancelled, for one block's [`BlockRequest`](super::BlockRequest).
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Asks the block to stop; every clone sees it. Idempotent, and never undone.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::Release);
     }
 
+    /// Whether [`cancel`](Self::cancel) was called on this token or a clone of it.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Acquire)
     }

@@ -40,7 +40,7 @@ pub(crate) struct FoldGate {
 }
 
 impl FoldGate {
-    pub fn announce(&mut self, request: BlockRequest) {
+    pub(crate) fn announce(&mut self, request: BlockRequest) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.pending.insert(
@@ -54,17 +54,17 @@ impl FoldGate {
         );
     }
 
-    pub fn get_mut(&mut self, hash: &B256) -> Option<&mut Pending> {
+    pub(crate) fn get_mut(&mut self, hash: &B256) -> Option<&mut Pending> {
         self.pending.get_mut(hash)
     }
 
     /// Removes a block for its verdict; `None` if it already has one.
-    pub fn take(&mut self, hash: &B256) -> Option<Pending> {
+    pub(crate) fn take(&mut self, hash: &B256) -> Option<Pending> {
         self.pending.remove(hash)
     }
 
     /// The oldest announced child of `head` whose BAL has not been tried.
-    pub fn next_to_fold(&self, head: B256) -> Option<B256> {
+    pub(crate) fn next_to_fold(&self, head: B256) -> Option<B256> {
         if self.ahead.is_some() {
             return None;
         }
@@ -79,25 +79,25 @@ impl FoldGate {
             .map(|p| p.request.hash)
     }
 
-    pub fn hold(&mut self, ahead: Ahead) {
+    pub(crate) fn hold(&mut self, ahead: Ahead) {
         debug_assert!(self.ahead.is_none(), "one fold ahead at a time");
         self.ahead = Some(ahead);
     }
 
     /// The fold held for `hash`, if that is the block folded ahead.
-    pub fn take_ahead(&mut self, hash: &B256) -> Option<Ahead> {
+    pub(crate) fn take_ahead(&mut self, hash: &B256) -> Option<Ahead> {
         self.ahead.take_if(|a| &a.hash == hash)
     }
 
     /// Takes back whatever fold is held, so the trie is at the head again.
-    pub fn withdraw(&mut self, trie: &mut StateTrie) {
+    pub(crate) fn withdraw(&mut self, trie: &mut StateTrie) {
         if let Some(ahead) = self.ahead.take() {
             trie.revert(ahead.fold.undo);
         }
     }
 
     /// Cancels every block still waiting: the calculator is going away.
-    pub fn cancel_all(&mut self) {
+    pub(crate) fn cancel_all(&mut self) {
         for pending in self.pending.values() {
             pending.request.cancel.cancel();
         }

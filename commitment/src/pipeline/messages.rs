@@ -16,14 +16,23 @@ use crate::{AccountUpdate, FoldRules, Inexpressible, StateChanges, StateTrie};
 /// while it runs.
 #[derive(Clone, Debug)]
 pub struct BlockRequest {
+    /// The block's number, copied into its [`Verdict`] (blocks are keyed by hash, not number).
     pub number: u64,
+    /// The block's hash: the key its [`ExecEvent`]s and [`Verdict`] carry, and the head the
+    /// calculator moves to once it commits.
     pub hash: B256,
     /// The block whose committed state this one folds onto.
     pub parent_hash: B256,
+    /// The block's BAL, if it came with one; with
+    /// [`Config::bal_driven`](super::Config::bal_driven) on, it is folded ahead of execution.
+    /// It is trusted only as far as the header root and the shadow fold check it, so validate
+    /// it ([`bal::validate`]) first.
     pub access_list: Option<Arc<BlockAccessList>>,
     /// The header's state root. `None` where the state is partial (recorded mainnet blocks):
     /// the roots are still folded, and compared between paths, but not with a header.
     pub expected_root: Option<B256>,
+    /// Transactions in the block. Carried for the caller's bookkeeping: the calculator itself
+    /// counts executed transactions from [`ExecEvent::Tx`] and does not read this.
     pub tx_count: usize,
     /// The fork rules the BAL fold depends on.
     pub rules: FoldRules,
@@ -57,19 +66,35 @@ pub(crate) enum Request {
 #[derive(Debug)]
 pub enum ExecEvent {
     /// Transaction `index` of block `hash` executed.
-    Tx { hash: B256, index: usize },
+    Tx {
+        /// The block's [`BlockRequest::hash`].
+        hash: B256,
+        /// The transaction's position in the block, 0-based; the calculator only counts the
+        /// events into [`Verdict::txs_executed`].
+        index: usize,
+    },
     /// The block executed and passed its execution checks; here are its writes.
     Block(BlockResult),
     /// The block failed (invalid, cancelled, or refused before executing): nothing of it may
     /// be committed.
-    Failed { hash: B256, reason: String },
+    Failed {
+        /// The block's [`BlockRequest::hash`].
+        hash: B256,
+        /// The executor's error, rendered; it becomes [`CommitError::Execution`].
+        reason: String,
+    },
 }
 
 /// A block's writes as state-trie updates, with storage-only changes already carrying the
 /// account's header fields.
 #[derive(Clone, Debug)]
 pub struct BlockResult {
+    /// The block's [`BlockRequest::hash`]; a result for a block not waiting for a verdict
+    /// (never announced, or already failed early) is ignored.
     pub hash: B256,
+    /// Every account the block changed, with its post-block fields (`None` once deleted) and
+    /// the slots it wrote: the incremental fold applies these, the shadow fold compares them
+    /// with the BAL's.
     pub updates: Vec<AccountUpdate>,
     /// The access list recorded while executing a block that was announced without one: with
     /// the BAL-driven fold on, the root is then folded from it (after execution, so without
@@ -98,12 +123,26 @@ impl std::fmt::Display for FoldMode {
 /// Why a block did not commit.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CommitError {
+    /// The folded root is not the header's [`BlockRequest::expected_root`]. Raised at the
+    /// block's result, or, without shadow, by the BAL-driven fold before execution ends (the
+    /// block's [`CancelToken`] is then cancelled). The trie stays at the parent's state.
     #[error("state root {got}, header says {expected}")]
-    RootMismatch { expected: B256, got: B256 },
+    RootMismatch {
+        /// The header's state root.
+        expected: B256,
+        /// The root the calculator folded.
+        got: B256,
+    },
+    /// Shadow mode: the roots folded from the BAL and from the executed writes differ; the
+    /// first differing account, field or slot.
     #[error("shadow root diverges from the BAL-driven root: {0}")]
     Divergence(Box<Divergence>),
+    /// The executor reported [`ExecEvent::Failed`] with this reason.
     #[error("execution failed: {0}")]
     Execution(String),
+    /// The block's result arrived while the calculator's committed state was not its parent's
+    /// (the parent did not commit, or has not yet: report results in chain order, and
+    /// [`Calculator::rebase`](super::Calculator::rebase) to a side chain's fork point first).
     #[error("the state of parent {0} is not in the calculator")]
     MissingParent(B256),
     /// The trie needed a stored node its source could not give (I/O, corruption): the
@@ -115,9 +154,15 @@ pub enum CommitError {
 /// The calculator's answer for one block: committed with a root, or not.
 #[derive(Clone, Debug)]
 pub struct Verdict {
+    /// The block's [`BlockRequest::number`].
     pub number: u64,
+    /// The block's [`BlockRequest::hash`].
     pub hash: B256,
+    /// Which fold decided the block; `Incremental` also for a block that failed before any
+    /// fold ran.
     pub mode: FoldMode,
+    /// The committed state root, or why the block did not commit (the calculator's committed
+    /// state is then what it was before the block).
     pub outcome: Result<B256, CommitError>,
     /// Why a block carrying a BAL was folded incrementally instead.
     pub fallback: Option<Inexpressible>,
@@ -125,7 +170,8 @@ pub struct Verdict {
     pub fold: Duration,
     /// When each fold ran and when the verdict was sent.
     pub times: FoldTimes,
-    /// How long the BAL-driven root was ready before the block's execution result arrived.
+    /// How long the BAL-driven root was ready before the block's execution result arrived;
+    /// zero for an incremental fold and for a block decided before its result.
     pub fold_ahead: Duration,
     /// Transactions the executor reported before the verdict.
     pub txs_executed: usize,
@@ -136,6 +182,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Whether the block committed.
     pub fn is_ok(&self) -> bool {
         self.outcome.is_ok()
     }
@@ -144,7 +191,9 @@ impl Verdict {
 /// A stretch of work on one thread: its first and last instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeSpan {
+    /// When the work began.
     pub start: Instant,
+    /// When it ended; not before `start` on a monotonic clock.
     pub end: Instant,
 }
 
@@ -157,6 +206,7 @@ impl TimeSpan {
         }
     }
 
+    /// `end - start`, zero if the clock went backwards.
     pub fn duration(&self) -> Duration {
         self.end.saturating_duration_since(self.start)
     }

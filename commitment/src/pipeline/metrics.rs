@@ -62,12 +62,12 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 pub(crate) struct SharedMetrics(Mutex<Metrics>);
 
 impl SharedMetrics {
-    pub fn update(&self, f: impl FnOnce(&mut Metrics)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut Metrics)) {
         // A poisoned lock only means a reader panicked mid-copy; the counters stay valid.
         f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
-    pub fn get(&self) -> Metrics {
+    pub(crate) fn get(&self) -> Metrics {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

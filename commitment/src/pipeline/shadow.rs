@@ -10,42 +10,94 @@ use alloy_primitives::{Address, B256, U256, keccak256};
 use crate::{AccountUpdate, StateTrie, TrieAccount, Undo};
 
 /// Where the BAL-driven post-state and the executed one first differ, in trie-path order.
+///
+/// Only accounts and slots that either side wrote are compared: a difference in storage
+/// neither side lists (a storage wipe) shows up as the account's
+/// [`StorageRoot`](AccountField::StorageRoot), and a fault in the fold itself as
+/// [`Root`](Self::Root).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Divergence {
+    /// An account whose fields differ (the first differing field, in the order of
+    /// [`AccountField`]'s variants).
     #[error("account {address} (path {path}): {field}")]
     Account {
+        /// The account.
         address: Address,
         /// keccak(address): the account's path in the account trie.
         path: B256,
+        /// The first field the two sides disagree on.
         field: AccountField,
     },
+    /// A written slot whose values differ; reported instead of the account's storage root
+    /// when the roots differ because of it.
     #[error("account {address} slot {slot} (path {path}): BAL {bal}, executed {executed}")]
     Slot {
+        /// The account owning the slot.
         address: Address,
+        /// The slot key as the EVM addresses it.
         slot: U256,
         /// keccak(slot): the slot's path in the account's storage trie.
         path: B256,
+        /// The slot's value after the BAL-driven fold (zero: deleted or absent).
         bal: U256,
+        /// The slot's value after the executed writes (zero: deleted or absent).
         executed: U256,
     },
     /// No touched account differs, yet the roots do: the fold itself went wrong.
     #[error("roots differ (BAL {bal}, executed {executed}) with equal touched accounts")]
-    Root { bal: B256, executed: B256 },
+    Root {
+        /// The BAL-driven root.
+        bal: B256,
+        /// The root folded from the executed writes (on the serial path).
+        executed: B256,
+    },
 }
 
 /// The account field two post-states disagree on, BAL-driven value first.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AccountField {
+    /// One side has the account and the other has not (created, or deleted by selfdestruct
+    /// or EIP-161, on one side only).
     #[error("exists: BAL {bal}, executed {executed}")]
-    Existence { bal: bool, executed: bool },
+    Existence {
+        /// Whether the account exists after the BAL-driven fold.
+        bal: bool,
+        /// Whether it exists after the executed writes.
+        executed: bool,
+    },
+    /// The nonces differ.
     #[error("nonce: BAL {bal}, executed {executed}")]
-    Nonce { bal: u64, executed: u64 },
+    Nonce {
+        /// Nonce after the BAL-driven fold.
+        bal: u64,
+        /// Nonce after the executed writes.
+        executed: u64,
+    },
+    /// The balances differ.
     #[error("balance: BAL {bal}, executed {executed}")]
-    Balance { bal: U256, executed: U256 },
+    Balance {
+        /// Balance after the BAL-driven fold, in wei.
+        bal: U256,
+        /// Balance after the executed writes, in wei.
+        executed: U256,
+    },
+    /// The code hashes differ.
     #[error("code hash: BAL {bal}, executed {executed}")]
-    CodeHash { bal: B256, executed: B256 },
+    CodeHash {
+        /// keccak of the code after the BAL-driven fold.
+        bal: B256,
+        /// keccak of the code after the executed writes.
+        executed: B256,
+    },
+    /// The storage roots differ but no written slot does: a slot neither side listed (a
+    /// storage wipe, say) is the cause.
     #[error("storage root: BAL {bal}, executed {executed}")]
-    StorageRoot { bal: B256, executed: B256 },
+    StorageRoot {
+        /// The account's storage root after the BAL-driven fold.
+        bal: B256,
+        /// The account's storage root after the executed writes.
+        executed: B256,
+    },
 }
 
 /// The BAL-driven fold of a block, held in the trie until the block's result decides it.

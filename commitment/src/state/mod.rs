@@ -27,8 +27,13 @@ pub use undo::Undo;
 /// Account fields as committed; the storage root is derived by the state trie itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct TrieAccount {
+    /// Transactions an externally owned account sent; for a contract, the contracts it
+    /// created plus one (EIP-161 starts a new contract at 1).
     pub nonce: u64,
+    /// In wei.
     pub balance: U256,
+    /// keccak of the account's code; [`KECCAK256_EMPTY`] for an account without code (not
+    /// zero: `Default` gives zero, which is no valid code hash).
     pub code_hash: B256,
 }
 
@@ -42,6 +47,7 @@ impl TrieAccount {
 /// One account's change in a block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountUpdate {
+    /// The account; the trie keys it by keccak(address).
     pub address: Address,
     /// `None`: the account no longer exists (selfdestruct, EIP-161); its storage goes too.
     pub info: Option<TrieAccount>,
@@ -63,8 +69,14 @@ struct AccountLeaf {
 /// tables), the per-account entries, and the slack of their containers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryFigure {
+    /// The account trie's [`Trie::len`]: every account in memory; over a source, a net count
+    /// of accounts added since it was opened, not what is resident.
     pub account_leaves: usize,
+    /// The storage tries' [`Trie::len`], summed over the accounts in memory (over a source,
+    /// net counts as well).
     pub storage_leaves: usize,
+    /// Heap bytes of all of it (estimated from lengths and capacities, not measured from the
+    /// allocator).
     pub bytes: usize,
 }
 
@@ -150,6 +162,7 @@ impl std::fmt::Debug for Tracking {
 }
 
 impl StateTrie {
+    /// An empty state (root [`EMPTY_ROOT`]), held whole in memory, changes not tracked.
     pub fn new() -> Self {
         Self::default()
     }
@@ -396,6 +409,7 @@ impl StateTrie {
         self.entries.len()
     }
 
+    /// Whether [`Self::len`] is zero: over a source that is no sign the state is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -21,6 +21,7 @@ pub struct StorageChanges {
     /// Every stored node of this trie goes first (the account was deleted or its storage
     /// wiped); `changes` then writes what the new trie holds.
     pub wiped: bool,
+    /// Nodes to write and to remove, by nibble path from this storage trie's root.
     pub changes: TrieChanges,
 }
 
@@ -28,7 +29,9 @@ pub struct StorageChanges {
 /// changed storage trie's (by keccak(address)), for one write transaction with the block.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StateChanges {
+    /// The account trie's nodes to write and to remove.
     pub accounts: TrieChanges,
+    /// Each changed storage trie's, keyed by keccak(address) (the trie's [`Owner::Storage`]).
     pub storage: BTreeMap<B256, StorageChanges>,
 }
 

@@ -19,6 +19,8 @@ impl Undo {
         self.accounts.len()
     }
 
+    /// Whether it takes nothing back: the batch was empty, or over a source no account in it
+    /// could be read (those updates were not applied).
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty()
     }

@@ -50,6 +50,7 @@ pub struct TrieChanges {
 }
 
 impl TrieChanges {
+    /// Whether there is nothing to write or remove (the trie did not change).
     pub fn is_empty(&self) -> bool {
         self.written.is_empty() && self.removed.is_empty()
     }

@@ -23,7 +23,7 @@ pub struct NodeRef {
 }
 
 /// What encoding a node yields: its reference (hashing) or its whole RLP (persisting).
-pub trait Encoded {
+pub(crate) trait Encoded {
     fn from_rlp(rlp: &[u8]) -> Self;
 }
 
@@ -64,6 +64,7 @@ impl NodeRef {
         self.len == 33
     }
 
+    /// The bytes a parent embeds: the node's RLP (under 32 bytes) or `0xa0` and its hash.
     pub fn as_slice(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }
@@ -109,7 +110,7 @@ fn encode_node<E: Encoded>(write: impl FnOnce(&mut Vec<u8>)) -> E {
 }
 
 /// A leaf: its remaining path and its value.
-pub fn encode_leaf<E: Encoded>(path: &[u8], value: &[u8]) -> E {
+pub(crate) fn encode_leaf<E: Encoded>(path: &[u8], value: &[u8]) -> E {
     encode_node(|buf| {
         rlp_path(path, true, buf);
         rlp_bytes(value, buf);
@@ -118,7 +119,7 @@ pub fn encode_leaf<E: Encoded>(path: &[u8], value: &[u8]) -> E {
 
 /// A leaf whose path is the rest of a packed `key` from nibble `from`: the hex-prefix form is
 /// then a slice of the key itself, so the bulk builder never packs unpacked nibbles again.
-pub fn encode_key_leaf<E: Encoded>(key: &[u8], from: usize, value: &[u8]) -> E {
+pub(crate) fn encode_key_leaf<E: Encoded>(key: &[u8], from: usize, value: &[u8]) -> E {
     encode_node(|buf| {
         let odd = !from.is_multiple_of(2);
         let first = if odd {
@@ -143,7 +144,7 @@ pub fn encode_key_leaf<E: Encoded>(key: &[u8], from: usize, value: &[u8]) -> E {
 }
 
 /// An extension: its shared path and its child's reference.
-pub fn encode_extension<E: Encoded>(path: &[u8], child: &NodeRef) -> E {
+pub(crate) fn encode_extension<E: Encoded>(path: &[u8], child: &NodeRef) -> E {
     encode_node(|buf| {
         rlp_path(path, false, buf);
         buf.extend_from_slice(child.as_slice());
@@ -151,7 +152,10 @@ pub fn encode_extension<E: Encoded>(path: &[u8], child: &NodeRef) -> E {
 }
 
 /// A branch: sixteen child references (empty string where absent) and its value.
-pub fn encode_branch<E: Encoded>(children: &[Option<NodeRef>; 16], value: Option<&[u8]>) -> E {
+pub(crate) fn encode_branch<E: Encoded>(
+    children: &[Option<NodeRef>; 16],
+    value: Option<&[u8]>,
+) -> E {
     encode_node(|buf| {
         for child in children {
             match child {

@@ -65,6 +65,8 @@ impl<S: NodeStore> Default for Layout<S> {
 }
 
 impl Trie {
+    /// An empty trie in memory (root [`EMPTY_ROOT`]), one store until it reaches
+    /// [`SHARD_MIN_LEAVES`] keys.
     pub fn new() -> Self {
         Self::default()
     }
@@ -86,6 +88,7 @@ impl<S: NodeStore> Trie<S> {
         self.len
     }
 
+    /// Whether [`Self::len`] is zero; over a source, not proof that the trie is empty.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -1,13 +1,13 @@
 //! Keys as nibble paths and their hex-prefix (compact) encoding from the yellow paper, App. C.
 
 /// Splits bytes into nibbles, high nibble first.
-pub fn unpack(key: &[u8]) -> Vec<u8> {
+pub(crate) fn unpack(key: &[u8]) -> Vec<u8> {
     key.iter().flat_map(|b| [b >> 4, b & 0x0f]).collect()
 }
 
 /// Runs `f` on the nibbles of `key`, unpacked on the stack when the key has at most 32 bytes
 /// (every secure-trie key), so a trie operation allocates nothing for its path.
-pub fn with_nibbles<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+pub(crate) fn with_nibbles<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     let mut buf = [0u8; 64];
     match buf.get_mut(..key.len() * 2) {
         Some(out) => {
@@ -19,7 +19,7 @@ pub fn with_nibbles<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
 }
 
 /// Nibble `i` of a packed key.
-pub fn nibble(key: &[u8], i: usize) -> u8 {
+pub(crate) fn nibble(key: &[u8], i: usize) -> u8 {
     let byte = key[i / 2];
     if i.is_multiple_of(2) {
         byte >> 4
@@ -29,7 +29,7 @@ pub fn nibble(key: &[u8], i: usize) -> u8 {
 }
 
 /// Nibbles `from..from + out.len()` of a packed key, unpacked a byte at a time.
-pub fn unpack_into(key: &[u8], from: usize, out: &mut [u8]) {
+pub(crate) fn unpack_into(key: &[u8], from: usize, out: &mut [u8]) {
     let end = from + out.len();
     let (mut at, mut skip) = (from, 0);
     if !at.is_multiple_of(2) && !out.is_empty() {
@@ -50,7 +50,7 @@ pub fn unpack_into(key: &[u8], from: usize, out: &mut [u8]) {
 /// straight into node RLP (`encode::rlp_path`); this plain form is the reference it is tested
 /// against.
 #[cfg(test)]
-pub fn hex_prefix(path: &[u8], leaf: bool) -> Vec<u8> {
+pub(crate) fn hex_prefix(path: &[u8], leaf: bool) -> Vec<u8> {
     let flag = if leaf { 0x20 } else { 0x00 };
     let mut out = Vec::with_capacity(path.len() / 2 + 1);
     let rest = if path.len() % 2 == 1 {
@@ -65,7 +65,7 @@ pub fn hex_prefix(path: &[u8], leaf: bool) -> Vec<u8> {
 }
 
 /// Length of the common prefix of two nibble paths.
-pub fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 

@@ -16,7 +16,9 @@ use alloy_primitives::{B256, Bytes};
 /// keccak(address), the account's key in the account trie).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Owner {
+    /// The account trie, whose leaves are the accounts.
     Account,
+    /// The storage trie of the account keyed by this keccak(address).
     Storage(B256),
 }
 
@@ -33,28 +35,56 @@ pub trait NodeSource: Send + Sync {
 pub struct SourceError(Arc<dyn std::error::Error + Send + Sync>);
 
 impl SourceError {
+    /// Wraps a source's own error (a database's, say), kept whole for `source()` and
+    /// `Display`; cheap to clone, as every trie that hit it keeps a copy.
     pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self(Arc::new(error))
     }
 }
 
 /// Why a node could not be revealed. Every variant names the trie and the path.
+///
+/// A stored node is checked against the reference its parent holds before it is used, so any
+/// of these means the source could not be read or does not hold the trie it was opened at.
+/// A read returns it; a write that needed the node is not applied, and the first such error
+/// waits for [`Trie::try_root`](super::Trie::try_root).
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum TrieError {
+    /// The source itself failed (I/O, a corrupt page).
     #[error("trie node source failed at {owner:?} path {path:02x?}: {source}")]
     Source {
+        /// The trie the node belongs to.
         owner: Owner,
+        /// The node's nibble path from its trie's root, one nibble per byte.
         path: Vec<u8>,
+        /// The source's error.
         source: SourceError,
     },
+    /// The parent references a node the source does not hold.
     #[error("trie node missing at {owner:?} path {path:02x?}")]
-    MissingNode { owner: Owner, path: Vec<u8> },
+    MissingNode {
+        /// The trie the node belongs to.
+        owner: Owner,
+        /// The node's nibble path from its trie's root, one nibble per byte.
+        path: Vec<u8>,
+    },
+    /// The stored RLP's keccak is not the hash the parent references: a stale or corrupt
+    /// node.
     #[error("trie node at {owner:?} path {path:02x?} does not hash to its parent's reference")]
-    HashMismatch { owner: Owner, path: Vec<u8> },
+    HashMismatch {
+        /// The trie the node belongs to.
+        owner: Owner,
+        /// The node's nibble path from its trie's root, one nibble per byte.
+        path: Vec<u8>,
+    },
+    /// The stored bytes hash right but do not decode as a leaf, extension or branch.
     #[error("trie node at {owner:?} path {path:02x?} is not a node: {reason}")]
     Decode {
+        /// The trie the node belongs to.
         owner: Owner,
+        /// The node's nibble path from its trie's root, one nibble per byte.
         path: Vec<u8>,
+        /// What the decoder found wrong.
         reason: &'static str,
     },
 }

@@ -27,13 +27,17 @@ impl Children {
     /// The link value meaning "no child".
     const NONE: NodeId = NodeId::MAX;
 
+    /// No child at any nibble (a new branch's table before its children are set).
     pub const EMPTY: Children = Children([Self::NONE; 16]);
 
+    /// The child under `nibble` (`0..16`; a larger one panics, as a slice index does).
     pub fn get(&self, nibble: usize) -> Option<NodeId> {
         let id = self.0[nibble];
         (id != Self::NONE).then_some(id)
     }
 
+    /// Links `child` under `nibble` (`0..16`), or unlinks it with `None`; the child's node
+    /// is not freed here.
     pub fn set(&mut self, nibble: usize, child: Option<NodeId>) {
         self.0[nibble] = child.unwrap_or(Self::NONE);
     }
@@ -63,10 +67,12 @@ impl Span {
         Span { start, len }
     }
 
+    /// Bytes in the span: nibbles for a path, bytes for a value.
     pub fn len(self) -> usize {
         self.len
     }
 
+    /// Whether the span holds no byte (an empty path: a leaf right at its parent's slot).
     pub fn is_empty(self) -> bool {
         self.len == 0
     }
@@ -101,16 +107,26 @@ impl Span {
 pub enum Node {
     /// A released slot, or a node taken out while it is rewritten in place.
     Vacant,
+    /// The end of a key: the nibbles left of it below the parent, and its value.
     Leaf {
+        /// The key's remaining nibbles (possibly none).
         path: Span,
+        /// The value stored under the key (an empty value deletes the key instead).
         value: Span,
     },
+    /// A run of nibbles every key below shares, then one child (a branch, once revealed).
     Extension {
+        /// The shared nibbles, at least one.
         path: Span,
+        /// The node below the shared nibbles.
         child: NodeId,
     },
+    /// A fork on the next nibble: two children or more, or one child and a value.
     Branch {
+        /// Its sixteen child links, in the store's table pool.
         children: TableId,
+        /// The value of a key ending exactly here; only in tries whose keys are prefixes of
+        /// one another (never in the secure state tries, whose keys are all 32 bytes).
         value: Option<Span>,
     },
     /// A subtree that is not resident: only its reference is known (the slot's cached hash).
@@ -137,7 +153,10 @@ impl Node {
 /// subtries of one store can be hashed on several threads.
 #[derive(Clone, Debug)]
 pub struct Slot {
+    /// The node itself.
     pub node: Node,
+    /// Its reference once hashed; a write must reset it (and its ancestors'), or the root
+    /// goes stale.
     pub cached: OnceLock<NodeRef>,
 }
 
@@ -152,14 +171,21 @@ impl Slot {
 }
 
 /// Storage for trie nodes, addressed by [`NodeId`], and for their paths and values.
+///
+/// Ids and spans are only valid in the store that gave them; methods may panic on an id or
+/// span it did not give, since the trie never holds one.
 pub trait NodeStore: Clone + Default + Send + Sync {
+    /// The slot of node `id`.
     fn get(&self, id: NodeId) -> &Slot;
+    /// The slot of node `id`, to rewrite it in place.
     fn get_mut(&mut self, id: NodeId) -> &mut Slot;
     /// Stores a new node and returns its id.
     fn alloc(&mut self, slot: Slot) -> NodeId;
     /// Frees a node that nothing links to any more (a branch's child table is freed apart).
     fn release(&mut self, id: NodeId);
+    /// Child table `table` of a branch.
     fn children(&self, table: TableId) -> &Children;
+    /// Child table `table` of a branch, to relink children.
     fn children_mut(&mut self, table: TableId) -> &mut Children;
     /// Stores a new child table and returns its id.
     fn alloc_children(&mut self, children: Children) -> TableId;
