@@ -4,7 +4,7 @@
 //! The chain is streamed: sealed a chunk of blocks at a time, imported in every mode, then
 //! dropped, so memory does not grow with its length.
 //!
-//! Each block mixes plain transfers, token transfers (a contract assembled in [`contracts`])
+//! Each block mixes plain transfers, token transfers (a contract assembled in `contracts`)
 //! and compute-heavy calls, from a pool of funded wallets. Sealing records each block's access
 //! list, which the replays carry as a sidecar, so the BAL-driven fold has something to fold.
 

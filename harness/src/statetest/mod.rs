@@ -1,7 +1,7 @@
 //! `harness statetest`: GeneralStateTests-format files, one case per (fork, data, gas, value)
 //! entry, checking the post-state root and the logs hash, and that transactions the test marks
 //! invalid are rejected, for one of the reasons its `expectException` names, without touching
-//! the state. [`transaction`] builds the entry's transaction (set-code authorizations
+//! the state. `transaction` builds the entry's transaction (set-code authorizations
 //! included); [`exception`] matches a rejection against the names.
 
 use std::{path::PathBuf, time::Instant};
