@@ -2,6 +2,7 @@
 //! genesis trie once, a sealed block's hash is taken as given, and a chain resumed from its
 //! database opens the stored trie instead of rebuilding it, keeping only its budget resident.
 
+use std::collections::BTreeMap;
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
@@ -193,5 +194,60 @@ fn the_resident_trie_stays_within_its_budget_and_commits_the_header_roots() {
     assert!(
         whole.bytes as u64 >= 16 * (CACHE / 4),
         "the state is far larger than the budget: {whole:?}"
+    );
+}
+
+#[test]
+fn unwinding_the_stage_and_executing_again_gives_the_same_roots_and_state() {
+    let demo = demo_of(6, 50);
+    let path = db_path("unwind");
+    let on_disk = ChainStore::open(&demo.spec, &path, 1 << 20).expect("creates");
+    let in_memory = ChainStore::from_genesis(&demo.spec);
+    fn run<S: executor::chainstore::StateStore>(
+        mut store: ChainStore<S>,
+        demo: &DemoChain,
+    ) -> ChainStore<S> {
+        for block in &demo.blocks {
+            store.import(block).expect("imports");
+        }
+        let target = demo.blocks[2].header.hash_slow();
+        store.unwind_to(target).expect("unwinds");
+        let at = store.checkpoint();
+        assert_eq!((at.number, at.hash), (3, target));
+        assert_eq!(at.state_root, demo.blocks[2].header.state_root);
+        for block in &demo.blocks[3..] {
+            let imported = store.import(block).expect("executes again");
+            assert_eq!(imported.state_root, block.header.state_root);
+        }
+        assert_eq!(store.checkpoint().number, 6);
+        store
+    }
+    let on_disk = run(on_disk, &demo);
+    let check = on_disk.store().db().check().expect("the database checks");
+    assert_eq!(check.head.number, 6);
+    assert_eq!(check.trie_nodes.map(|c| c.number), Some(6));
+    let mut in_memory = run(in_memory, &demo);
+    let head = in_memory.head();
+    let world = in_memory.state_at(head).expect("the head's state");
+    let mut whole = ChainStore::from_genesis(&demo.spec);
+    for block in &demo.blocks {
+        whole.import(block).expect("imports");
+    }
+    let canonical = |world: executor::WorldState| {
+        world
+            .trie_updates()
+            .into_iter()
+            .map(|u| {
+                (
+                    u.address,
+                    (u.info, u.storage.into_iter().collect::<BTreeMap<_, _>>()),
+                )
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        canonical(whole.state_at(head).expect("the head's state")),
+        canonical(world),
+        "the state unwound and executed again is the uninterrupted one"
     );
 }

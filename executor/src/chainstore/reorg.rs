@@ -9,6 +9,30 @@ use super::{BlockRecord, ChainStore, StateStore, internal};
 use crate::block::BlockError;
 
 impl<S: StateStore> ChainStore<S> {
+    /// Unwinds the chain to `target`, an ancestor of the head whose change sets are still
+    /// kept: the store goes back block by block (a database's canonical chain and checkpoints
+    /// with it, one write transaction per block), the calculator's trie takes the same walk,
+    /// and `target` becomes the head. The unwound blocks stay known, so importing them again,
+    /// or a sibling, works as on any side chain.
+    pub fn unwind_to(&mut self, target: B256) -> Result<(), BlockError> {
+        if !self.ancestors(self.head).any(|(hash, _)| hash == target) {
+            return Err(BlockError::UnknownParent(target));
+        }
+        self.move_to(target)?;
+        self.head = target;
+        Ok(())
+    }
+
+    /// The head as a stage checkpoint: its number, hash and state root.
+    pub fn checkpoint(&self) -> storage::Checkpoint {
+        let header = &self.blocks[&self.head].header;
+        storage::Checkpoint {
+            number: header.number,
+            hash: self.head,
+            state_root: header.state_root,
+        }
+    }
+
     /// Moves the store (and the calculator with it) to the post-state of `target`. On error the
     /// store and the calculator agree on wherever the walk stopped.
     pub(super) fn move_to(&mut self, target: B256) -> Result<(), BlockError> {
