@@ -260,3 +260,21 @@ fn memory_figure_covers_the_leaves() {
     );
     println!("{figure:?}: {:.0} bytes per leaf", figure.bytes_per_leaf());
 }
+
+/// The default account is the empty account alloy-trie hashes: no code is KECCAK256_EMPTY, not
+/// a zero hash (the derived default put zero into the leaf).
+#[test]
+fn the_default_account_is_the_empty_one() {
+    let account = TrieAccount::default();
+    assert!(account.is_empty());
+    let address = Address::with_last_byte(7);
+    let mut trie = StateTrie::new();
+    trie.apply(&[AccountUpdate {
+        address,
+        info: Some(account),
+        wipe_storage: false,
+        storage: vec![],
+    }]);
+    let expected = state_root_unhashed([(address, alloy_trie::TrieAccount::default())]);
+    assert_eq!(trie.root(), expected);
+}

@@ -25,16 +25,27 @@ use undo::AccountUndo;
 pub use undo::Undo;
 
 /// Account fields as committed; the storage root is derived by the state trie itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrieAccount {
     /// Transactions an externally owned account sent; for a contract, the contracts it
     /// created plus one (EIP-161 starts a new contract at 1).
     pub nonce: u64,
     /// In wei.
     pub balance: U256,
-    /// keccak of the account's code; [`KECCAK256_EMPTY`] for an account without code (not
-    /// zero: `Default` gives zero, which is no valid code hash).
+    /// keccak of the account's code; [`KECCAK256_EMPTY`] for an account without code.
     pub code_hash: B256,
+}
+
+impl Default for TrieAccount {
+    /// The empty account (no nonce, no balance, no code), as an absent account reads: a
+    /// derived default would put a zero code hash, which no code hashes to, into a leaf.
+    fn default() -> Self {
+        Self {
+            nonce: 0,
+            balance: U256::ZERO,
+            code_hash: KECCAK256_EMPTY,
+        }
+    }
 }
 
 impl TrieAccount {

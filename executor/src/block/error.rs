@@ -286,6 +286,14 @@ pub enum OutcomeError {
         /// The root of the receipts execution produced.
         got: B256,
     },
+    /// Post-state roots given for a different number of receipts than the block produced.
+    #[error("{roots} post-state roots for {receipts} receipts")]
+    PostStateRoots {
+        /// Receipts the block produced.
+        receipts: usize,
+        /// Roots given.
+        roots: usize,
+    },
     /// The union of the receipts' blooms differs from the header's (boxed: 256 bytes each).
     #[error("logs bloom differs from header")]
     LogsBloom {

@@ -118,7 +118,7 @@ pub fn verify_post_state_receipts(
     header: &Header,
     roots: &[B256],
 ) -> Result<(), OutcomeError> {
-    set_post_state_roots(&mut outcome.receipts, roots);
+    set_post_state_roots(&mut outcome.receipts, roots)?;
     let got = calculate_receipt_root(&outcome.receipts);
     if got != header.receipts_root {
         return Err(OutcomeError::ReceiptsRoot {
@@ -131,9 +131,17 @@ pub fn verify_post_state_receipts(
 }
 
 /// Gives each receipt the state root after its transaction instead of a status, as receipts
-/// before Byzantium carry.
-pub fn set_post_state_roots(receipts: &mut [ReceiptEnvelope], roots: &[B256]) {
-    assert_eq!(receipts.len(), roots.len(), "one root per receipt");
+/// before Byzantium carry. One root per receipt, or nothing changes.
+pub fn set_post_state_roots(
+    receipts: &mut [ReceiptEnvelope],
+    roots: &[B256],
+) -> Result<(), OutcomeError> {
+    if receipts.len() != roots.len() {
+        return Err(OutcomeError::PostStateRoots {
+            receipts: receipts.len(),
+            roots: roots.len(),
+        });
+    }
     for (receipt, root) in receipts.iter_mut().zip(roots) {
         match receipt {
             ReceiptEnvelope::Legacy(r)
@@ -142,5 +150,37 @@ pub fn set_post_state_roots(receipts: &mut [ReceiptEnvelope], roots: &[B256]) {
             | ReceiptEnvelope::Eip4844(r)
             | ReceiptEnvelope::Eip7702(r) => r.receipt.status = Eip658Value::PostState(*root),
         }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_consensus::{Receipt, ReceiptWithBloom};
+
+    use super::*;
+
+    #[test]
+    fn roots_for_another_number_of_receipts_are_refused_untouched() {
+        let receipt = ReceiptEnvelope::Legacy(ReceiptWithBloom::from(Receipt {
+            status: Eip658Value::Eip658(true),
+            cumulative_gas_used: 21_000,
+            logs: vec![],
+        }));
+        let mut receipts = vec![receipt.clone(), receipt.clone()];
+        let refused = set_post_state_roots(&mut receipts, &[B256::ZERO]);
+        assert!(matches!(
+            refused,
+            Err(OutcomeError::PostStateRoots {
+                receipts: 2,
+                roots: 1
+            })
+        ));
+        assert_eq!(receipts, vec![receipt.clone(), receipt]);
+        set_post_state_roots(&mut receipts, &[B256::ZERO, B256::ZERO]).unwrap();
+        assert!(matches!(
+            &receipts[0],
+            ReceiptEnvelope::Legacy(r) if r.receipt.status == Eip658Value::PostState(B256::ZERO)
+        ));
     }
 }

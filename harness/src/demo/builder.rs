@@ -208,7 +208,7 @@ impl BlockBuilder {
                 &block.body.transactions,
                 &hashes,
             )?;
-            block::set_post_state_roots(&mut outcome.receipts, &roots);
+            block::set_post_state_roots(&mut outcome.receipts, &roots)?;
         }
         let updates = self.world.updates_for(&outcome.writes);
         self.world.apply(&outcome.writes);
