@@ -216,9 +216,14 @@ impl WorldState {
             .collect()
     }
 
+    /// The state trie of this state, built in bulk from every account (a whole-state cost).
+    pub fn state_trie(&self) -> StateTrie {
+        StateTrie::from_accounts(&self.trie_updates())
+    }
+
     /// The state root computed from scratch.
     pub fn state_root(&self) -> B256 {
-        StateTrie::from_accounts(&self.trie_updates()).root()
+        self.state_trie().root()
     }
 }
 

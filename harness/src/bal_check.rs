@@ -82,7 +82,7 @@ pub fn run(paths: &[PathBuf], report: &mut Report) -> Result<(), ReplayError> {
 fn check_test(json: &serde_json::Value, notes: &mut Vec<String>) -> Result<Option<String>, String> {
     let test = EestTest::deserialize(json).map_err(|e| format!("not an EEST fixture: {e}"))?;
     let world = WorldState::from_alloc(&test.pre);
-    let mut trie = StateTrie::from_accounts(&world.trie_updates());
+    let mut trie = world.state_trie();
     let genesis_root = trie.root();
     if genesis_root != test.genesis_block_header.state_root {
         return Err(format!(

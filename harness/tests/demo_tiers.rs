@@ -2,7 +2,7 @@
 //! in the returned runs and in the JSON report's `runs`, and every row commits the same root.
 
 use commitment::Config;
-use executor::{chainstore::ExecMode, submodule::Tier};
+use executor::submodule::Tier;
 use harness::{
     demo::{self, DemoOptions, Mix},
     report::Report,
@@ -13,16 +13,10 @@ fn every_mode_on_both_tiers_commits_the_same_roots() {
     let mut report = Report::new("demo");
     let runs = demo::run(
         &DemoOptions {
-            blocks: 3,
-            txs_per_block: 20,
-            accounts: 0,
-            export: None,
-            exec: ExecMode::Sequential,
             mix: Mix::Compute,
             modes: Config::ALL.to_vec(),
-            primary: Config::default(),
             tiers: vec![Tier::Interpret, Tier::Compile],
-            db: None,
+            ..DemoOptions::new(3, 20)
         },
         &mut report,
     )
@@ -38,16 +32,8 @@ fn every_mode_on_both_tiers_commits_the_same_roots() {
         assert_eq!(modes, Config::ALL.to_vec(), "{tier:?}");
     }
     let genesis_root = demo::build(&DemoOptions {
-        blocks: 0,
-        txs_per_block: 20,
-        accounts: 0,
-        export: None,
-        exec: ExecMode::Sequential,
         mix: Mix::Compute,
-        modes: vec![Config::default()],
-        primary: Config::default(),
-        tiers: vec![Tier::Interpret],
-        db: None,
+        ..DemoOptions::new(0, 20)
     })
     .unwrap()
     .genesis

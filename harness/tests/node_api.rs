@@ -9,13 +9,9 @@ use std::sync::{
 };
 
 use alloy_primitives::B256;
-use commitment::{Config, StateTrie};
-use executor::{
-    block::ExecMode,
-    chainstore::{BlockInput, ChainStore},
-    submodule::Tier,
-};
-use harness::demo::{self, DemoChain, DemoOptions, Mix};
+use commitment::Config;
+use executor::chainstore::{BlockInput, ChainStore};
+use harness::demo::{self, DemoChain, DemoOptions};
 use tracing_subscriber::{Layer, layer::SubscriberExt};
 
 fn demo_chain() -> DemoChain {
@@ -24,16 +20,8 @@ fn demo_chain() -> DemoChain {
 
 fn demo_of(blocks: u64, accounts: usize) -> DemoChain {
     demo::build(&DemoOptions {
-        blocks,
-        txs_per_block: 10,
         accounts,
-        export: None,
-        exec: ExecMode::Sequential,
-        mix: Mix::Mixed,
-        modes: vec![Config::default()],
-        primary: Config::default(),
-        tiers: vec![Tier::Interpret],
-        db: None,
+        ..DemoOptions::new(blocks, 10)
     })
     .expect("the demo chain builds")
 }
@@ -190,7 +178,7 @@ fn the_resident_trie_stays_within_its_budget_and_commits_the_header_roots() {
             "{config}: {resident} bytes resident"
         );
     }
-    let whole = StateTrie::from_accounts(&demo.world.trie_updates()).memory();
+    let whole = demo.world.state_trie().memory();
     assert!(
         whole.bytes as u64 >= 16 * (CACHE / 4),
         "the state is far larger than the budget: {whole:?}"

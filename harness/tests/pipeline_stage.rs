@@ -19,22 +19,14 @@ use executor::{
     StateView,
     block::{self, BlockError, ExecMode, ExecOptions, Watch},
     chainstore::{BlockInput, ChainStore},
-    submodule::Tier,
 };
-use harness::demo::{self, DemoChain, DemoOptions, Mix};
+use harness::demo::{self, DemoChain, DemoOptions};
 
 fn demo_chain(blocks: u64, txs: usize) -> DemoChain {
     demo::build(&DemoOptions {
-        blocks,
-        txs_per_block: txs,
         accounts: 50,
-        export: None,
-        exec: ExecMode::Sequential,
-        mix: Mix::Mixed,
         modes: Config::ALL.to_vec(),
-        primary: Config::default(),
-        tiers: vec![Tier::Interpret],
-        db: None,
+        ..DemoOptions::new(blocks, txs)
     })
     .expect("the demo chain builds")
 }

@@ -442,7 +442,7 @@ fn fold_request(
 ) -> Option<Result<Ahead, Inexpressible>> {
     let bal = request.access_list.as_deref()?;
     let started = Instant::now();
-    Some(bal_updates(&mut *trie, bal, request.rules).map(|updates| {
+    Some(bal_updates(trie, bal, request.rules).map(|updates| {
         let undo = trie.apply_reversible(&updates);
         let root = trie.root();
         Ahead {

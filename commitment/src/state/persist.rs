@@ -192,9 +192,10 @@ impl StateTrie {
     }
 
     /// Over a source: drops the accounts in memory that neither the last export (if their
-    /// entries fit half the budget) nor anything since wrote (they are read again from their leaves when next touched), collapses the
-    /// storage tries of the rest to an even share of half of `budget`, then the account trie
-    /// to what is left. Returns the bytes the nodes in memory still take.
+    /// entries fit half the budget) nor anything since wrote (they are read again from their
+    /// leaves when next touched), collapses the storage tries of the rest within half of
+    /// `budget`, then the account trie to what is left. Returns the bytes the nodes in memory
+    /// still take.
     pub fn retain(&mut self, budget: usize) -> usize {
         if let Some(Tracking {
             source: Some(_),
@@ -212,14 +213,14 @@ impl StateTrie {
             });
         }
         // Smallest first (by allocation, known without a walk), each to an even share of what
-        // is left: the small tries keep what
-        // they have and the hot contract's large one gets the rest.
+        // is left: the small tries keep what they have and the hot contract's large one gets
+        // the rest.
         let mut tries: Vec<(usize, &mut Trie)> = self
             .entries
             .values_mut()
             .map(|entry| (entry.storage.heap_bytes(), &mut entry.storage))
             .collect();
-        tries.sort_unstable_by_key(|(resident, _)| *resident);
+        tries.sort_unstable_by_key(|(allocated, _)| *allocated);
         let count = tries.len();
         let mut left = budget / 2;
         let mut storage = 0;

@@ -75,7 +75,7 @@ impl PostStateRoots {
     pub fn new(at: B256, world: &WorldState) -> Self {
         Self {
             at,
-            trie: StateTrie::from_accounts(&world.trie_updates()),
+            trie: world.state_trie(),
         }
     }
 

@@ -174,9 +174,7 @@ impl StateStore for DbStore {
         if self.db.trie_checkpoint()? == Some(head) {
             return Ok(StateTrie::open(head.state_root, self.db.trie_source()));
         }
-        Ok(StateTrie::from_accounts(
-            &self.plain_state()?.trie_updates(),
-        ))
+        Ok(self.plain_state()?.state_trie())
     }
 
     fn trie_budget(&self) -> Option<usize> {
@@ -213,7 +211,7 @@ impl ChainStore<DbStore> {
     pub fn open(genesis: &Genesis, path: &Path, cache_bytes: u64) -> Result<Self, OpenError> {
         let chain = ChainSpec::from_genesis_config(&genesis.config);
         let world = WorldState::from_alloc(&genesis.alloc);
-        let mut trie = StateTrie::from_accounts(&world.trie_updates());
+        let mut trie = world.state_trie();
         let header = genesis_header(&chain, genesis, trie.root());
         let db = Self::create(header, world, trie, path, cache_bytes)?;
         if db.chain_info(CHAIN_CONFIG)?.is_none() {
@@ -233,7 +231,7 @@ impl ChainStore<DbStore> {
         path: &Path,
         cache_bytes: u64,
     ) -> Result<Self, OpenError> {
-        let mut trie = StateTrie::from_accounts(&world.trie_updates());
+        let mut trie = world.state_trie();
         let computed = trie.root();
         if computed != genesis.state_root {
             let expected = genesis.state_root;

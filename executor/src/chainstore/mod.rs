@@ -134,7 +134,7 @@ impl ChainStore {
         world: WorldState,
     ) -> Result<Self, GenesisMismatch> {
         let hash = genesis.hash_slow();
-        let trie = StateTrie::from_accounts(&world.trie_updates());
+        let trie = world.state_trie();
         let store = MemoryStore::new(hash, world, DEFAULT_RETAIN as usize);
         Self::with_store(chain, genesis, store, trie)
     }
@@ -144,7 +144,7 @@ impl ChainStore {
     pub fn from_genesis(genesis: &alloy_genesis::Genesis) -> Self {
         let chain = ChainSpec::from_genesis_config(&genesis.config);
         let world = WorldState::from_alloc(&genesis.alloc);
-        let mut trie = StateTrie::from_accounts(&world.trie_updates());
+        let mut trie = world.state_trie();
         let header = crate::genesis::genesis_header(&chain, genesis, trie.root());
         let store = MemoryStore::new(header.hash_slow(), world, DEFAULT_RETAIN as usize);
         Self::assemble(chain, header, store, trie)
@@ -257,6 +257,16 @@ impl<S: StateStore> ChainStore<S> {
     /// The last successfully imported block.
     pub fn head(&self) -> B256 {
         self.head
+    }
+
+    /// The head as a stage checkpoint: its number, hash and state root.
+    pub fn checkpoint(&self) -> storage::Checkpoint {
+        let header = &self.blocks[&self.head].header;
+        storage::Checkpoint {
+            number: header.number,
+            hash: self.head,
+            state_root: header.state_root,
+        }
     }
 
     /// The header of a block the store still holds (the recent canonical ones and side

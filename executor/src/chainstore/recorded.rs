@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use alloy_consensus::Header;
 use alloy_primitives::B256;
-use commitment::StateTrie;
 
 use super::{ChainStore, DEFAULT_RETAIN, MemoryStore};
 use crate::{block::Block, chain::ChainSpec, world::WorldState};
@@ -33,7 +32,7 @@ impl ChainStore {
         world: WorldState,
         block_hashes: HashMap<u64, B256>,
     ) -> Self {
-        let trie = StateTrie::from_accounts(&world.trie_updates());
+        let trie = world.state_trie();
         let store = MemoryStore::new(parent_hash, world, DEFAULT_RETAIN as usize);
         let parent = Header {
             number: parent_number,

@@ -23,16 +23,6 @@ impl<S: StateStore> ChainStore<S> {
         Ok(())
     }
 
-    /// The head as a stage checkpoint: its number, hash and state root.
-    pub fn checkpoint(&self) -> storage::Checkpoint {
-        let header = &self.blocks[&self.head].header;
-        storage::Checkpoint {
-            number: header.number,
-            hash: self.head,
-            state_root: header.state_root,
-        }
-    }
-
     /// Moves the store (and the calculator with it) to the post-state of `target`. On error the
     /// store and the calculator agree on wherever the walk stopped.
     pub(super) fn move_to(&mut self, target: B256) -> Result<(), BlockError> {

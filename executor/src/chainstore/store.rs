@@ -74,9 +74,7 @@ pub trait StateStore {
     /// A state trie at the head: built from the plain state in memory, or opened over the
     /// stored trie nodes in a database (reading only what blocks reach).
     fn trie(&self) -> Result<StateTrie, Self::Error> {
-        Ok(StateTrie::from_accounts(
-            &self.plain_state()?.trie_updates(),
-        ))
+        Ok(self.plain_state()?.state_trie())
     }
 
     /// Keeps the change sets of the newest `n` blocks where they cost memory (a database

@@ -116,7 +116,7 @@ pub struct BlockBuilder {
 
 impl BlockBuilder {
     pub fn new(chain: ChainSpec, genesis: Header, world: WorldState) -> Self {
-        let trie = StateTrie::from_accounts(&world.trie_updates());
+        let trie = world.state_trie();
         Self {
             chain,
             parent: genesis,

@@ -68,6 +68,26 @@ pub struct DemoOptions {
     pub db: Option<PathBuf>,
 }
 
+impl DemoOptions {
+    /// `blocks` of `txs_per_block` mixed transactions between the wallets, replayed once
+    /// (serial commitment, interpreted, sequential, in memory, nothing exported): what a test
+    /// or a bench starts from and changes a field of.
+    pub fn new(blocks: u64, txs_per_block: usize) -> Self {
+        Self {
+            blocks,
+            txs_per_block,
+            accounts: 0,
+            export: None,
+            exec: executor::chainstore::ExecMode::Sequential,
+            mix: Mix::Mixed,
+            modes: vec![commitment::Config::default()],
+            primary: commitment::Config::default(),
+            tiers: vec![executor::submodule::Tier::Interpret],
+            db: None,
+        }
+    }
+}
+
 /// Why the demo chain could not be built (a bug, not a failed replay).
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
