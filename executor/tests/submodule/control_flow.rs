@@ -2,6 +2,10 @@
 //! (arithmetic by a constant power of two).
 
 use alloy_primitives::U256;
+use executor::{
+    revm::primitives::hardfork::SpecId,
+    submodule::compiler::analysis::{Analysis, REGION_OPS},
+};
 
 use crate::{Kept, push32, two_tiers::*, word};
 
@@ -93,4 +97,76 @@ fn arithmetic_by_a_constant_power_of_two_matches() {
         let done = same_on_both_tiers(&world, &data, 10_000_000);
         assert!(done.result.is_success(), "{:?}", done.result);
     }
+}
+
+/// Code laid out over several regions (Wasm functions of about `REGION_OPS` instructions):
+/// forward and backward static jumps, a computed jump and a fall-through each cross a region
+/// boundary, and a call resumes inside a middle region, on a loop run three times.
+#[test]
+fn jumps_between_regions_match() {
+    let pad = |code: &mut Vec<u8>| code.extend(std::iter::repeat_n(0x5b, REGION_OPS + 7));
+    let push2 = |code: &mut Vec<u8>, v: usize| code.extend([0x61, (v >> 8) as u8, v as u8]);
+    // Patched once the labels' pcs are known: (position of a PUSH2's immediate, label).
+    let mut fixups: Vec<(usize, usize)> = Vec::new();
+    let mut labels = [0usize; 4];
+    let (looped, far, computed, done) = (0, 1, 2, 3);
+    let mut code = vec![0x60, 0x03]; // n = 3
+    code.extend([0x60, 0x00]); // acc = 0: stack [acc, n]
+    fixups.push((code.len() + 1, far));
+    push2(&mut code, 0);
+    code.push(0x56);
+    // loop: acc += n; n -= 1; exit when n == 0
+    labels[looped] = code.len();
+    code.extend([0x5b, 0x81, 0x01, 0x90, 0x60, 0x01, 0x90, 0x03, 0x90]);
+    code.extend([0x81, 0x15]);
+    fixups.push((code.len() + 1, done));
+    push2(&mut code, 0);
+    code.push(0x57);
+    pad(&mut code); // falls through into the next region
+    // staticcall(gas, identity, 0, 32, 0, 32) inside a middle region; its result is dropped.
+    code.extend([
+        0x60, 0x20, 0x5f, 0x60, 0x20, 0x5f, 0x60, 0x04, 0x5a, 0xfa, 0x50,
+    ]);
+    pad(&mut code);
+    code.extend([0x5f, 0x35, 0x56]); // jump(calldataload(0)): to `computed`
+    labels[far] = code.len();
+    code.push(0x5b);
+    pad(&mut code);
+    fixups.push((code.len() + 1, looped));
+    push2(&mut code, 0);
+    code.push(0x56); // backward, two regions back
+    labels[computed] = code.len();
+    code.push(0x5b);
+    fixups.push((code.len() + 1, looped));
+    push2(&mut code, 0);
+    code.push(0x56);
+    labels[done] = code.len();
+    code.extend([0x5b, 0x50, 0x5f, 0x55, 0x00]); // sstore(0, acc)
+    for (at, label) in fixups {
+        code[at..at + 2].copy_from_slice(&(labels[label] as u16).to_be_bytes());
+    }
+    let regions = Analysis::new(&code, SpecId::CANCUN).regions.len();
+    assert!(regions >= 4, "{regions} regions");
+    let world = world(&[(TARGET, &code)]);
+    let done = same_on_both_tiers(&world, &word(labels[computed] as u64), 10_000_000);
+    assert!(done.result.is_success(), "{:?}", done.result);
+    // A computed jump to a JUMPDEST of another region that is not the intended one still lands.
+    let elsewhere = word(labels[far] as u64 + 3);
+    same_on_both_tiers(&world, &elsewhere, 10_000_000);
+}
+
+/// Straight-line code with thousands of branches and no JUMPDEST is cut into regions at
+/// section boundaries; GAS in every section checks the counters survive each cut.
+#[test]
+fn branch_dense_code_without_jumpdests_matches() {
+    let mut code = Vec::new();
+    for _ in 0..3 * REGION_OPS / 4 {
+        // if 0 jump 0; gas; pop
+        code.extend([0x5f, 0x5f, 0x57, 0x5a, 0x50]);
+    }
+    code.extend([0x5a, 0x5f, 0x55, 0x00]); // sstore(0, gas)
+    assert!(Analysis::new(&code, SpecId::CANCUN).regions.len() >= 2);
+    let world = world(&[(TARGET, &code)]);
+    let done = same_on_both_tiers(&world, &[], 10_000_000);
+    assert!(done.result.is_success(), "{:?}", done.result);
 }

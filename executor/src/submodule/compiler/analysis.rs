@@ -51,6 +51,9 @@ pub struct Analysis {
     /// valid JUMPDEST, every resume point after a CALL/CREATE, and the fall-through of the
     /// immediate-carrying stack opcodes. Sorted, unique.
     pub targets: Vec<usize>,
+    /// Index into [`targets`](Self::targets) of the first target of each region: the targets
+    /// compiled into one Wasm function. Regions are consecutive and cover every target.
+    pub regions: Vec<usize>,
     /// `(pc, instruction index)` of each resume point, sorted by pc.
     pub resumes: Vec<(u32, usize)>,
     /// Instruction index of the valid JUMPDEST at each pc (`None` elsewhere).
@@ -151,12 +154,15 @@ impl Analysis {
         }
         targets.sort_unstable();
         targets.dedup();
+        let targets = bound_spans(&ops, targets);
 
         let sections = cut_sections(&ops, &targets);
+        let regions = cut_regions(&ops, &targets);
         Self {
             ops,
             sections,
             targets,
+            regions,
             resumes,
             jumpdests,
             code_len: code.len() as u32,
@@ -172,6 +178,54 @@ impl Analysis {
 /// The instruction two bytes after the immediate-carrying opcode at `index`. The byte between
 /// decodes as a one-byte instruction whenever the opcode succeeds (revm rejects every PUSH and
 /// JUMPDEST byte as an immediate), so that instruction is `index + 2`; `None` past the end.
+/// Instructions a region spans at most (plus the rest of a section it reaches into): the bound
+/// on the size of a Wasm function, so a code generator whose passes grow faster than linearly
+/// with a function's size (Cranelift's register allocator, its e-graph) stays linear in the size
+/// of the contract.
+pub const REGION_OPS: usize = 512;
+
+/// `targets` with a target added at the first section boundary after every [`REGION_OPS`]
+/// instructions without one, so that straight-line code with many branches (JUMPI without
+/// JUMPDESTs) is cut into regions too. A section boundary is a safe entry: the virtual stack is
+/// flushed there, and every entry into a target takes the counters from the control block.
+fn bound_spans(ops: &[Op], targets: Vec<usize>) -> Vec<usize> {
+    let mut bounded = Vec::with_capacity(targets.len());
+    let mut next = targets.iter().copied().peekable();
+    let mut last = 0;
+    for i in 0..ops.len() {
+        if next.next_if_eq(&i).is_some() {
+            bounded.push(i);
+            last = i;
+        } else if i - last >= REGION_OPS && falls_into_next_section(ops[i - 1].opcode) {
+            bounded.push(i);
+            last = i;
+        }
+    }
+    bounded
+}
+
+/// Whether control goes on to the next section after `op` ends one (code after a JUMP or a halt
+/// is entered only at a target, so a target added there would compile dead code).
+fn falls_into_next_section(op: u8) -> bool {
+    use opcode::*;
+    let halts = matches!(op, STOP | JUMP | RETURN | REVERT | INVALID | SELFDESTRUCT);
+    ends_section(op) && !halts && OPCODE_INFO[op as usize].is_some()
+}
+
+/// Groups consecutive targets into regions of at most about [`REGION_OPS`] instructions.
+fn cut_regions(ops: &[Op], targets: &[usize]) -> Vec<usize> {
+    let mut regions = vec![0];
+    let mut first = 0;
+    for (j, &t) in targets.iter().enumerate().skip(1) {
+        if t - first >= REGION_OPS {
+            regions.push(j);
+            first = t;
+        }
+    }
+    debug_assert!(targets.last().is_none_or(|&t| t < ops.len()));
+    regions
+}
+
 fn skip_immediate(ops: &[Op], index: usize) -> Option<usize> {
     let pc = ops[index].pc + 2;
     let next = ops.get(index + 2).filter(|o| o.pc == pc);

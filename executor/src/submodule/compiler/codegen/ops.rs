@@ -7,7 +7,8 @@ use revm::{
 use wasm_encoder::InstructionSink;
 
 use super::{
-    DISPATCH_FRAME, Emitter, Frame, GAS, HOST_OP, SCRATCH, STATUS, T, TARGET, TOP, mem_arg_at,
+    DISPATCH_FRAME, Emitter, Frame, GAS, HOST_OP, SCRATCH, STATUS, T, TARGET, TOP, goto,
+    mem_arg_at,
     stack::{self, Val},
     word::{self, Bitwise},
 };
@@ -279,11 +280,14 @@ impl Emitter<'_> {
             .local_set(GAS);
     }
 
-    /// Continues at target `j`: a later target by a direct branch, any other through the
-    /// dispatch table. Either way the counters go through the control block.
+    /// Continues at target `j`: a later target of the region by a direct branch, an earlier
+    /// one through the region's dispatch table, one of another region through `run`. Every way
+    /// the counters go through the control block.
     fn goto_target(&mut self, j: usize) {
         self.sync_out();
-        if j > self.segment {
+        if !self.region.contains(&j) {
+            self.ins().i32_const(goto(j as i32 + 1)).return_();
+        } else if j > self.segment {
             let frame = self.target_frame(j);
             self.br_frame(frame);
         } else {
