@@ -101,8 +101,10 @@ const RUN_TYPE: u32 = 2;
 const KECCAK_TYPE: u32 = 3;
 const HELPER_TYPES: u32 = 4;
 
-// The control frame that is always open: the dispatch loop.
-const DISPATCH_FRAME: u32 = 0;
+// The control frames of a region that are always open: the block whose end hands the frame
+// over to the interpreter at the pc in `STATUS`, and the dispatch loop inside it.
+const HANDOVER_FRAME: u32 = 0;
+const DISPATCH_FRAME: u32 = 1;
 
 const SCRATCH: Scratch = Scratch { t: T, c: C, c2: C2 };
 
@@ -343,9 +345,6 @@ struct Redo {
     stack: VStack,
     unspent: u64,
     refund: Option<u32>,
-    /// The control block holds the counters as they are (the instruction starts a target, which
-    /// is entered with them there), so handing over need not write them.
-    synced: bool,
 }
 
 impl<'a> Emitter<'a> {
@@ -383,7 +382,12 @@ impl<'a> Emitter<'a> {
         self.vs = VStack::new();
         self.region = lo..hi;
         let n = (hi - lo) as u32;
+        // The counters live in locals while control stays in the region, and go through the
+        // control block only on the way in and out: a jump between two JUMPDESTs of a region
+        // costs a branch, not three stores and three loads.
+        self.sync_in();
         self.ins().local_get(ENTRY).local_set(TARGET);
+        self.open(Frame::Block);
         self.open(Frame::Loop);
         for _ in 0..n {
             self.open(Frame::Block);
@@ -396,6 +400,7 @@ impl<'a> Emitter<'a> {
             .i32_sub()
             .br_table(0..n + 1, 0);
         self.close();
+        self.sync_out();
         self.ins()
             .i32_const(-1)
             .local_get(TARGET)
@@ -407,16 +412,7 @@ impl<'a> Emitter<'a> {
         let mut sections = a.sections[first..].iter().peekable();
         self.reachable = true;
         for j in lo..hi {
-            if self.reachable {
-                // Falling through into the next target: hand it the counters in memory.
-                self.sync_out();
-            }
             self.close();
-            // Every way into a target (dispatch, fall-through, forward branch) leaves the gas,
-            // stack top and memory size in the control block, so no SSA value is live across
-            // a target: Cranelift then sees no block parameters there, which keeps register
-            // allocation linear in the number of JUMPDESTs.
-            self.sync_in();
             self.segment = j;
             self.reachable = true;
             let end = a.targets.get(j + 1).copied().unwrap_or(a.ops.len());
@@ -431,7 +427,17 @@ impl<'a> Emitter<'a> {
         }
         self.close();
         // Every target's code ends in a jump or an exit (the code ends with an implicit STOP).
-        self.ins().unreachable().end();
+        self.ins().unreachable();
+        self.close();
+        // A section whose checks fail, with nothing of it run yet.
+        self.sync_out();
+        let mut ins = self.ins();
+        ins.i32_const(0)
+            .local_get(STATUS)
+            .i32_store(ctrl(abi::HANDOVER_PC, 2))
+            .i32_const(Exit::Interpret.to_raw())
+            .return_()
+            .end();
 
         let mut f = Function::new([
             (I32_LOCALS, ValType::I32),
@@ -458,7 +464,6 @@ impl<'a> Emitter<'a> {
         // instruction that fails and how (a section fails as a whole, revm per instruction).
         self.redo = Redo {
             pc: self.a.ops[s.start].pc,
-            synced: self.target_of[s.start].is_some(),
             ..Redo::default()
         };
         // One branch for the three checks: it is taken only to hand over, and each branch
@@ -485,7 +490,13 @@ impl<'a> Emitter<'a> {
             self.ins().i32_or();
         }
         if checks > 0 {
-            self.redo_if();
+            // The region's one handover exit: a few bytes here instead of an exit per section
+            // (the exit is most of the code of a JUMPDEST).
+            let pc = self.redo.pc as i32;
+            self.open(Frame::If);
+            self.ins().i32_const(pc).local_set(STATUS);
+            self.br_frame(HANDOVER_FRAME);
+            self.close();
         }
         if s.gas > 0 {
             self.ins()
@@ -504,7 +515,6 @@ impl<'a> Emitter<'a> {
                 stack: self.vs.clone(),
                 unspent: gas_after + op.gas,
                 refund: None,
-                synced: false,
             };
             self.op(i);
             if !self.reachable {
@@ -535,7 +545,7 @@ impl<'a> Emitter<'a> {
 
     /// Frame index of the block whose end starts target `j` of the region.
     fn target_frame(&self, j: usize) -> u32 {
-        1 + (self.region.end - 1 - j) as u32
+        DISPATCH_FRAME + 1 + (self.region.end - 1 - j) as u32
     }
 
     /// Leaves the function, ending the frame with `halt`. Only a successful halt hands back
@@ -553,11 +563,6 @@ impl<'a> Emitter<'a> {
     /// not have changed the counters or memory before this point.
     fn redo(&mut self) {
         let redo = std::mem::take(&mut self.redo);
-        if redo.synced {
-            self.leave_for_interpreter(redo.pc);
-            self.redo = redo;
-            return;
-        }
         let mut ins = InstructionSink::new(&mut self.body);
         stack::write_back(&mut ins, &self.slots, &redo.stack, TOP);
         if redo.unspent > 0 {

@@ -281,11 +281,11 @@ impl Emitter<'_> {
     }
 
     /// Continues at target `j`: a later target of the region by a direct branch, an earlier
-    /// one through the region's dispatch table, one of another region through `run`. Every way
-    /// the counters go through the control block.
+    /// one through the region's dispatch table, one of another region through `run` (with the
+    /// counters in the control block).
     fn goto_target(&mut self, j: usize) {
-        self.sync_out();
         if !self.region.contains(&j) {
+            self.sync_out();
             self.ins().i32_const(goto(j as i32 + 1)).return_();
         } else if j > self.segment {
             let frame = self.target_frame(j);
@@ -324,7 +324,6 @@ impl Emitter<'_> {
                 ins.select().i32_const(2).i32_shl();
                 ins.i32_load(mem_arg_at(abi::JUMP_TABLE as u64, 2))
                     .local_set(TARGET);
-                self.sync_out();
                 self.br_frame(DISPATCH_FRAME);
                 self.reachable = false;
             }
