@@ -193,10 +193,8 @@ fn bound_spans(ops: &[Op], targets: Vec<usize>) -> Vec<usize> {
     let mut next = targets.iter().copied().peekable();
     let mut last = 0;
     for i in 0..ops.len() {
-        if next.next_if_eq(&i).is_some() {
-            bounded.push(i);
-            last = i;
-        } else if i - last >= REGION_OPS && falls_into_next_section(ops[i - 1].opcode) {
+        let given = next.next_if_eq(&i).is_some();
+        if given || (i - last >= REGION_OPS && falls_into_next_section(ops[i - 1].opcode)) {
             bounded.push(i);
             last = i;
         }
