@@ -23,12 +23,12 @@ pub mod chainfile;
 pub mod chainstore;
 pub mod genesis;
 pub mod provider;
-pub mod submodule;
 pub mod transact;
 pub mod world;
 
 pub use provider::StateProvider;
 pub use revm;
+pub use submodule;
 pub use world::{
     AccountWrite, BlockHashes, BlockWrites, InfoChange, StateView, WorldAccount, WorldState,
 };

@@ -29,7 +29,7 @@ use wasmer::{
     Store, StoreMut, TypedFunction, imports,
 };
 
-use crate::submodule::abi::{self, Exit};
+use crate::abi::{self, Exit};
 use host::{Counters, Dispatch, FrameOps, Linear};
 
 /// Instances a thread keeps before it drops its Store: wasmer frees nothing a Store owns until

@@ -97,7 +97,7 @@ fn stack_io(op: u8) -> (u32, u32) {
 }
 
 impl Analysis {
-    /// Analyses `code` (at most [`abi::MAX_CODE`](crate::submodule::abi::MAX_CODE) bytes).
+    /// Analyses `code` (at most [`abi::MAX_CODE`](crate::abi::MAX_CODE) bytes).
     pub fn new(code: &[u8], spec: SpecId) -> Self {
         let gas_table = gas_table_spec(spec);
         // revm's own analysis decides which JUMPDESTs are valid, so both tiers agree on every

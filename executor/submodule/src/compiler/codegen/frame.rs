@@ -12,7 +12,7 @@ use super::{
     stack::{self, Val},
     word,
 };
-use crate::submodule::abi;
+use crate::abi;
 
 impl Emitter<'_> {
     /// Pushes the word the runtime left at `at` (a frame constant).

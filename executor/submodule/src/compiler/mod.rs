@@ -18,7 +18,7 @@ pub use codegen::GasRules;
 /// Largest code the compiler accepts (the jump table's reach). Deployed code is capped at
 /// 24 KiB and init code at 48 KiB since Shanghai; larger init code of older forks runs
 /// interpreted.
-pub const MAX_CODE: usize = crate::submodule::abi::MAX_CODE as usize;
+pub const MAX_CODE: usize = crate::abi::MAX_CODE as usize;
 
 /// Code the compiler refuses; the runtime then interprets it, so this is never a failure of
 /// the transaction.

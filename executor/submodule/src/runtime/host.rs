@@ -19,7 +19,7 @@ use revm::{
 
 use std::ops::Range;
 
-use crate::submodule::abi::{self, Exit};
+use crate::abi::{self, Exit};
 
 /// The submodule's linear memory as the host sees it during one `op` call.
 pub trait Linear {

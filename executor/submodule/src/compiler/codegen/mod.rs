@@ -51,7 +51,7 @@ use super::{
     analysis::{Analysis, Section},
     helpers::Helper,
 };
-use crate::submodule::abi::{self, Exit};
+use crate::abi::{self, Exit};
 use revm::interpreter::InstructionResult as Halt;
 use stack::{Slots, VStack};
 use word::Scratch;

@@ -11,7 +11,7 @@ use super::{
     stack::{self, Val},
 };
 
-use crate::submodule::abi;
+use crate::abi;
 
 impl Emitter<'_> {
     /// Validates a memory offset and expands memory to `offset + len`, returning where the

@@ -5,7 +5,7 @@ use wasm_encoder::{Function, InstructionSink, MemArg, ValType};
 
 use super::{GasRules, mem_arg_at};
 
-use crate::submodule::abi::{MEM_BASE, MEM_CAPACITY, MEM_COST, MEMORY_GROWN, PAGE};
+use crate::abi::{MEM_BASE, MEM_CAPACITY, MEM_COST, MEMORY_GROWN, PAGE};
 
 /// `expand(gas, msize, end) -> (gas, msize)`: grows EVM memory to cover `end` bytes, charging
 /// the difference of the quadratic cost, growing the Wasm memory if needed and zeroing the newly

@@ -10,7 +10,7 @@ use wasmer::{
     sys::{CompilerConfig, Cranelift, EngineBuilder, Features},
 };
 
-use crate::submodule::compiler::{self, Compiled};
+use crate::compiler::{self, Compiled};
 
 /// Estimated bytes of compiled modules a generation holds; past it the cache starts a new
 /// generation with a new engine. A wasmer engine keeps the machine code of every module it

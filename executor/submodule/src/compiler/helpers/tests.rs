@@ -71,7 +71,7 @@ fn build(roots: &[Helper]) -> Vec<u8> {
 }
 
 fn instantiate(bytes: &[u8]) -> (Store, Instance) {
-    let mut store = Store::new(crate::submodule::runtime::engine());
+    let mut store = Store::new(crate::runtime::engine());
     let module = Module::new(&store, bytes).expect("helpers must validate and compile");
     let nop = wasmer::Function::new_typed(&mut store, || {});
     let instance =
@@ -87,7 +87,7 @@ struct Runner {
 impl Runner {
     /// The helpers module compiled code really imports from, every helper exported.
     fn new() -> Self {
-        let mut store = Store::new(crate::submodule::runtime::engine());
+        let mut store = Store::new(crate::runtime::engine());
         let module =
             Module::new(&store, super::module()).expect("helpers must validate and compile");
         let instance = Instance::new(&mut store, &module, &imports! {}).unwrap();
@@ -300,7 +300,7 @@ fn knuth_add_back() {
 fn every_helper_builds_alone() {
     for h in Helper::ALL {
         let bytes = build(&[h]);
-        Module::new(&Store::new(crate::submodule::runtime::engine()), &bytes)
+        Module::new(&Store::new(crate::runtime::engine()), &bytes)
             .unwrap_or_else(|e| panic!("{h:?}: {e}"));
     }
     let sizes: Vec<_> = Helper::ALL

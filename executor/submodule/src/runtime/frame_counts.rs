@@ -23,7 +23,7 @@ pub struct FrameCounts {
     /// Frames (entries and resumes) run by compiled code.
     pub compiled: u64,
     /// Of the compiled runs, those compiled code handed to the interpreter at a failing check
-    /// ([`Exit::Interpret`](crate::submodule::abi::Exit::Interpret)).
+    /// ([`Exit::Interpret`](crate::abi::Exit::Interpret)).
     pub handed_over: u64,
     /// Frames of the compiled tier that ran interpreted: the code could not be compiled,
     /// instantiated, or resumed at its pc.

@@ -13,7 +13,7 @@ use super::{
 };
 use revm::interpreter::InstructionResult as Halt;
 
-use crate::submodule::{
+use crate::{
     abi::{self, Exit},
     compiler::analysis::{carries_immediate, is_call},
 };

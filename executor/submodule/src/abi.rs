@@ -111,7 +111,7 @@ pub const HOST_OP: &str = "op";
 /// code does the opcode's checks, gas and memory expansion itself; only the hashing is native.
 pub const KECCAK: &str = "keccak";
 /// Import module of the 256-bit arithmetic helpers, exported by the helpers module
-/// ([`helpers_module`](crate::submodule::compiler::helpers_module)) under their names.
+/// ([`helpers_module`](crate::compiler::helpers_module)) under their names.
 pub const HELPERS_MODULE: &str = "helpers";
 
 /// Why `run` returned, or (for [`Exit::Continue`], from a host operation) that it goes on.
