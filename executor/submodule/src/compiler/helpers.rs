@@ -16,14 +16,16 @@
 //!   one native multiply and an add-with-carry (the engine enables them).
 //!
 //! Layout: `helpers/asm.rs` (instruction builder and limb-level building
-//! blocks), `helpers/div.rs` (Knuth division and the division-based
-//! helpers), `helpers/barrett.rs` (MulMod's reduction by a memoised
-//! constant), `helpers/ops.rs` (Mul, Exp and the bit-level helpers),
-//! `helpers/tests.rs` (wasmer-run comparisons against ruint).
+//! blocks), `helpers/long_division.rs` (Knuth's algorithm D, which both of
+//! the next two use), `helpers/div.rs` (the division-based helpers),
+//! `helpers/barrett.rs` (MulMod's reduction by a memoised constant),
+//! `helpers/ops.rs` (Mul, Exp and the bit-level helpers), `helpers/tests.rs`
+//! (wasmer-run comparisons against ruint).
 
 mod asm;
 mod barrett;
 mod div;
+mod long_division;
 mod ops;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@
 use wasm_encoder::{ConstExpr, GlobalSection, GlobalType, Instruction as I, ValType};
 
 use super::asm::{Asm, L, Src, W, ZERO};
-use super::div::divmod_core;
+use super::long_division::divmod_core;
 
 /// The memo's globals: the modulus (4 limbs), then its `mu` (5 limbs).
 const MODULUS: u32 = 0;
