@@ -1,17 +1,20 @@
-//! Submodules: contract code compiled to WebAssembly and run under wasmer as revm's frames.
+//! Submodules: contract code compiled to WebAssembly and run under wasmer as revm's frames, the
+//! `compile` tier of execution.
 //!
 //! ```text
-//! frame_run ─► ModuleCache (code hash, spec) ─► compile ─► wasmer Module
-//!     │                                                     │
-//!     └─► per-thread Store: Instance ─► run(entry) ─► host op ─► revm instruction
-//!                                          │ CALL/CREATE: save stack + memory, yield
-//!                                          ▼
-//!                         revm frame loop runs the callee, then resumes here
+//! contract code ─► compiler (pure: bytecode, spec ─► Wasm bytes) ─► ModuleCache ─► wasmer Module
+//!                                                                         │
+//! revm frame loop ─► TieredEvm::frame_run ─► per-thread Store: Instance ─► run(entry) ─► host op
+//!       ▲                                                        │          ─► revm instruction
+//!       └── CALL/CREATE: stack + memory saved, yield; the callee runs, then resume here
 //! ```
 //!
-//! [`compiler`] turns bytecode into Wasm and knows nothing of the runtime; [`abi`] is the
-//! contract between the two; [`runtime`] hosts compiled code; [`evm`] puts it into revm's frame
-//! loop.
+//! [`compiler`] turns bytecode into Wasm and knows nothing of the runtime (no wasmer); [`abi`]
+//! is the contract between the two; [`runtime`] hosts compiled code (engine, module cache,
+//! instances, host); [`evm`] puts it into revm's frame loop, the seam `executor` builds its
+//! EVMs through ([`TieredEvmFactory`]).
+
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod abi;
 pub mod compiler;
