@@ -21,6 +21,8 @@ pub mod compiler;
 pub mod evm;
 mod outcome;
 pub mod runtime;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use evm::{TieredEvm, TieredEvmFactory};
 pub use outcome::{Outcome, Status};

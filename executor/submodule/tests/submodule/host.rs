@@ -1,12 +1,10 @@
 //! What compiled code asks the host for, and what it answers itself: KECCAK256, storage reads
 //! through the frame's cache, CREATE refused without a frame, calls without calldata.
 
-use std::collections::BTreeMap;
-
 use alloy_primitives::U256;
-use executor::submodule::{abi, runtime::frame_counts};
+use submodule::{abi, runtime::frame_counts, testing::*};
 
-use crate::{push32, two_tiers::*, word};
+use crate::{push32, word};
 
 #[test]
 fn keccak_checks_length_before_offset_and_hashes_alike() {
@@ -33,7 +31,7 @@ fn keccak_checks_length_before_offset_and_hashes_alike() {
                 vec![0x60, 0x40, 0x60, 0x00, 0xf3],
             ]
             .concat();
-            let world = world(&[(TARGET, &code)]);
+            let world = World::new(&[(TARGET, &code)]);
             for gas in [1 << 30, 30_000] {
                 let done = same_on_both_tiers(&world, b"calldata", gas);
                 outcomes.push(((len, offset, gas), done.result.is_success()));
@@ -61,16 +59,9 @@ fn storage_reads_see_the_frames_own_writes_and_a_reentrant_calls() {
         0x60, 0x00, 0x54, 0x60, 0x02, 0x55, // sstore(2, sload(0))
         0x00, 0x5b, 0x60, 0x09, 0x60, 0x00, 0x55, 0x00, // inner: sstore(0, 9)
     ];
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let done = same_on_both_tiers(&world, &[1], 1_000_000);
-    let storage: BTreeMap<U256, U256> = done
-        .writes
-        .accounts
-        .iter()
-        .filter(|a| a.address == TARGET)
-        .flat_map(|a| a.storage.clone())
-        .collect();
-    let slot = |n: u64| storage.get(&U256::from(n)).copied();
+    let slot = |n: u64| done.writes.slot(TARGET, U256::from(n));
     assert_eq!(
         (slot(0), slot(1), slot(2)),
         (
@@ -99,7 +90,7 @@ fn repeated_storage_reads_are_answered_by_the_cache() {
         }
     }
     code.push(0x00);
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let before = frame_counts().host_ops;
     same_on_both_tiers(&world, &[], 1_000_000);
     assert_eq!(frame_counts().host_ops - before, 2);
@@ -116,9 +107,9 @@ fn a_create_the_host_refuses_at_once_goes_on_compiled() {
     code.extend([0x60, 0x01, 0x01, 0x5f, 0x55]); // sstore(0, address + 1)
     code.extend([0x5f, 0x5f, 0x5f, 0xf0]); // create(0, 0, 0)
     code.extend([0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3]); // return it
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let before = frame_counts();
-    let done = same_on_both_tiers_at("Amsterdam", &world, &[], 10_000_000);
+    let done = same_on_both_tiers_at(SpecId::AMSTERDAM, &world, &[], 10_000_000);
     assert!(done.result.is_success(), "{:?}", done.result);
     let output = done.result.output().expect("returned");
     assert_ne!(output[..], word(0), "the second create ran");
@@ -144,16 +135,10 @@ fn a_call_without_calldata_from_far_in_memory_reads_none() {
     code.extend([
         0x5b, 0x36, 0x5f, 0x35, 0x01, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3,
     ]);
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let done = same_on_both_tiers(&world, &[1], 1_000_000);
     assert!(done.result.is_success(), "{:?}", done.result);
     assert_eq!(done.result.output().expect("returned")[..], word(0));
-    let called = done.writes.accounts.iter().find(|a| a.address == TARGET);
-    let slot0 = called.and_then(|a| {
-        a.storage
-            .iter()
-            .find(|(slot, _)| slot.is_zero())
-            .map(|(_, v)| *v)
-    });
+    let slot0 = done.writes.slot(TARGET, U256::ZERO);
     assert_eq!(slot0, Some(U256::from(1)), "the call succeeded");
 }

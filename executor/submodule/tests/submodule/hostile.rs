@@ -3,9 +3,9 @@
 //! look like a delegation.
 
 use alloy_primitives::U256;
-use executor::submodule::runtime::frame_counts;
+use submodule::{runtime::frame_counts, testing::*};
 
-use crate::{two_tiers::*, word};
+use crate::word;
 
 /// Calls itself with depth - 1 until depth is 0, counting the levels reached in slot 0.
 fn recursion() -> Vec<u8> {
@@ -27,24 +27,14 @@ fn recursion() -> Vec<u8> {
 #[test]
 fn recursion_1024_deep_matches_and_keeps_the_native_stack_flat() {
     let code = recursion();
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let before = frame_counts().compiled;
     let done = same_on_both_tiers(&world, &word(2000), GAS);
     assert!(done.result.is_success());
     // Each of the 1025 frames starts compiled and, but for the innermost, resumes compiled
     // after its call (the call at depth 1024 fails without a frame and resumes it too).
     assert_eq!(frame_counts().compiled - before, 2 * 1025);
-    let depth = done
-        .writes
-        .accounts
-        .iter()
-        .find(|a| a.address == TARGET)
-        .and_then(|a| {
-            a.storage
-                .iter()
-                .find(|(slot, _)| slot.is_zero())
-                .map(|(_, v)| *v)
-        });
+    let depth = done.writes.slot(TARGET, U256::ZERO);
     // The top frame and 1024 nested calls each count once; the call at depth 1024 fails.
     assert_eq!(depth, Some(U256::from(1025)));
 }
@@ -70,7 +60,7 @@ fn memory_expansion_limits_match() {
         ] {
             // MLOAD / MSTORE / CALLDATACOPY(offset, 0, msize) at the offset.
             let code = [push, tail].concat();
-            let world = world(&[(TARGET, &code)]);
+            let world = World::new(&[(TARGET, &code)]);
             same_on_both_tiers(&world, &[], 1 << 30);
         }
     }
@@ -83,7 +73,7 @@ fn runaway_jump_loops_run_out_of_gas_alike() {
         &[0x5b, 0x60, 0x00, 0x56][..],
         &[0x60, 0x04, 0x56, 0x60, 0x5b, 0x00],
     ] {
-        let world = world(&[(TARGET, code)]);
+        let world = World::new(&[(TARGET, code)]);
         let done = same_on_both_tiers(&world, &[], 1_000_000);
         assert!(!done.result.is_success());
     }
@@ -108,7 +98,7 @@ fn jump_dense_code_runs_alike() {
         0xf3,
     ];
     for code in [dests, pairs, walk, over] {
-        let world = world(&[(TARGET, &code)]);
+        let world = World::new(&[(TARGET, &code)]);
         same_on_both_tiers(&world, &[], 10_000_000);
     }
 }
@@ -133,12 +123,12 @@ fn every_gas_limit_fails_where_and_as_the_interpreter_does() {
     let hash_expanding = [0x61, 0x08, 0x00, 0x60, 0x00, 0x20, 0x00];
     let before = frame_counts().handed_over;
     for code in [&costs[..], &short_stack, &hash_expanding] {
-        let world = world(&[(TARGET, code)]);
+        let world = World::new(&[(TARGET, code)]);
         for gas in 21_000..=24_000 {
             same_on_both_tiers(&world, &[], gas);
         }
     }
-    let world = world(&[(TARGET, &costs)]);
+    let world = World::new(&[(TARGET, &costs)]);
     assert!(same_on_both_tiers(&world, &[], 24_000).result.is_success());
     assert!(frame_counts().handed_over > before, "no check handed over");
 }
@@ -157,21 +147,21 @@ fn deep_stack_opcodes_reach_as_far_as_in_the_interpreter() {
         code.extend([0x60, at, 0x52]); // mstore(at, top)
     }
     code.extend([0x60, 96, 0x60, 0, 0xf3]);
-    let world_deep = world(&[(TARGET, &code)]);
-    let done = same_on_both_tiers_at("Amsterdam", &world_deep, &[], 10_000_000);
+    let world_deep = World::new(&[(TARGET, &code)]);
+    let done = same_on_both_tiers_at(SpecId::AMSTERDAM, &world_deep, &[], 10_000_000);
     assert!(done.result.is_success(), "{:?}", done.result);
 
     let mut full = vec![0x5f; 1024];
     full.extend([0xe6, 90, 0x00]);
-    let world_full = world(&[(TARGET, &full)]);
-    let done = same_on_both_tiers_at("Amsterdam", &world_full, &[], 10_000_000);
+    let world_full = World::new(&[(TARGET, &full)]);
+    let done = same_on_both_tiers_at(SpecId::AMSTERDAM, &world_full, &[], 10_000_000);
     assert!(!done.result.is_success(), "{:?}", done.result);
 }
 
 #[test]
 fn code_that_looks_like_a_broken_delegation_runs_as_legacy_code() {
     // Found by the fuzzer: 0xEF01 followed by too few bytes is no EIP-7702 designator.
-    let world = world(&[(TARGET, &[0xef, 0x01, 0x01])]);
+    let world = World::new(&[(TARGET, &[0xef, 0x01, 0x01])]);
     let done = same_on_both_tiers(&world, &[], 100_000);
     assert!(!done.result.is_success());
 }

@@ -2,8 +2,9 @@
 //! (arithmetic by a constant power of two).
 
 use alloy_primitives::U256;
+use submodule::testing::*;
 
-use crate::{Kept, push32, two_tiers::*, word};
+use crate::{Kept, push32, word};
 
 #[test]
 fn backward_loops_keep_their_stack() {
@@ -16,7 +17,7 @@ fn backward_loops_keep_their_stack() {
         0x81, 0x60, 0x04, 0x57, // if i != 0 jump loop
         0x60, 0x00, 0x55, 0x00,
     ];
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let done = same_on_both_tiers(&world, &[], 1_000_000);
     assert!(done.result.is_success());
 }
@@ -29,7 +30,7 @@ fn computed_jumps_return_like_functions() {
     code.resize(0x14, 0x00);
     code.extend([0x5b, 0x60, 0x00, 0x55, 0x00]); // pc 0x14: sstore(0, result)
     code.extend([0x5b, 0x80, 0x01, 0x90, 0x56]); // pc 0x19: [ret, x] -> [2x], jump ret
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let done = same_on_both_tiers(&world, &[], 1_000_000);
     assert!(done.result.is_success(), "{:?}", done.result);
 }
@@ -40,7 +41,7 @@ fn a_computed_jump_lands_on_its_jumpdest() {
     let code = [
         0x60, 0x00, 0x35, 0x56, 0x00, 0x00, 0x5b, 0x60, 0x01, 0x60, 0x00, 0x55, 0x00,
     ];
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     for dest in [6, 5, 7, 1000] {
         let done = same_on_both_tiers(&world, &word(dest), 100_000);
         assert_eq!(
@@ -81,7 +82,7 @@ fn arithmetic_by_a_constant_power_of_two_matches() {
         }
     }
     out.return_all(&mut code);
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let words = [
         (U256::MAX, U256::MAX),
         (U256::from_be_bytes([0xa5; 32]), U256::from(u64::MAX)),

@@ -2,10 +2,8 @@
 //! Store: past [`MEMORY_LIMIT`] of held memory the runtime replaces it. Alone in its binary, so
 //! the process's resident memory is this test's.
 
-mod two_tiers;
-
-use executor::submodule::runtime::{MEMORY_LIMIT, frame_counts};
-use two_tiers::*;
+use submodule::runtime::{MEMORY_LIMIT, frame_counts};
+use submodule::testing::*;
 
 const MIB: u64 = 1 << 20;
 /// EVM memory each contract expands to.
@@ -43,7 +41,7 @@ fn held_memory_is_bounded_by_replacing_the_store() {
     let baseline = resident();
     let mut peak = baseline;
     for i in 0..contracts {
-        let world = world(&[(TARGET, &memory_hungry(i))]);
+        let world = World::new(&[(TARGET, &memory_hungry(i))]);
         let done = same_on_both_tiers(&world, &[], GAS);
         assert!(done.result.is_success(), "{:?}", done.result);
         peak = peak.max(resident());

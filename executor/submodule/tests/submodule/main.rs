@@ -2,8 +2,8 @@
 //! memory, jump-dense code, memory an instance saw in an earlier dispatch, and more instances
 //! than a thread keeps.
 //!
-//! One test binary (`--test submodule`), one module per concern; the two-tier runner is shared
-//! with `store_renewal`.
+//! One test binary (`--test submodule`), one module per concern; the two-tier runner is
+//! `submodule::testing`, shared with `store_renewal` and the tier fuzz target.
 
 use alloy_primitives::U256;
 
@@ -11,8 +11,6 @@ mod control_flow;
 mod host;
 mod hostile;
 mod instances;
-#[path = "../two_tiers/mod.rs"]
-mod two_tiers;
 
 /// Words a test program stores one after another in memory, to return them all at the end.
 #[derive(Default)]

@@ -2,23 +2,18 @@
 //! constants are laid out afresh, and a thread past its instance limit replaces its Store.
 
 use alloy_primitives::U256;
-use executor::{
-    submodule::runtime::{INSTANCE_LIMIT, frame_counts},
-    transact::Transacted,
+use submodule::{
+    runtime::{INSTANCE_LIMIT, frame_counts},
+    testing::*,
 };
 
-use crate::{Kept, push32, two_tiers::*, word};
+use crate::{Kept, push32, word};
 
 /// Every storage value the transaction leaves is zero: a frame stored only memory it never
 /// wrote, which must read as zero.
-fn assert_stores_only_zeros(done: &Transacted) {
-    let stored: Vec<_> = done
-        .writes
-        .accounts
-        .iter()
-        .flat_map(|a| a.storage.clone())
-        .collect();
-    assert!(stored.iter().all(|(_, v)| v.is_zero()), "{stored:?}");
+fn assert_stores_only_zeros(done: &Ran) {
+    let stored: Vec<_> = done.writes.stored().collect();
+    assert!(stored.iter().all(|v| v.is_zero()), "{stored:?}");
 }
 
 #[test]
@@ -36,7 +31,7 @@ fn a_reused_instance_never_shows_an_earlier_frames_memory() {
     code.extend([
         0x5b, 0x60, 0x00, 0x51, 0x60, 0x01, 0x55, 0x60, 0x20, 0x51, 0x60, 0x02, 0x55, 0x00,
     ]);
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let done = same_on_both_tiers(&world, &[1], 1_000_000);
     // Both slots stay zero, so nothing is written to the contract's storage.
     assert_stores_only_zeros(&done);
@@ -57,7 +52,7 @@ fn a_memory_hungry_instance_is_reused_and_never_shows_its_memory() {
     ];
     code.resize(0x20, 0x00);
     code.extend([0x5b, 0x62, 0x20, 0x00, 0x00, 0x51, 0x60, 0x01, 0x55, 0x00]);
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let gas = 100_000_000;
     for round in 0..2 {
         let before = frame_counts().instantiated;
@@ -117,7 +112,7 @@ fn frame_constants_are_laid_out_afresh_on_every_entry() {
         0x5b, 0x5f, 0x35, 0x5f, 0x55, 0x33, 0x60, 0x01, 0x55, 0x36, 0x60, 0x02,
     ]);
     code.extend([0x55, 0x34, 0x60, 0x03, 0x55, 0x00]);
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
 
     // Calldata in the window: only the call, RETURN and the inner frame's four SSTOREs reach
     // the host.
@@ -151,13 +146,13 @@ fn a_thread_past_its_instance_limit_replaces_its_store() {
         })
         .collect();
     for code in &contracts {
-        same_on_both_tiers(&world(&[(TARGET, code)]), &[], 100_000);
+        same_on_both_tiers(&World::new(&[(TARGET, code)]), &[], 100_000);
     }
     // The thread's first Store (each test runs on a thread of its own), and its replacement
     // when one instance more than it keeps was asked for.
     assert_eq!(frame_counts().stores - stores, 2);
     // The first contract's instance went with the old Store; running it again makes a new one.
     let before = frame_counts().instantiated;
-    same_on_both_tiers(&world(&[(TARGET, &contracts[0])]), &[], 100_000);
+    same_on_both_tiers(&World::new(&[(TARGET, &contracts[0])]), &[], 100_000);
     assert_eq!(frame_counts().instantiated - before, 1);
 }
