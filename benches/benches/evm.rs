@@ -3,13 +3,17 @@
 //! `$FIXTURES_DIR/evm-benchmarks` (revmc's and ipsilon's), each run as its first post entry;
 //! `evm_compile` also compiles hostile code (24 KiB of JUMPDESTs, of PUSH1/JUMP pairs).
 
-use std::{collections::BTreeMap, hint::black_box, path::PathBuf};
+use std::{
+    collections::{BTreeMap, HashMap},
+    hint::black_box,
+    path::PathBuf,
+};
 
 use alloy_genesis::GenesisAccount;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use executor::{
-    BlockHashes, StateView, WorldState,
+    StateView, WorldState,
     revm::{
         context::TxEnv, context_interface::block::BlobExcessGasAndPrice,
         primitives::hardfork::SpecId,
@@ -40,14 +44,6 @@ const CASES: &[(&str, &str)] = &[
     ),
     ("weierstrudel", "ipsilon/benchmarks/main/weierstrudel.json"),
 ];
-
-struct NoHashes;
-
-impl BlockHashes for NoHashes {
-    fn block_hash(&self, _: u64) -> Option<B256> {
-        None
-    }
-}
 
 struct Case {
     name: &'static str,
@@ -140,9 +136,10 @@ impl Case {
     }
 
     fn run(&self, tier: Tier) {
+        // No ancestors known, as in a state test: BLOCKHASH reads zero.
         let view = StateView {
             world: &self.world,
-            hashes: &NoHashes,
+            hashes: &HashMap::<u64, B256>::new(),
         };
         let done = transact::transact(&view, self.env.clone(), self.tx.clone(), tier)
             .expect("benchmark transaction is valid");

@@ -11,9 +11,11 @@
 //! BLOCKHASH; [`chain`] maps a chain configuration to fork rules; [`genesis`] builds a chain's
 //! genesis header and state; [`chainfile`] streams the `genesis.json` and `chain.rlp` a node
 //! imports; [`transact`] runs single transactions (state tests); [`block`] executes and verifies
-//! whole blocks; [`submodule`] compiles contract code to Wasm and runs it as revm's frames (the
-//! `compile` tier); [`chainstore`] imports chains of blocks (with side chains), in memory or over
-//! the chain database, and keeps the committed state root per block.
+//! whole blocks; [`chainstore`] imports chains of blocks (with side chains), in memory or over
+//! the chain database, and keeps the committed state root per block. Two crates of their own
+//! sit under it and are re-exported: [`submodule`] compiles contract code to Wasm and runs it
+//! as revm's frames (the `compile` tier; blocks and transactions build their EVMs through its
+//! `TieredEvmFactory`), and [`storage`] is the chain database.
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -23,12 +25,12 @@ pub mod chainfile;
 pub mod chainstore;
 pub mod genesis;
 pub mod provider;
-pub mod submodule;
 pub mod transact;
 pub mod world;
 
 pub use provider::StateProvider;
 pub use revm;
+pub use submodule;
 pub use world::{
     AccountWrite, BlockHashes, BlockWrites, InfoChange, StateView, WorldAccount, WorldState,
 };
