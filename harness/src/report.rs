@@ -8,6 +8,7 @@ use std::{
 
 use alloy_primitives::B256;
 use commitment::{Config, TimeSpan, Verdict, pipeline::Metrics};
+use executor::submodule::runtime::{TierUp, TierUpCounts};
 use executor::{block::ReceiptsCheck, chainstore::Imported, submodule::Tier};
 use serde::{Deserialize, Serialize};
 
@@ -124,8 +125,14 @@ pub struct Report {
     /// The demo's runs, one per commitment mode and tier (absent from other reports).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<crate::demo::DemoRun>,
+    /// What the `auto` tier did during this run (absent when it did not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier_up: Option<TierUpCounts>,
     #[serde(skip)]
     started: Option<Instant>,
+    /// The `auto` tier's counts when the run started.
+    #[serde(skip)]
+    tier_up_before: TierUpCounts,
 }
 
 impl Report {
@@ -146,7 +153,9 @@ impl Report {
             blocks: Vec::new(),
             commitment: None,
             runs: Vec::new(),
+            tier_up: None,
             started: Some(Instant::now()),
+            tier_up_before: TierUp::global_counts().unwrap_or_default(),
         }
     }
 
@@ -274,6 +283,19 @@ impl Report {
         }
         for n in &self.notes {
             println!("note: {n}");
+        }
+        self.tier_up = TierUp::global_counts().map(|now| now.since(&self.tier_up_before));
+        if let Some(t) = &self.tier_up {
+            println!(
+                "auto tier: {} frames compiled, {} interpreted; {} compiled in the background \
+                 ({:.1} ms), {} refused, {} requests dropped",
+                t.compiled_frames,
+                t.interpreted_frames,
+                t.compiles,
+                t.compile_us as f64 / 1e3,
+                t.refused,
+                t.dropped
+            );
         }
         if let Some(CommitmentSummary { config, metrics: m }) = &self.commitment {
             println!(

@@ -22,7 +22,10 @@ use revm::{
     primitives::{Address, Bytes, hardfork::SpecId},
 };
 
-use super::{Tier, runtime};
+use super::{
+    Tier,
+    runtime::{self, FrameRun, OnMiss, TierUp},
+};
 
 type Context_<DB> = Context<BlockEnv, TxEnv, CfgEnv, DB>;
 type Inner<DB, I> = RevmEvm<
@@ -78,20 +81,48 @@ impl<DB: Database, I> EvmTr for TieredEvm<DB, I> {
     fn frame_run(
         &mut self,
     ) -> Result<revm::handler::FrameInitOrResult<Self::Frame>, ContextDbError<Self::Context>> {
-        if self.tier == Tier::Interpret {
-            return self.inner.frame_run();
-        }
+        let on_miss = match self.tier {
+            Tier::Interpret => return self.inner.frame_run(),
+            Tier::Compile => OnMiss::Compile,
+            Tier::Auto => OnMiss::Interpret,
+        };
         let spec = self.inner.ctx.cfg.spec;
         let frame = self.inner.frame_stack.get();
         let ctx = &mut self.inner.ctx;
         let instructions = &self.inner.instruction;
         let table = instructions.instruction_table();
-        let action = match runtime::run_frame(&mut frame.interpreter, ctx, table, spec) {
-            Some(action) => action,
-            None => frame
-                .interpreter
-                .run_plain(table, instructions.gas_table(), ctx),
+        let interp = &mut frame.interpreter;
+        let tier_up = (on_miss == OnMiss::Interpret).then(TierUp::global);
+        let hash = tier_up.map(|_| interp.bytecode.get_or_calculate_hash());
+        let ready = match (tier_up, hash) {
+            (Some(tier_up), Some(hash)) => tier_up.is_ready(hash, spec),
+            _ => true,
         };
+        let run = match ready {
+            true => runtime::run_frame(interp, ctx, table, spec, on_miss),
+            false => FrameRun::NotCompiled,
+        };
+        let compiled = !matches!(run, FrameRun::NotCompiled);
+        let action = match run {
+            FrameRun::Done(action) => action,
+            FrameRun::HandedOver => interp.run_plain(table, instructions.gas_table(), ctx),
+            FrameRun::NotCompiled => {
+                let before = interp.gas.remaining();
+                let action = interp.run_plain(table, instructions.gas_table(), ctx);
+                if let (Some(tier_up), Some(hash)) = (tier_up, hash) {
+                    if ready {
+                        // Marked ready, but the cache has dropped it since.
+                        tier_up.missing(hash, spec);
+                    }
+                    let spent = before.saturating_sub(interp.gas.remaining());
+                    tier_up.spent(hash, spec, spent, || interp.bytecode.original_bytes());
+                }
+                action
+            }
+        };
+        if let Some(tier_up) = tier_up {
+            tier_up.ran(compiled);
+        }
         frame.process_next_action(ctx, action).inspect(|next| {
             if next.is_result() {
                 frame.set_finished(true);

@@ -36,4 +36,8 @@ pub enum Tier {
     /// Every contract compiled to a submodule (code the compiler refuses, such as init code over
     /// its size limit, is interpreted).
     Compile,
+    /// Code starts interpreted; code whose interpreted frames spend more gas than a threshold is
+    /// compiled in the background ([`runtime::TierUp`]), and runs compiled from its next frame
+    /// once its module is ready. Execution never waits for a compile.
+    Auto,
 }

@@ -55,6 +55,8 @@ pub enum TierArg {
     Interpret,
     /// Every contract compiled to a Wasm submodule under wasmer.
     Compile,
+    /// Interpreted until a contract is hot, then compiled in the background.
+    Auto,
 }
 
 impl From<TierArg> for executor::submodule::Tier {
@@ -62,6 +64,7 @@ impl From<TierArg> for executor::submodule::Tier {
         match t {
             TierArg::Interpret => Self::Interpret,
             TierArg::Compile => Self::Compile,
+            TierArg::Auto => Self::Auto,
         }
     }
 }

@@ -5,10 +5,12 @@
 mod frame_counts;
 pub mod host;
 mod module_cache;
+mod tier_up;
 
 use frame_counts::count;
 pub use frame_counts::{FrameCounts, frame_counts};
 pub use module_cache::{CachedModule, ModuleCache, SubmoduleError, engine};
+pub use tier_up::{TierUp, TierUpConfig, TierUpCounts};
 
 use std::{cell::RefCell, ptr::NonNull, sync::Arc};
 
@@ -252,6 +254,27 @@ thread_local! {
     static THREAD: RefCell<Option<ThreadRuntime>> = const { RefCell::new(None) };
 }
 
+/// What a frame's run does when its code has no compiled module yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnMiss {
+    /// Compile it now, and run compiled (the `compile` tier).
+    Compile,
+    /// Leave it to the interpreter (the `auto` tier, which compiles in the background).
+    Interpret,
+}
+
+/// How a frame ran, for [`run_frame`]'s caller.
+pub enum FrameRun {
+    /// It ended or called out: the action for revm's frame loop.
+    Done(InterpreterAction),
+    /// Compiled code ran and handed the frame to the interpreter, which continues from the
+    /// state it holds.
+    HandedOver,
+    /// Nothing ran: the code has no module (or cannot be compiled, instantiated or resumed at
+    /// its pc); the interpreter runs the frame.
+    NotCompiled,
+}
+
 /// How a frame's run on the compiled tier went.
 enum Run {
     /// It ended or called out: the action for revm's frame loop.
@@ -273,22 +296,23 @@ fn count_frame(run: &Run) {
     });
 }
 
-/// Runs the frame of `interp` compiled until it ends or calls out, and returns the action for
-/// revm's frame loop. `None` when the interpreter is to run the frame on from the state it
-/// holds: the code cannot run compiled (and nothing ran), or compiled code handed over.
+/// Runs the frame of `interp` compiled until it ends or calls out. Where the frame did not end
+/// or call out, the interpreter is to run it on from the state it holds.
 pub fn run_frame<H: Host + ?Sized>(
     interp: &mut Interpreter<EthInterpreter>,
     host: &mut H,
     table: &InstructionTable<EthInterpreter, H>,
     spec: SpecId,
-) -> Option<InterpreterAction> {
+    on_miss: OnMiss,
+) -> FrameRun {
     let run = THREAD
-        .with_borrow_mut(|slot| run_on_thread(slot, interp, host, table, spec))
+        .with_borrow_mut(|slot| run_on_thread(slot, interp, host, table, spec, on_miss))
         .unwrap_or(Run::NotCompiled);
     count_frame(&run);
     match run {
-        Run::Done(action) => Some(action),
-        Run::HandedOver | Run::NotCompiled => None,
+        Run::Done(action) => FrameRun::Done(action),
+        Run::HandedOver => FrameRun::HandedOver,
+        Run::NotCompiled => FrameRun::NotCompiled,
     }
 }
 
@@ -323,6 +347,7 @@ fn run_on_thread<H: Host + ?Sized>(
     host: &mut H,
     table: &InstructionTable<EthInterpreter, H>,
     spec: SpecId,
+    on_miss: OnMiss,
 ) -> Option<Run> {
     let key = (interp.bytecode.get_or_calculate_hash(), spec);
     // The thread's own instance first: a call or resume of code this thread runs costs no
@@ -330,10 +355,13 @@ fn run_on_thread<H: Host + ?Sized>(
     let known = slot.as_ref().and_then(|rt| rt.instances.get(&key));
     let module = match known {
         Some(ready) => ready.module.clone(),
-        None => {
-            let code = interp.bytecode.original_byte_slice();
-            ModuleCache::global().get(key.0, code, spec).ok()?
-        }
+        None => match on_miss {
+            OnMiss::Compile => {
+                let code = interp.bytecode.original_byte_slice();
+                ModuleCache::global().get(key.0, code, spec).ok()?
+            }
+            OnMiss::Interpret => ModuleCache::global().cached(key.0, spec)?,
+        },
     };
     let entry = match interp.bytecode.pc() {
         0 => module.compiled.start,

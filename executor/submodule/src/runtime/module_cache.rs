@@ -128,6 +128,11 @@ impl ModuleCache {
         Ok(compiled.wasm.len())
     }
 
+    /// The module for `code` under `spec` if it is compiled already; never compiles.
+    pub fn cached(&self, hash: B256, spec: SpecId) -> Option<Arc<CachedModule>> {
+        self.lock().by_key.get(&(hash, spec)).cloned()
+    }
+
     /// The module for `code` under `spec`, compiled on first use. Compiling happens outside the
     /// lock, so two threads may race to compile the same code; the first insert wins.
     pub fn get(

@@ -146,7 +146,7 @@ fn jumps_between_regions_match() {
     }
     let regions = Analysis::new(&code, SpecId::CANCUN).regions.len();
     assert!(regions >= 4, "{regions} regions");
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let done = same_on_both_tiers(&world, &word(labels[computed] as u64), 10_000_000);
     assert!(done.result.is_success(), "{:?}", done.result);
     // A computed jump to a JUMPDEST of another region that is not the intended one still lands.
@@ -165,7 +165,7 @@ fn branch_dense_code_without_jumpdests_matches() {
     }
     code.extend([0x5a, 0x5f, 0x55, 0x00]); // sstore(0, gas)
     assert!(Analysis::new(&code, SpecId::CANCUN).regions.len() >= 2);
-    let world = world(&[(TARGET, &code)]);
+    let world = World::new(&[(TARGET, &code)]);
     let done = same_on_both_tiers(&world, &[], 10_000_000);
     assert!(done.result.is_success(), "{:?}", done.result);
 }
