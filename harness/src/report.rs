@@ -8,7 +8,7 @@ use std::{
 
 use alloy_primitives::B256;
 use commitment::{Config, TimeSpan, Verdict, pipeline::Metrics};
-use executor::submodule::runtime::{TierUp, TierUpCounts};
+use executor::submodule::runtime::{CacheStats, ModuleCache, TierUp, TierUpCounts};
 use executor::{block::ReceiptsCheck, chainstore::Imported, submodule::Tier};
 use serde::{Deserialize, Serialize};
 
@@ -128,11 +128,17 @@ pub struct Report {
     /// What the `auto` tier did during this run (absent when it did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier_up: Option<TierUpCounts>,
+    /// What the compiled modules' cache did during this run (absent when nothing compiled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_cache: Option<CacheStats>,
     #[serde(skip)]
     started: Option<Instant>,
     /// The `auto` tier's counts when the run started.
     #[serde(skip)]
     tier_up_before: TierUpCounts,
+    /// The module cache's counts when the run started.
+    #[serde(skip)]
+    module_cache_before: CacheStats,
 }
 
 impl Report {
@@ -154,8 +160,10 @@ impl Report {
             commitment: None,
             runs: Vec::new(),
             tier_up: None,
+            module_cache: None,
             started: Some(Instant::now()),
             tier_up_before: TierUp::global_counts().unwrap_or_default(),
+            module_cache_before: ModuleCache::global_stats().unwrap_or_default(),
         }
     }
 
@@ -285,6 +293,22 @@ impl Report {
             println!("note: {n}");
         }
         self.tier_up = TierUp::global_counts().map(|now| now.since(&self.tier_up_before));
+        self.module_cache =
+            ModuleCache::global_stats().map(|now| now.since(&self.module_cache_before));
+        if let Some(c) = &self.module_cache {
+            println!(
+                "module cache: {} hits, {} misses, {} compiles ({:.1} ms), {} evictions in {} \
+                 resets, {:.1} of {:.1} MiB resident (estimated)",
+                c.hits,
+                c.misses,
+                c.compiles,
+                c.compile_us as f64 / 1e3,
+                c.evictions,
+                c.resets,
+                c.resident_bytes as f64 / (1 << 20) as f64,
+                c.budget as f64 / (1 << 20) as f64
+            );
+        }
         if let Some(t) = &self.tier_up {
             println!(
                 "auto tier: {} frames compiled, {} interpreted; {} compiled in the background \

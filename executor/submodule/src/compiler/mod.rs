@@ -30,6 +30,29 @@ pub enum CompileError {
         /// The code's length in bytes.
         len: usize,
     },
+    /// The module would exceed the compile budget ([`wasm_budget`]): compile time and the
+    /// memory a module holds grow with the Wasm, and this bounds both by the code's length.
+    #[error("code of {len} bytes compiles to {wasm} bytes of Wasm, over the budget of {budget}")]
+    OverBudget {
+        /// The code's length in bytes.
+        len: usize,
+        /// The Wasm it compiled to.
+        wasm: usize,
+        /// The budget for code of that length.
+        budget: usize,
+    },
+}
+
+/// Wasm bytes a contract may compile to, per byte of code: the densest code measured makes 78
+/// (a JUMPDEST, 33; the benchmark corpora 20 to 53), so only code crafted to blow up the
+/// generator goes over it.
+pub const WASM_PER_CODE_BYTE: usize = 128;
+/// Wasm bytes every module may have besides: the dispatch, the exits, the imports.
+pub const WASM_BASE: usize = 16 << 10;
+
+/// The compile budget of code of `len` bytes: the most Wasm it may compile to.
+pub fn wasm_budget(len: usize) -> usize {
+    WASM_BASE + WASM_PER_CODE_BYTE * len
 }
 
 /// A compiled contract: the module and what the runtime needs to enter it.
@@ -71,6 +94,14 @@ pub fn compile(code: &[u8], spec: SpecId) -> Result<Compiled, CompileError> {
     }
     let analysis = Analysis::new(code, spec);
     let wasm = codegen::generate(&analysis, spec, gas_rules(spec));
+    let budget = wasm_budget(code.len());
+    if wasm.len() > budget {
+        return Err(CompileError::OverBudget {
+            len: code.len(),
+            wasm: wasm.len(),
+            budget,
+        });
+    }
     let index = codegen::dispatch_index(&analysis);
     Ok(Compiled {
         wasm,

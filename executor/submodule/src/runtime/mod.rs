@@ -9,7 +9,10 @@ mod tier_up;
 
 use frame_counts::count;
 pub use frame_counts::{FrameCounts, frame_counts};
-pub use module_cache::{CachedModule, ModuleCache, SubmoduleError, engine};
+pub use module_cache::{
+    BudgetTooSmall, CacheStats, CachedModule, DEFAULT_BUDGET, ModuleCache, SubmoduleError, engine,
+    estimate, largest_module,
+};
 pub use tier_up::{TierUp, TierUpConfig, TierUpCounts};
 
 use std::{cell::RefCell, ptr::NonNull, sync::Arc};
