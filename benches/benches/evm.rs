@@ -18,7 +18,11 @@ use executor::{
         context::TxEnv, context_interface::block::BlobExcessGasAndPrice,
         primitives::hardfork::SpecId,
     },
-    submodule::{Tier, runtime::ModuleCache},
+    submodule::{
+        Tier, TieredEvmFactory,
+        runtime::{Instances, ModuleCache},
+        testing::{TARGET, World},
+    },
     transact::{self, EvmEnv},
 };
 use harness::{
@@ -204,5 +208,41 @@ fn evm_compile(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evm_exec, evm_compile);
+/// Gear's question: what consecutive dispatches of one contract cost with a fresh instance each
+/// (`fresh`) against the thread's instance reused (`reused`), per number of dispatches in a
+/// row. One transaction per iteration: a caller CALLs the contract `n` times, so the
+/// transaction's own cost spreads over the dispatches.
+fn dispatch(c: &mut Criterion) {
+    const CALLEE: Address = Address::repeat_byte(0xdd);
+    // The callee: mstore(0, calldatasize + 1); return(0, 32), on compiled code.
+    let callee = [0x36, 0x60, 0x01, 0x01, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3];
+    // The caller: n = calldataload(0); do { call(gas, CALLEE, 0, 0, 0, 0, 0); n -= 1 } while n
+    let mut caller = vec![0x5f, 0x35, 0x5b]; // n, loop at pc 2
+    caller.extend([0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x73]);
+    caller.extend(CALLEE.0);
+    caller.extend([0x5a, 0xf1, 0x50]); // call, pop its status
+    caller.extend([0x60, 0x01, 0x90, 0x03, 0x80, 0x60, 0x02, 0x57, 0x00]);
+    let world = World::new(&[(TARGET, &caller), (CALLEE, &callee)]);
+    let check = U256::from(3).to_be_bytes::<32>();
+    let ran = world.run(SpecId::CANCUN, &check, 1_000_000, Tier::Compile);
+    let ran = ran.expect("valid transaction");
+    assert!(ran.result.is_success(), "{:?}", ran.result);
+    let mut group = c.benchmark_group("dispatch");
+    group.sample_size(20);
+    for n in [1u64, 2, 5, 10, 20, 50, 100] {
+        let data = U256::from(n).to_be_bytes::<32>();
+        for (name, instances) in [("fresh", Instances::Fresh), ("reused", Instances::Reused)] {
+            let factory = TieredEvmFactory::new(Tier::Compile).with_instances(instances);
+            group.bench_with_input(BenchmarkId::new(name, n), &data, |b, data| {
+                b.iter(|| {
+                    let ran = world.run_on(factory, SpecId::CANCUN, data, 10_000_000);
+                    black_box(ran.expect("valid transaction"))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, evm_exec, evm_compile, dispatch);
 criterion_main!(benches);

@@ -24,7 +24,7 @@ use revm::{
 
 use super::{
     Tier,
-    runtime::{self, FrameRun, OnMiss, TierUp},
+    runtime::{self, FrameRun, Instances, OnMiss, RunConfig, TierUp},
 };
 
 type Context_<DB> = Context<BlockEnv, TxEnv, CfgEnv, DB>;
@@ -40,6 +40,7 @@ type Inner<DB, I> = RevmEvm<
 pub struct TieredEvm<DB: Database, I = NoOpInspector> {
     inner: Inner<DB, I>,
     tier: Tier,
+    instances: Instances,
     inspect: bool,
 }
 
@@ -99,7 +100,13 @@ impl<DB: Database, I> EvmTr for TieredEvm<DB, I> {
             _ => true,
         };
         let run = match ready {
-            true => runtime::run_frame(interp, ctx, table, spec, on_miss),
+            true => {
+                let config = RunConfig {
+                    on_miss,
+                    instances: self.instances,
+                };
+                runtime::run_frame(interp, ctx, table, spec, config)
+            }
             false => FrameRun::NotCompiled,
         };
         let compiled = !matches!(run, FrameRun::NotCompiled);
@@ -237,12 +244,22 @@ where
 pub struct TieredEvmFactory {
     /// Where the contract code of every EVM it builds runs.
     pub tier: Tier,
+    /// Whether compiled frames reuse their thread's instance of the code.
+    pub instances: Instances,
 }
 
 impl TieredEvmFactory {
-    /// A factory for EVMs on `tier`.
+    /// A factory for EVMs on `tier`, reusing instances.
     pub fn new(tier: Tier) -> Self {
-        Self { tier }
+        Self {
+            tier,
+            instances: Instances::default(),
+        }
+    }
+
+    /// The same factory with compiled frames instantiating as `instances` says.
+    pub fn with_instances(self, instances: Instances) -> Self {
+        Self { instances, ..self }
     }
 }
 
@@ -261,6 +278,7 @@ impl EvmFactory for TieredEvmFactory {
         TieredEvm {
             inner,
             tier: self.tier,
+            instances: self.instances,
             inspect: false,
         }
     }
@@ -278,6 +296,7 @@ impl EvmFactory for TieredEvmFactory {
         TieredEvm {
             inner,
             tier: self.tier,
+            instances: self.instances,
             inspect: true,
         }
     }

@@ -111,6 +111,17 @@ impl World {
     /// Calls [`TARGET`] from [`SENDER`] with `data` and a gas limit of `gas` under `spec`,
     /// with contract code on `tier`; the world is not modified.
     pub fn run(&self, spec: SpecId, data: &[u8], gas: u64, tier: Tier) -> Result<Ran, RunError> {
+        self.run_on(TieredEvmFactory::new(tier), spec, data, gas)
+    }
+
+    /// [`run`](Self::run) on EVMs built by `factory`.
+    pub fn run_on(
+        &self,
+        factory: TieredEvmFactory,
+        spec: SpecId,
+        data: &[u8],
+        gas: u64,
+    ) -> Result<Ran, RunError> {
         let block = BlockEnv {
             number: U256::from(NUMBER),
             gas_limit: GAS,
@@ -130,7 +141,7 @@ impl World {
             .with_database_ref(&self.0)
             .with_bundle_update()
             .build();
-        let mut evm = TieredEvmFactory::new(tier).create_evm(state, EvmEnv::new(cfg, block));
+        let mut evm = factory.create_evm(state, EvmEnv::new(cfg, block));
         let result = evm.transact_commit(tx)?;
         let (mut state, _) = evm.finish();
         state.merge_transitions(BundleRetention::PlainState);

@@ -266,6 +266,27 @@ pub enum OnMiss {
     Interpret,
 }
 
+/// Whether a frame entry reuses the instance its thread already has of the code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Instances {
+    /// Reuse it, memory included (compiled code zeroes what it exposes, so nothing of an earlier
+    /// dispatch shows): the default.
+    #[default]
+    Reused,
+    /// Instantiate the module afresh at every frame entry: what a runtime without reuse pays,
+    /// kept for measuring against (criterion group `dispatch`).
+    Fresh,
+}
+
+/// How a frame's run on the compiled tier goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunConfig {
+    /// A code without a module.
+    pub on_miss: OnMiss,
+    /// A code with an instance on this thread.
+    pub instances: Instances,
+}
+
 /// How a frame ran, for [`run_frame`]'s caller.
 pub enum FrameRun {
     /// It ended or called out: the action for revm's frame loop.
@@ -306,10 +327,10 @@ pub fn run_frame<H: Host + ?Sized>(
     host: &mut H,
     table: &InstructionTable<EthInterpreter, H>,
     spec: SpecId,
-    on_miss: OnMiss,
+    config: RunConfig,
 ) -> FrameRun {
     let run = THREAD
-        .with_borrow_mut(|slot| run_on_thread(slot, interp, host, table, spec, on_miss))
+        .with_borrow_mut(|slot| run_on_thread(slot, interp, host, table, spec, config))
         .unwrap_or(Run::NotCompiled);
     count_frame(&run);
     match run {
@@ -350,7 +371,7 @@ fn run_on_thread<H: Host + ?Sized>(
     host: &mut H,
     table: &InstructionTable<EthInterpreter, H>,
     spec: SpecId,
-    on_miss: OnMiss,
+    config: RunConfig,
 ) -> Option<Run> {
     let key = (interp.bytecode.get_or_calculate_hash(), spec);
     // The thread's own instance first: a call or resume of code this thread runs costs no
@@ -358,7 +379,7 @@ fn run_on_thread<H: Host + ?Sized>(
     let known = slot.as_ref().and_then(|rt| rt.instances.get(&key));
     let module = match known {
         Some(ready) => ready.module.clone(),
-        None => match on_miss {
+        None => match config.on_miss {
             OnMiss::Compile => {
                 let code = interp.bytecode.original_byte_slice();
                 ModuleCache::global().get(key.0, code, spec).ok()?
@@ -383,6 +404,9 @@ fn run_on_thread<H: Host + ?Sized>(
         count(|c| c.stores += 1);
     }
     let rt = slot.as_mut()?;
+    if config.instances == Instances::Fresh && interp.bytecode.pc() == 0 {
+        rt.instances.remove(&key);
+    }
     let ready = rt.instance(key, module).ok()?;
     let (memory, run) = (ready.memory.clone(), ready.run.clone());
 

@@ -156,3 +156,35 @@ fn a_thread_past_its_instance_limit_replaces_its_store() {
     same_on_both_tiers(&World::new(&[(TARGET, &contracts[0])]), &[], 100_000);
     assert_eq!(frame_counts().instantiated - before, 1);
 }
+
+/// A dispatch that fails (REVERT, or an exceptional halt) leaves nothing for the next one of the
+/// same instance: no byte of its memory shows.
+#[test]
+fn a_failed_dispatch_leaves_nothing_for_the_next() {
+    for fail in [0xfd, 0xfe] {
+        // With calldata: fill two words of memory with 0xff.. and fail. Without calldata:
+        // store mload(0) and mload(32) (never written in this frame) into slots 1 and 2.
+        let mut code = vec![
+            0x36, 0x15, 0x60, 0x20, 0x57, // if calldatasize == 0 jump to reader
+            0x5f, 0x19, 0x5f, 0x52, // mstore(0, ~0)
+            0x5f, 0x19, 0x60, 0x20, 0x52, // mstore(32, ~0)
+            0x60, 0x40, 0x5f, fail, // revert(0, 64), or INVALID
+        ];
+        code.resize(0x20, 0x00);
+        code.extend([
+            0x5b, 0x5f, 0x51, 0x60, 0x01, 0x55, 0x60, 0x20, 0x51, 0x60, 0x02, 0x55, 0x00,
+        ]);
+        let world = World::new(&[(TARGET, &code)]);
+        let failed = same_on_both_tiers(&world, &[1], 1_000_000);
+        assert!(!failed.result.is_success());
+        let before = frame_counts().instantiated;
+        let next = same_on_both_tiers(&world, &[], 1_000_000);
+        assert!(next.result.is_success());
+        assert_eq!(
+            frame_counts().instantiated,
+            before,
+            "the instance is reused"
+        );
+        assert_stores_only_zeros(&next);
+    }
+}
