@@ -170,7 +170,7 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<Vec<DemoRun>, Demo
 /// The demo chain as a geth `genesis.json` would describe it: every fork through Cancun
 /// active at genesis, chain id 1, funded wallets, the token (every wallet holds 1e9 units),
 /// the hasher, and `extra` idle accounts with four storage slots each.
-fn genesis(wallets: &[Wallet], extra: usize) -> Genesis {
+pub fn genesis(wallets: &[Wallet], extra: usize) -> Genesis {
     let mut alloc = BTreeMap::new();
     for i in 0..extra as u64 {
         let address = Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
