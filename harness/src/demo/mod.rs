@@ -247,6 +247,10 @@ pub enum Mix {
     Transfers,
     /// Independent token transfers, each to a fresh recipient.
     Erc20,
+    /// ETH transfers all from one wallet, each to a fresh address: every transaction depends
+    /// on the one before it (the sender's nonce and balance), the worst case for optimistic
+    /// execution.
+    OneSender,
     /// Half ETH transfers between the wallets, half calls writing 20 fresh storage slots
     /// each: cheap to execute, costly to commit.
     Storage,
@@ -308,14 +312,19 @@ fn workload(
                 Mix::Mixed | Mix::Storage | Mix::Compute => {
                     wallets[(i + number as usize * 7 + 1) % n].address
                 }
-                Mix::Transfers | Mix::Erc20 => Address::from_word(alloy_primitives::keccak256(
-                    [number.to_be_bytes(), (i as u64).to_be_bytes()].concat(),
-                )),
+                Mix::Transfers | Mix::Erc20 | Mix::OneSender => {
+                    Address::from_word(alloy_primitives::keccak256(
+                        [number.to_be_bytes(), (i as u64).to_be_bytes()].concat(),
+                    ))
+                }
             };
-            let from = &mut wallets[i % n];
+            let from = match mix {
+                Mix::OneSender => &mut wallets[0],
+                _ => &mut wallets[i % n],
+            };
             let kind = match mix {
                 Mix::Mixed => i % 10,
-                Mix::Transfers => 0,
+                Mix::Transfers | Mix::OneSender => 0,
                 Mix::Erc20 => 6,
                 Mix::Storage if i % 2 == 0 => 0,
                 Mix::Storage => 10,

@@ -97,19 +97,6 @@ impl MvMemory {
         Some((version, entry.value.clone()))
     }
 
-    /// The version [`Self::read`] would see now, without cloning the value.
-    pub(super) fn version(&self, location: &Location, tx: usize) -> Option<Version> {
-        let shard = self
-            .shard(location)
-            .lock()
-            .expect("no run panics holding a shard");
-        let (&writer, entry) = shard.get(location)?.range(..tx).next_back()?;
-        Some(Version {
-            tx: writer,
-            incarnation: entry.incarnation,
-        })
-    }
-
     /// Replaces whatever `version.tx` published before with the writes of `state`.
     pub(super) fn publish(&self, version: Version, state: &EvmState) {
         let writes = writes_of(state);

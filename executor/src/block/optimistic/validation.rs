@@ -14,12 +14,21 @@ use super::{
 };
 use crate::block::BlockError;
 
-/// Whether every read of transaction `tx` still sees the write it saw in `memory` (the fee
-/// credit's balance aside, which no run depends on).
+/// Whether every read of transaction `tx` still sees, in `memory`, the write it saw or one of
+/// the same value (the fee credit's balance aside, which no run depends on). By value, not
+/// only by version: a transaction below executed again often writes what its first run wrote
+/// (a sender's nonce and balance do not depend on the recipient it re-read), and its readers
+/// need not run again for that.
 pub(super) fn holds_in_memory(reads: &[Read], memory: &MvMemory, tx: usize) -> bool {
     reads.iter().all(|read| {
-        read.dependence == Dependence::FeeCredit
-            || memory.version(&read.location, tx) == read.origin
+        if read.dependence == Dependence::FeeCredit {
+            return true;
+        }
+        match memory.read(&read.location, tx) {
+            Some((version, _)) if Some(version) == read.origin => true,
+            Some((_, now)) => same_value(&read.value, &now),
+            None => read.origin.is_none(),
+        }
     })
 }
 
@@ -92,6 +101,15 @@ pub(super) fn apply_fee_credit(state: &mut EvmState, credit: FeeCredit) {
 
 fn balance(info: &Option<AccountInfo>) -> U256 {
     info.as_ref().map(|i| i.balance).unwrap_or_default()
+}
+
+/// Whether a location read as `seen` reads the same `now` (every field of an account).
+fn same_value(seen: &Value, now: &Value) -> bool {
+    match (seen, now) {
+        (Value::Account(seen), Value::Account(now)) => same_account(seen, now, true),
+        (Value::Storage(seen), Value::Storage(now)) => seen == now,
+        _ => false,
+    }
 }
 
 /// Whether an account read as `seen` reads the same `now`: existence, nonce and code, and the
