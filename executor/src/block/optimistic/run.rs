@@ -14,10 +14,7 @@ use revm::{
     handler::{EvmTr, FrameResult, Handler, post_execution},
 };
 
-use super::{
-    mv_memory::MvMemory,
-    view::{Read, SpeculativeDb},
-};
+use super::view::{Read, SpeculativeDb};
 use crate::{
     provider::StateProvider,
     submodule::{Tier, TieredEvm, TieredEvmFactory},
@@ -46,20 +43,16 @@ pub(super) type SpeculativeEvm<'a, S> = TieredEvm<SpeculativeDb<'a, S>>;
 /// revm's error for a run over `S`.
 type RunError<S> = EVMError<<S as revm::database_interface::DatabaseRef>::Error>;
 
-/// Runs `tx` (sent by `signer`, at index `index`) once against `memory` over `parent`, on
-/// `evm` (made on first use).
-#[allow(clippy::too_many_arguments)]
+/// Runs `tx` (sent by `signer`) once over `db`, on `evm` (made on first use, in `env` on
+/// `tier`).
 pub(super) fn speculate<'a, S: StateProvider>(
     evm: &mut Option<SpeculativeEvm<'a, S>>,
     env: &EvmEnv,
     tier: Tier,
-    parent: &'a S,
-    memory: &'a MvMemory,
-    index: usize,
+    db: SpeculativeDb<'a, S>,
     tx: &TxEnvelope,
     signer: Address,
 ) -> Run {
-    let db = SpeculativeDb::new(parent, memory, index, env.block_env.beneficiary);
     let evm = match evm {
         Some(evm) => {
             *evm.db_mut() = db;

@@ -22,6 +22,7 @@ use super::{
     mv_memory::{MvMemory, Version},
     run::{self, Run, SpeculativeEvm},
     validation,
+    view::SpeculativeDb,
 };
 use crate::{
     block::{Block, BlockError, Senders, Watch},
@@ -150,16 +151,9 @@ impl<'a, S: StateProvider> RunCtx<'a, S> {
         }
         let mut incarnation = 0;
         loop {
-            let run = run::speculate(
-                evm,
-                &self.env,
-                self.tier,
-                self.state,
-                self.memory,
-                index,
-                tx,
-                signer,
-            );
+            let beneficiary = self.env.block_env.beneficiary;
+            let db = SpeculativeDb::new(self.state, self.memory, index, beneficiary);
+            let run = run::speculate(evm, &self.env, self.tier, db, tx, signer);
             // A run revm refused wrote nothing: an earlier incarnation's writes go.
             let writes = run.executed.as_ref().map(|e| &e.output.result.state);
             let version = Version {
