@@ -1,7 +1,9 @@
-//! Block execution: sequential against BAL-parallel on the same blocks, with the BAL recorded
-//! by a sequential run beforehand (as a node receiving it with the block would have it).
-//! `transfers` and `erc20` are synthetic blocks of independent transactions; `mainnet` replays
-//! the recorded mainnet blocks (needs the fixtures).
+//! Block execution: sequential against BAL-parallel and optimistic on the same blocks, with the
+//! BAL recorded by a sequential run beforehand (as a node receiving it with the block would have
+//! it; optimistic execution does not use it). `transfers` and `erc20` are synthetic blocks of
+//! independent transactions, `one_sender` one of transfers all from one wallet (each depends on
+//! the one before it: optimistic execution's worst case); `mainnet` replays the recorded
+//! mainnet blocks (needs the fixtures).
 
 use std::{collections::HashMap, hint::black_box};
 
@@ -72,6 +74,7 @@ fn cases() -> Vec<(&'static str, Vec<Case>)> {
     let mut out = vec![
         ("transfers", synthetic(Mix::Transfers)),
         ("erc20", synthetic(Mix::Erc20)),
+        ("one_sender", synthetic(Mix::OneSender)),
     ];
     let dir = fixtures::fixtures_dir().join("mainnet-blocks");
     if let Ok(dirs) = harness::replay::mainnet::block_dirs(&[dir]) {
@@ -93,42 +96,25 @@ fn block_exec(c: &mut Criterion) {
     let mut group = c.benchmark_group("block_exec");
     group.sample_size(10);
     for (name, cases) in cases() {
-        group.bench_with_input(BenchmarkId::new("sequential", name), &cases, |b, cases| {
-            b.iter(|| {
-                for case in cases {
-                    black_box(
-                        block::execute(
-                            &case.chain,
-                            &case.block,
-                            &case.view(),
-                            ExecOptions::default(),
-                        )
-                        .unwrap(),
-                    );
-                }
-            })
-        });
-        group.bench_with_input(
-            BenchmarkId::new("bal_parallel", name),
-            &cases,
-            |b, cases| {
+        for (function, mode) in [
+            ("sequential", ExecMode::Sequential),
+            ("bal_parallel", ExecMode::Parallel),
+            ("optimistic", ExecMode::Optimistic),
+        ] {
+            group.bench_with_input(BenchmarkId::new(function, name), &cases, |b, cases| {
                 b.iter(|| {
                     for case in cases {
+                        let options = ExecOptions::default()
+                            .with_mode(mode)
+                            .with_access_list((mode == ExecMode::Parallel).then_some(&case.bal));
                         black_box(
-                            block::execute(
-                                &case.chain,
-                                &case.block,
-                                &case.view(),
-                                ExecOptions::default()
-                                    .with_mode(ExecMode::Parallel)
-                                    .with_access_list(Some(&case.bal)),
-                            )
-                            .unwrap(),
+                            block::execute(&case.chain, &case.block, &case.view(), options)
+                                .unwrap(),
                         );
                     }
                 })
-            },
-        );
+            });
+        }
     }
     group.finish();
 }

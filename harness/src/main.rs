@@ -68,7 +68,8 @@ enum Command {
         /// genesis.json for `--format geth` (the paths are then chain.rlp exports).
         #[arg(long)]
         genesis: Option<PathBuf>,
-        /// Run transactions one by one, or all at once from the block's access list.
+        /// Run transactions one by one, all at once from the block's access list, or all at
+        /// once speculatively (optimistic, no access list needed).
         #[arg(long, value_enum, default_value_t = Exec::Sequential)]
         exec: Exec,
         /// Where contract code runs: revm's interpreter, or compiled to Wasm submodules.
@@ -137,7 +138,8 @@ enum Command {
         /// state every root is folded over.
         #[arg(long, default_value_t = 0)]
         accounts: usize,
-        /// How transactions run (each block carries its recorded access list).
+        /// How transactions run (each block carries its recorded access list, which
+        /// `optimistic` does not use).
         #[arg(long, value_enum, default_value_t = Exec::Sequential)]
         exec: Exec,
         /// Replay in all four commitment modes, or only in the one the environment selects

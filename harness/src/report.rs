@@ -9,7 +9,11 @@ use std::{
 use alloy_primitives::B256;
 use commitment::{Config, TimeSpan, Verdict, pipeline::Metrics};
 use executor::submodule::runtime::{CacheStats, ModuleCache, TierUp, TierUpCounts};
-use executor::{block::ReceiptsCheck, chainstore::Imported, submodule::Tier};
+use executor::{
+    block::{ReceiptsCheck, Speculation},
+    chainstore::Imported,
+    submodule::Tier,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::phases::{Lane, PhaseTimes};
@@ -88,6 +92,13 @@ pub struct BlockLine {
     pub receipts: String,
     /// When execution, each fold and the verdict happened, in ms since the run's start.
     pub times: PhaseTimes,
+    /// Optimistic execution: transactions executed more than once (0 for the other
+    /// schedules; reports written before this field existed had none).
+    #[serde(default)]
+    pub reexecutions: u32,
+    /// Optimistic execution: 1 when the block kept conflicting and finished sequentially.
+    #[serde(default)]
+    pub fallbacks: u32,
 }
 
 /// The calculator's configuration and counters, summed over the run.
@@ -242,7 +253,15 @@ impl Report {
         verdict: &Verdict,
         receipts: ReceiptsCheck,
     ) {
-        self.push_timed(block_line(lane, name, number, exec, verdict, receipts));
+        self.push_timed(block_line(
+            lane,
+            name,
+            number,
+            exec,
+            verdict,
+            receipts,
+            Speculation::default(),
+        ));
     }
 
     /// Adds `line`, counting its exec and commit time into the totals.
@@ -398,6 +417,7 @@ fn block_line(
     exec: TimeSpan,
     verdict: &Verdict,
     receipts: ReceiptsCheck,
+    speculation: Speculation,
 ) -> BlockLine {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     BlockLine {
@@ -413,6 +433,8 @@ fn block_line(
         fallback: verdict.fallback.as_ref().map(ToString::to_string),
         receipts: receipts.to_string(),
         times: lane.phases(exec, verdict),
+        reexecutions: speculation.reexecutions,
+        fallbacks: u32::from(speculation.fell_back),
     }
 }
 
@@ -425,5 +447,6 @@ fn imported_line(lane: &Lane, name: impl Into<String>, imported: &Imported) -> B
         exec_span(imported),
         &imported.verdict,
         imported.outcome.receipts_check,
+        imported.outcome.speculation,
     )
 }

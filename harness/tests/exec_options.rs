@@ -1,5 +1,5 @@
 //! The one execution entry point: senders handed in by a recovery stage, and a state provider
-//! that fails, on both schedules.
+//! that fails, on every schedule.
 
 use std::collections::HashMap;
 
@@ -16,7 +16,11 @@ use executor::{
 };
 use harness::demo::{Mix, SingleBlock, single_block};
 
-const MODES: [ExecMode; 2] = [ExecMode::Sequential, ExecMode::Parallel];
+const MODES: [ExecMode; 3] = [
+    ExecMode::Sequential,
+    ExecMode::Parallel,
+    ExecMode::Optimistic,
+];
 
 fn options(single: &SingleBlock, mode: ExecMode) -> ExecOptions<'_> {
     ExecOptions::verified()

@@ -64,7 +64,11 @@ fn within(f: impl FnOnce() + Send + 'static) {
 #[test]
 fn every_mode_and_schedule_commits_the_header_roots() {
     let demo = demo_chain(6, 40);
-    for exec in [ExecMode::Sequential, ExecMode::Parallel] {
+    for exec in [
+        ExecMode::Sequential,
+        ExecMode::Parallel,
+        ExecMode::Optimistic,
+    ] {
         for config in Config::ALL {
             let mut store = store(&demo, config, exec);
             for (block, result) in demo.blocks.iter().zip(store.import_batch(&inputs(&demo))) {
@@ -97,7 +101,11 @@ fn a_lying_sidecar_fails_its_block_and_commits_nothing_of_it() {
     let last = account.balance_changes.last_mut().unwrap();
     last.post_balance += U256::from(1);
     lists[2] = Arc::new(lie);
-    for exec in [ExecMode::Sequential, ExecMode::Parallel] {
+    for exec in [
+        ExecMode::Sequential,
+        ExecMode::Parallel,
+        ExecMode::Optimistic,
+    ] {
         for config in Config::ALL {
             let mut store = store(&demo, config, exec);
             let batch: Vec<BlockInput> = demo
@@ -146,7 +154,11 @@ fn cancellation_stops_execution_within_one_transaction() {
     let block = &demo.blocks[0];
     let hashes = HashMap::from([(0, demo.genesis.hash_slow())]);
     let list = &demo.access_lists[0];
-    for mode in [ExecMode::Sequential, ExecMode::Parallel] {
+    for mode in [
+        ExecMode::Sequential,
+        ExecMode::Parallel,
+        ExecMode::Optimistic,
+    ] {
         let cancel = CancelToken::new();
         let executed = AtomicUsize::new(0);
         let on_tx = |index: usize| {

@@ -8,6 +8,7 @@
 pub mod difficulty;
 mod error;
 pub mod ommers;
+mod optimistic;
 pub mod parallel;
 mod post_state;
 mod receipts;
@@ -35,6 +36,7 @@ use revm::database::{
 };
 
 pub use error::{BlockError, BodyError, HeaderError, OutcomeError};
+pub use optimistic::Speculation;
 pub use post_state::{
     PostStateRoots, ReceiptsCheck, set_post_state_roots, verify_post_state_receipts,
 };
@@ -79,6 +81,8 @@ pub struct BlockOutcome {
     pub tx_writes: Vec<BlockWrites>,
     /// How the receipts root was checked.
     pub receipts_check: ReceiptsCheck,
+    /// Re-executions and fallback of optimistic execution (zero for the other schedules).
+    pub speculation: Speculation,
 }
 
 impl BlockOutcome {
@@ -158,7 +162,7 @@ pub fn receipts_have_status(chain: &ChainSpec, number: u64) -> bool {
     chain.is_byzantium_active_at_block(number)
 }
 
-/// How a block's transactions are scheduled when the block comes with an access list.
+/// How a block's transactions are scheduled.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExecMode {
     /// One after another; a given access list is compared with the one recorded.
@@ -167,13 +171,17 @@ pub enum ExecMode {
     /// All at once against the access list (verified while committing). A block without a
     /// list runs sequentially.
     Parallel,
+    /// All at once speculatively, conflicts found from what each transaction read and
+    /// executed again (Block-STM), with or without an access list; a given list is compared
+    /// with the one recorded, as sequentially.
+    Optimistic,
 }
 
 /// Everything a caller decides about one block's execution; [`Default`] is plain sequential
 /// execution on revm's interpreter with nothing checked against the header.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExecOptions<'a> {
-    /// The schedule for a block that comes with an access list.
+    /// How the transactions are scheduled.
     pub mode: ExecMode,
     /// Where contract code runs.
     pub tier: Tier,
@@ -211,7 +219,7 @@ impl<'a> ExecOptions<'a> {
         }
     }
 
-    /// With transactions scheduled as `mode` says when the block has an access list.
+    /// With transactions scheduled as `mode` says.
     pub fn with_mode(self, mode: ExecMode) -> Self {
         Self { mode, ..self }
     }
@@ -258,11 +266,15 @@ pub fn execute<S: StateProvider>(
         (ExecMode::Parallel, Some(list)) => {
             parallel::execute_parallel(chain, block, state, list, &senders, options)?
         }
-        (_, listed) => {
+        (mode, listed) => {
             let record = options.record_bal
                 || listed.is_some()
                 || chain.is_amsterdam_active_at_timestamp(block.header.timestamp);
-            let outcome = execute_sequential(chain, block, state, record, &senders, options)?;
+            let outcome = if mode == ExecMode::Optimistic {
+                optimistic::execute_optimistic(chain, block, state, record, &senders, options)?
+            } else {
+                execute_sequential(chain, block, state, record, &senders, options)?
+            };
             if let Some(list) = listed {
                 parallel::same_as_recorded(outcome.access_list.as_ref(), list)?;
             }
@@ -415,6 +427,7 @@ fn finish<S: StateProvider>(
         access_list,
         tx_writes: tx_writes.0.unwrap_or_default(),
         receipts_check: ReceiptsCheck::Status,
+        speculation: Speculation::default(),
     })
 }
 

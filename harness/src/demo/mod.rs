@@ -170,7 +170,7 @@ pub fn run(opts: &DemoOptions, report: &mut Report) -> Result<Vec<DemoRun>, Demo
 /// The demo chain as a geth `genesis.json` would describe it: every fork through Cancun
 /// active at genesis, chain id 1, funded wallets, the token (every wallet holds 1e9 units),
 /// the hasher, and `extra` idle accounts with four storage slots each.
-fn genesis(wallets: &[Wallet], extra: usize) -> Genesis {
+pub fn genesis(wallets: &[Wallet], extra: usize) -> Genesis {
     let mut alloc = BTreeMap::new();
     for i in 0..extra as u64 {
         let address = Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
@@ -247,6 +247,10 @@ pub enum Mix {
     Transfers,
     /// Independent token transfers, each to a fresh recipient.
     Erc20,
+    /// ETH transfers all from one wallet, each to a fresh address: every transaction depends
+    /// on the one before it (the sender's nonce and balance), the worst case for optimistic
+    /// execution.
+    OneSender,
     /// Half ETH transfers between the wallets, half calls writing 20 fresh storage slots
     /// each: cheap to execute, costly to commit.
     Storage,
@@ -308,14 +312,19 @@ fn workload(
                 Mix::Mixed | Mix::Storage | Mix::Compute => {
                     wallets[(i + number as usize * 7 + 1) % n].address
                 }
-                Mix::Transfers | Mix::Erc20 => Address::from_word(alloy_primitives::keccak256(
-                    [number.to_be_bytes(), (i as u64).to_be_bytes()].concat(),
-                )),
+                Mix::Transfers | Mix::Erc20 | Mix::OneSender => {
+                    Address::from_word(alloy_primitives::keccak256(
+                        [number.to_be_bytes(), (i as u64).to_be_bytes()].concat(),
+                    ))
+                }
             };
-            let from = &mut wallets[i % n];
+            let from = match mix {
+                Mix::OneSender => &mut wallets[0],
+                _ => &mut wallets[i % n],
+            };
             let kind = match mix {
                 Mix::Mixed => i % 10,
-                Mix::Transfers => 0,
+                Mix::Transfers | Mix::OneSender => 0,
                 Mix::Erc20 => 6,
                 Mix::Storage if i % 2 == 0 => 0,
                 Mix::Storage => 10,

@@ -37,6 +37,10 @@ pub enum Exec {
     /// recordings take it from `--bal-dir` sidecars), verified against what each transaction
     /// does. Blocks without one run sequentially.
     Parallel,
+    /// All at once speculatively, with or without an access list (Block-STM): a transaction
+    /// that read what one before it wrote executes again; a block that keeps conflicting
+    /// finishes sequentially (`reexecutions`, `fallbacks` in the report's block lines).
+    Optimistic,
 }
 
 impl From<Exec> for executor::chainstore::ExecMode {
@@ -44,6 +48,7 @@ impl From<Exec> for executor::chainstore::ExecMode {
         match exec {
             Exec::Sequential => Self::Sequential,
             Exec::Parallel => Self::Parallel,
+            Exec::Optimistic => Self::Optimistic,
         }
     }
 }

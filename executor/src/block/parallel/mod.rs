@@ -271,7 +271,7 @@ impl<S: StateProvider> Pending<'_, '_, S> {
 
 /// How many commits pass between folding the pending transitions into the block's bundle.
 /// Folding while runs are still in flight takes that work off the serial tail of the block.
-const MERGE_EVERY: usize = 64;
+pub(super) const MERGE_EVERY: usize = 64;
 
 /// Commits the block's runs in block order through alloy-evm's block executor, checking each
 /// against the BAL as it commits, then finishes the block.
@@ -338,7 +338,7 @@ pub(super) fn same_as_recorded(
 /// has left, counted in regular gas from Amsterdam (EIP-8037) on, where the uncapped limit
 /// must also fit the block's state-gas budget. The error is alloy-evm's own, so a block
 /// rejected here reads exactly as it does when executed sequentially.
-fn check_block_gas<S: StateProvider>(
+pub(super) fn check_block_gas<S: StateProvider>(
     executor: &Executor<'_, '_, S>,
     tx: &TxEnvelope,
 ) -> Result<(), BlockError> {
