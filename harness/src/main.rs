@@ -11,6 +11,7 @@ use std::{
 };
 
 use clap::{Parser, Subcommand};
+use executor::submodule::runtime::{DEFAULT_BUDGET, ModuleCache, TierUp, TierUpConfig};
 use harness::{
     bal_check, demo, pictures,
     replay::{self, Exec, Format},
@@ -34,6 +35,39 @@ usage or unreadable input."
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    submodules: SubmoduleArgs,
+}
+
+/// How compiled contracts are managed (`--tier compile` and `auto`), on every subcommand.
+#[derive(clap::Args)]
+struct SubmoduleArgs {
+    /// `--tier auto`: gas a contract's interpreted frames spend before it is compiled in the
+    /// background.
+    #[arg(long, global = true, default_value_t = TierUpConfig::default().threshold_gas)]
+    tier_up_gas: u64,
+    /// `--tier auto`: background compile threads.
+    #[arg(long, global = true, default_value_t = TierUpConfig::default().workers)]
+    tier_up_workers: usize,
+    /// The compiled modules' cache budget, in MiB of estimated resident memory (at least the
+    /// largest module's, 32 MiB).
+    #[arg(long, global = true, default_value_t = (DEFAULT_BUDGET >> 20) as u64)]
+    module_cache_mb: u64,
+}
+
+impl SubmoduleArgs {
+    /// Configures the process-wide module cache and the `auto` tier's compile pool.
+    fn apply(&self) -> anyhow::Result<()> {
+        let budget = usize::try_from(self.module_cache_mb.saturating_mul(1 << 20))?;
+        ModuleCache::global().set_budget(budget)?;
+        let config = TierUpConfig {
+            threshold_gas: self.tier_up_gas,
+            workers: self.tier_up_workers,
+            ..TierUpConfig::default()
+        };
+        TierUp::global_with(config);
+        Ok(())
+    }
 }
 
 #[derive(Subcommand)]
@@ -231,6 +265,7 @@ fn init_logs() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    cli.submodules.apply()?;
     // `inputs`: the paths searched for cases, named when none is found.
     let (mut report, json, inputs) = match cli.command {
         Command::Replay {

@@ -311,9 +311,13 @@ impl Report {
         for n in &self.notes {
             println!("note: {n}");
         }
-        self.tier_up = TierUp::global_counts().map(|now| now.since(&self.tier_up_before));
-        self.module_cache =
-            ModuleCache::global_stats().map(|now| now.since(&self.module_cache_before));
+        // Only where the tiers were used: the CLI configures both for every subcommand.
+        self.tier_up = TierUp::global_counts()
+            .map(|now| now.since(&self.tier_up_before))
+            .filter(|t| t.compiled_frames + t.interpreted_frames > 0);
+        self.module_cache = ModuleCache::global_stats()
+            .map(|now| now.since(&self.module_cache_before))
+            .filter(|c| c.hits + c.misses > 0);
         if let Some(c) = &self.module_cache {
             println!(
                 "module cache: {} hits, {} misses, {} compiles ({:.1} ms), {} evictions in {} \
